@@ -1,0 +1,80 @@
+// swift-tools-version: 6.1
+// ShardFlow: process Amazon Kinesis and DynamoDB Streams records on every core of a machine.
+import PackageDescription
+
+let package = Package(
+    name: "ShardFlow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ShardFlowCore", targets: ["ShardFlowCore"]),
+        .library(name: "ShardFlowRuntime", targets: ["ShardFlowRuntime"]),
+        .executable(name: "shardflow", targets: ["Launcher"]),
+        .executable(name: "shardflow-worker", targets: ["Worker"]),
+        .executable(name: "shardflow-router", targets: ["Router"]),
+        .executable(name: "shardflow-mapper", targets: ["Mapper"]),
+        .executable(name: "shardflow-reducer", targets: ["Reducer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // libsystemd (socket activation, sd_notify). `apt-get install -y libsystemd-dev pkg-config`.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // Pure logic: frames and codecs, MLD messages, KPL, checkpoint tracker, partitioner,
+        // state machines. No sockets, no processes, no clocks of its own.
+        .target(
+            name: "ShardFlowCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // Sockets, socket activation, processes, services, processors.
+        .target(
+            name: "ShardFlowRuntime",
+            dependencies: [
+                "ShardFlowCore",
+                "CSystemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .executableTarget(name: "Launcher", dependencies: ["ShardFlowRuntime"]),
+        .executableTarget(name: "Worker", dependencies: ["ShardFlowRuntime"]),
+        .executableTarget(name: "Router", dependencies: ["ShardFlowRuntime"]),
+        .executableTarget(name: "Mapper", dependencies: ["ShardFlowRuntime"]),
+        .executableTarget(name: "Reducer", dependencies: ["ShardFlowRuntime"]),
+        // A user's own reducer executable over the library (docs/processors.md).
+        .executableTarget(
+            name: "ExampleReducer",
+            dependencies: ["ShardFlowRuntime"],
+            path: "Examples/CustomReducer"
+        ),
+        .testTarget(
+            name: "ShardFlowCoreTests",
+            dependencies: ["ShardFlowCore"]
+        ),
+        .testTarget(
+            name: "ShardFlowRuntimeTests",
+            dependencies: ["ShardFlowRuntime", "ShardFlowCore"]
+        ),
+        // Runs the built binaries; depends on the executables so `swift test` builds them.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "ShardFlowCore",
+                "Launcher", "Worker", "Router", "Mapper", "Reducer", "ExampleReducer",
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,138 @@
+import DequeModule
+
+/// Tracks which records of a shard are complete and where the shard may safely checkpoint.
+///
+/// Records get consecutive indices as they are appended. A record is complete when every item
+/// extracted from it has been acknowledged (tracked as a set of item indices, so duplicates from
+/// redelivery never complete it early), or when it yields zero items. The safe checkpoint is
+/// the position of the last record of the longest complete prefix: the tracker never offers a
+/// position past an incomplete record.
+///
+/// Memory holds only the records from the first incomplete one onwards.
+public struct CheckpointTracker<Position: Sendable>: Sendable {
+    enum State: Sendable {
+        /// No acknowledgement yet, so the item count is unknown.
+        case awaiting
+        case partial(ItemSet)
+        case complete
+    }
+
+    struct Entry: Sendable {
+        var position: Position
+        var state: State
+    }
+
+    /// The outcome of one acknowledgement.
+    public enum AckOutcome: Hashable, Sendable {
+        /// The item was new to its record.
+        case recorded
+        /// The item had been acknowledged before (redelivery); nothing changed.
+        case duplicate
+        /// The record is already complete and behind the safe checkpoint.
+        case alreadyComplete
+        /// No such record was ever appended (a stale or foreign acknowledgement).
+        case unknownRecord
+        /// The acknowledgement names another item count than an earlier one of the same record;
+        /// it is ignored, and the record stays incomplete until items under its first count are
+        /// all acknowledged.
+        case itemCountMismatch(expected: UInt32, received: UInt32)
+    }
+
+    private var entries: Deque<Entry> = []
+    /// Index of the first record still held (the first incomplete one, or `nextIndex`).
+    public private(set) var firstIndex: UInt64
+    /// The last record of the complete prefix: its index and position.
+    public private(set) var checkpointable: (index: UInt64, position: Position)?
+    /// Records appended and not complete.
+    public private(set) var incompleteCount = 0
+
+    public init(firstIndex: UInt64 = 0) {
+        self.firstIndex = firstIndex
+    }
+
+    /// Index the next appended record will get.
+    public var nextIndex: UInt64 { firstIndex + UInt64(entries.count) }
+
+    /// Records held: from the first incomplete one to the newest.
+    public var heldCount: Int { entries.count }
+
+    /// Appends a record and returns its index.
+    @discardableResult
+    public mutating func append(_ position: Position) -> UInt64 {
+        entries.append(Entry(position: position, state: .awaiting))
+        incompleteCount += 1
+        return nextIndex - 1
+    }
+
+    /// Records that item `item` of `itemCount` items of record `record` is done.
+    /// `itemCount` 0 means the record yields no item and is complete at once.
+    @discardableResult
+    public mutating func itemCompleted(record: UInt64, item: UInt32, itemCount: UInt32) -> AckOutcome {
+        guard record >= firstIndex else { return record < nextIndex ? .alreadyComplete : .unknownRecord }
+        guard record < nextIndex else { return .unknownRecord }
+        let offset = Int(record - firstIndex)
+        switch entries[offset].state {
+        case .complete:
+            return .duplicate
+        case .awaiting:
+            if itemCount == 0 {
+                markComplete(offset)
+                return .recorded
+            }
+            var set = ItemSet(itemCount: itemCount)
+            _ = set.insert(item)
+            if set.isFull {
+                markComplete(offset)
+            } else {
+                entries[offset].state = .partial(set)
+            }
+            return .recorded
+        case .partial(var set):
+            guard set.itemCount == itemCount else {
+                return .itemCountMismatch(expected: set.itemCount, received: itemCount)
+            }
+            entries[offset].state = .awaiting  // release the stored copy so `set` mutates in place
+            let inserted = set.insert(item)
+            entries[offset].state = .partial(set)
+            guard inserted else { return .duplicate }
+            if set.isFull { markComplete(offset) }
+            return .recorded
+        }
+    }
+
+    /// Whether the record is complete (records behind the safe checkpoint are).
+    public func isComplete(_ record: UInt64) -> Bool {
+        guard record >= firstIndex else { return true }
+        guard record < nextIndex else { return false }
+        if case .complete = entries[Int(record - firstIndex)].state { return true }
+        return false
+    }
+
+    /// The position of a held record.
+    public func position(of record: UInt64) -> Position? {
+        guard record >= firstIndex, record < nextIndex else { return nil }
+        return entries[Int(record - firstIndex)].position
+    }
+
+    /// Indices of all incomplete records, in order.
+    public var incompleteRecords: [UInt64] {
+        var result: [UInt64] = []
+        result.reserveCapacity(incompleteCount)
+        for (offset, entry) in entries.enumerated() {
+            if case .complete = entry.state { continue }
+            result.append(firstIndex + UInt64(offset))
+        }
+        return result
+    }
+
+    private mutating func markComplete(_ offset: Int) {
+        entries[offset].state = .complete
+        incompleteCount -= 1
+        guard offset == 0 else { return }
+        while let first = entries.first, case .complete = first.state {
+            checkpointable = (firstIndex, first.position)
+            entries.removeFirst()
+            firstIndex += 1
+        }
+    }
+}

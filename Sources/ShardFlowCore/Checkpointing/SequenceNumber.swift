@@ -1,0 +1,138 @@
+/// A Kinesis or DynamoDB Streams sequence number: a decimal string of any length (current
+/// Kinesis ones have 56 digits, more than 128 bits).
+///
+/// The text is kept byte for byte so it can be echoed back in checkpoints; comparisons are
+/// numeric (leading zeros do not matter).
+public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The digits exactly as received.
+    public let text: String
+
+    /// nil unless `text` is one or more ASCII digits.
+    public init?(_ text: String) {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return nil }
+        self.text = text
+    }
+
+    public var description: String { text }
+
+    /// The digits without leading zeros ("0" for zero).
+    private var significant: Substring.UTF8View {
+        let utf8 = Substring(text).utf8
+        let first = utf8.firstIndex { $0 != UInt8(ascii: "0") } ?? utf8.index(before: utf8.endIndex)
+        return utf8[first...]
+    }
+
+    public static func == (lhs: SequenceNumber, rhs: SequenceNumber) -> Bool {
+        lhs.significant.elementsEqual(rhs.significant)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for byte in significant { hasher.combine(byte) }
+    }
+
+    public static func < (lhs: SequenceNumber, rhs: SequenceNumber) -> Bool {
+        let left = lhs.significant, right = rhs.significant
+        if left.count != right.count { return left.count < right.count }
+        return left.lexicographicallyPrecedes(right)
+    }
+}
+
+/// A position inside a shard: a sequence number and, for records de-aggregated by the KCL, the
+/// index of the user record inside its aggregate. Orders lexicographically, a missing
+/// sub-sequence number counting as 0 (as the KCL stores it).
+public struct SequencePosition: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var sequenceNumber: SequenceNumber
+    /// nil for records the daemon sent without one (DynamoDB Streams through KCL 1.x); it is
+    /// echoed back as null.
+    public var subSequenceNumber: Int64?
+
+    public init(sequenceNumber: SequenceNumber, subSequenceNumber: Int64?) {
+        self.sequenceNumber = sequenceNumber
+        self.subSequenceNumber = subSequenceNumber
+    }
+
+    /// nil unless `sequenceNumber` is decimal digits.
+    public init?(_ sequenceNumber: String, _ subSequenceNumber: Int64? = nil) {
+        guard let number = SequenceNumber(sequenceNumber) else { return nil }
+        self.init(sequenceNumber: number, subSequenceNumber: subSequenceNumber)
+    }
+
+    public static func < (lhs: SequencePosition, rhs: SequencePosition) -> Bool {
+        if lhs.sequenceNumber != rhs.sequenceNumber { return lhs.sequenceNumber < rhs.sequenceNumber }
+        return (lhs.subSequenceNumber ?? 0) < (rhs.subSequenceNumber ?? 0)
+    }
+
+    public static func == (lhs: SequencePosition, rhs: SequencePosition) -> Bool {
+        lhs.sequenceNumber == rhs.sequenceNumber && (lhs.subSequenceNumber ?? 0) == (rhs.subSequenceNumber ?? 0)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(sequenceNumber)
+        hasher.combine(subSequenceNumber ?? 0)
+    }
+
+    public var description: String {
+        subSequenceNumber.map { "\(sequenceNumber.text)/\($0)" } ?? sequenceNumber.text
+    }
+}
+
+/// A stored checkpoint or an initial position: a sequence position or one of the KCL's
+/// sentinels. Orders as the KCL does: `AT_TIMESTAMP` < `TRIM_HORIZON` < `LATEST` < any
+/// sequence number < `SHARD_END`.
+public enum Checkpoint: Hashable, Comparable, Sendable, CustomStringConvertible {
+    case atTimestamp
+    case trimHorizon
+    case latest
+    case position(SequencePosition)
+    case shardEnd
+
+    /// Reads a checkpoint as the daemon sends it in `initialize`: digits or a sentinel name.
+    /// nil for any other text.
+    public init?(sequenceNumber: String, subSequenceNumber: Int64?) {
+        switch sequenceNumber {
+        case "TRIM_HORIZON": self = .trimHorizon
+        case "LATEST": self = .latest
+        case "AT_TIMESTAMP": self = .atTimestamp
+        case "SHARD_END": self = .shardEnd
+        default:
+            guard let position = SequencePosition(sequenceNumber, subSequenceNumber) else { return nil }
+            self = .position(position)
+        }
+    }
+
+    /// The `sequenceNumber` text for the MLD protocol and state files.
+    public var sequenceNumberText: String {
+        switch self {
+        case .atTimestamp: "AT_TIMESTAMP"
+        case .trimHorizon: "TRIM_HORIZON"
+        case .latest: "LATEST"
+        case .shardEnd: "SHARD_END"
+        case .position(let position): position.sequenceNumber.text
+        }
+    }
+
+    public var subSequenceNumber: Int64? {
+        if case .position(let position) = self { return position.subSequenceNumber }
+        return nil
+    }
+
+    public var description: String {
+        if case .position(let position) = self { return position.description }
+        return sequenceNumberText
+    }
+
+    private var rank: Int {
+        switch self {
+        case .atTimestamp: 0
+        case .trimHorizon: 1
+        case .latest: 2
+        case .position: 3
+        case .shardEnd: 4
+        }
+    }
+
+    public static func < (lhs: Checkpoint, rhs: Checkpoint) -> Bool {
+        if case .position(let left) = lhs, case .position(let right) = rhs { return left < right }
+        return lhs.rank < rhs.rank
+    }
+}

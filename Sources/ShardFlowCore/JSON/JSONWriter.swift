@@ -1,0 +1,120 @@
+import NIOCore
+
+/// Appends JSON text to a `ByteBuffer`. Only what the MultiLangDaemon messages need: objects
+/// written key by key, strings (escaped), integers, null.
+public struct JSONWriter {
+    public var buffer: ByteBuffer
+    private var needsComma = false
+
+    public init(buffer: ByteBuffer) {
+        self.buffer = buffer
+    }
+
+    public mutating func beginObject() {
+        separate()
+        buffer.writeInteger(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    public mutating func endObject() {
+        buffer.writeInteger(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    public mutating func beginArray() {
+        separate()
+        buffer.writeInteger(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    public mutating func endArray() {
+        buffer.writeInteger(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    /// Writes `"name":` (the name must not need escaping).
+    public mutating func key(_ name: StaticString) {
+        separate()
+        buffer.writeInteger(UInt8(ascii: "\""))
+        buffer.writeStaticString(name)
+        buffer.writeInteger(UInt8(ascii: "\""))
+        buffer.writeInteger(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    public mutating func string(_ value: String) {
+        separate()
+        JSONWriter.writeEscaped(value.utf8, into: &buffer)
+        needsComma = true
+    }
+
+    public mutating func string(bytes value: some Collection<UInt8>) {
+        separate()
+        JSONWriter.writeEscaped(value, into: &buffer)
+        needsComma = true
+    }
+
+    /// Writes a string whose content `body` appends, already known to need no escaping
+    /// (base64, decimal digits).
+    public mutating func rawString(_ body: (inout ByteBuffer) -> Void) {
+        separate()
+        buffer.writeInteger(UInt8(ascii: "\""))
+        body(&buffer)
+        buffer.writeInteger(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    public mutating func optionalString(_ value: String?) {
+        if let value { string(value) } else { null() }
+    }
+
+    public mutating func integer(_ value: some BinaryInteger) {
+        separate()
+        buffer.writeString(String(value))
+        needsComma = true
+    }
+
+    public mutating func optionalInteger(_ value: (some BinaryInteger)?) {
+        if let value { integer(value) } else { null() }
+    }
+
+    public mutating func null() {
+        separate()
+        buffer.writeStaticString("null")
+        needsComma = true
+    }
+
+    private mutating func separate() {
+        if needsComma {
+            buffer.writeInteger(UInt8(ascii: ","))
+            needsComma = false
+        }
+    }
+
+    static func writeEscaped(_ bytes: some Collection<UInt8>, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "\""))
+        var needsEscaping = false
+        for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            needsEscaping = true
+            break
+        }
+        if !needsEscaping {
+            buffer.writeBytes(bytes)
+        } else {
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
+                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+                case 0x0A: buffer.writeStaticString("\\n")
+                case 0x0D: buffer.writeStaticString("\\r")
+                case 0x09: buffer.writeStaticString("\\t")
+                case 0..<0x20:
+                    let hex = String(byte, radix: 16)
+                    buffer.writeString("\\u00" + (byte < 16 ? "0" + hex : hex))
+                default: buffer.writeInteger(byte)
+                }
+            }
+        }
+        buffer.writeInteger(UInt8(ascii: "\""))
+    }
+}
