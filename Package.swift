@@ -2,6 +2,13 @@
 // ShardFlow: process Amazon Kinesis and DynamoDB Streams records on every core of a machine.
 import PackageDescription
 
+/// Release builds of the hot-path libraries skip the runtime's dynamic exclusivity checks
+/// (each costs a thread-local lookup per class property access; the code is single-threaded per
+/// object and debug builds keep the checks).
+let hotPathSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "ShardFlow",
     platforms: [.macOS(.v15)],
@@ -34,7 +41,8 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            swiftSettings: hotPathSettings
         ),
         // Sockets, socket activation, processes, services, processors.
         .target(
@@ -44,10 +52,12 @@ let package = Package(
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            swiftSettings: hotPathSettings
         ),
         .executableTarget(name: "Launcher", dependencies: ["ShardFlowRuntime"]),
         .executableTarget(name: "Worker", dependencies: ["ShardFlowRuntime"]),

@@ -1,1 +1,39 @@
-print("todo")
+import ArgumentParser
+import Logging
+import ShardFlowRuntime
+
+/// `shardflow`: runs a ShardFlow group on this host.
+struct ShardFlowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shardflow",
+        abstract: "Process Kinesis and DynamoDB Streams records on every core of a machine.",
+        version: ShardFlowVersion.current,
+        subcommands: [Run.self]
+    )
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start routers, reducers and mappers, then the source, and supervise them to the end.",
+            discussion: """
+                Exit status: 0 when every shard ended and every item was acknowledged; 3 when \
+                some input lines were invalid (reported with file and line; everything else was \
+                processed); 130/143 after SIGINT/SIGTERM (rerun to resume); 1 on failure.
+                """
+        )
+
+        @OptionGroup var options: RunOptions
+
+        func run() throws {
+            let level = options.logLevel
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let launcher = Launcher(configuration: options.configuration(), logger: Logger(label: "shardflow"))
+            throw ExitCode(try launcher.run())
+        }
+    }
+}
+
+ShardFlowCommand.main()

@@ -1,1 +1,59 @@
-print("todo")
+import ArgumentParser
+import NIOPosix
+import ShardFlowRuntime
+
+/// `shardflow-mapper`: extracts items from records and partitions them over the reducers.
+struct MapperCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shardflow-mapper",
+        abstract: "Pull records from every router, extract items, send each to reducer partition(key, R).",
+        version: ShardFlowVersion.current
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "This mapper's index.")
+    var index: UInt32 = 0
+
+    @Option(help: "Number of routers (sockets <runtime-dir>/router-<i>.sock).")
+    var routers: Int = 1
+
+    @Option(help: "Number of reducers R (sockets <runtime-dir>/reducer-<i>.sock).")
+    var reducers: Int = 1
+
+    @Option(help: ArgumentHelp("How records become items: record (one each), kpl (de-aggregate KPL), lines (one per non-empty line).", valueName: "mode"))
+    var extract: Extractor.Mode = .record
+
+    @Option(help: ArgumentHelp("Partitioning key: partitionKey, or json:/pointer into the item.", valueName: "key"))
+    var key: Extractor.KeySelector = .partitionKey
+
+    @Option(help: "Records each router may have queued here.")
+    var routerWindowRecords: UInt32 = 4096
+
+    func validate() throws {
+        guard routers > 0, reducers > 0 else { throw ValidationError("--routers and --reducers must be positive") }
+    }
+
+    func run() throws {
+        let logger = common.bootstrapLogging(label: "shardflow-mapper-\(index)")
+        let directory = common.runtimeDirectory
+        var configuration = MapperService.Configuration(
+            index: index,
+            routerSockets: (0..<routers).map(directory.routerSocket),
+            reducerSockets: (0..<reducers).map(directory.reducerSocket),
+            extractor: Extractor(mode: extract, key: key)
+        )
+        configuration.transport = common.transport
+        configuration.machine.routerWindow.count = routerWindowRecords
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let service = MapperService(configuration: configuration, eventLoop: group.next(), logger: logger)
+        let code = ProcessLifecycle.run(
+            eventLoop: group.next(), logger: logger,
+            hooks: .init(start: service.start, drain: service.drain(reason:), status: { service.status })
+        )
+        try? group.syncShutdownGracefully()
+        throw ExitCode(code)
+    }
+}
+
+MapperCommand.main()

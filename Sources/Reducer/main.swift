@@ -1,1 +1,30 @@
-print("todo")
+import ArgumentParser
+import ShardFlowRuntime
+
+/// `shardflow-reducer`: processes items in batches with a built-in processor.
+struct ReducerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shardflow-reducer",
+        abstract: "Process items in batches and acknowledge each one back to its shard's worker.",
+        discussion: """
+            Processors: discard (acknowledge at once), spin:MICROSECONDS (CPU-bound stand-in \
+            for real work), jsonl:DIR (append to DIR/reducer-<index>.jsonl, fsync before \
+            acknowledging), exec:CMD (a long-running child fed batches as JSON lines; see \
+            docs/processors.md). Listens on <runtime-dir>/reducer-<index>.sock, or on the socket \
+            systemd passes with FileDescriptorName=reducer.
+            """,
+        version: ShardFlowVersion.current
+    )
+
+    @OptionGroup var reducer: ReducerOptions
+
+    @Option(help: ArgumentHelp("discard | spin:MICROSECONDS | jsonl:DIR | exec:CMD", valueName: "processor"))
+    var processor: ProcessorSpecification = .discard
+
+    func run() throws {
+        try ReducerRunner.run(reducer) { index in try processor.makeProcessor(reducerIndex: index) }
+    }
+}
+
+
+ReducerCommand.main()

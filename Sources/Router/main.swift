@@ -1,1 +1,53 @@
-print("todo")
+import ArgumentParser
+import NIOPosix
+import ShardFlowRuntime
+
+/// `shardflow-router`: the stage-router. Workers send records here; mappers pull them.
+struct RouterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shardflow-router",
+        abstract: "Route records from shard workers to mappers, and acknowledgements back.",
+        discussion: """
+            Listens on <runtime-dir>/router-<index>.sock, or on the socket systemd passes with \
+            FileDescriptorName=router. Reports READY=1 and STATUS= lines through sd_notify.
+            """,
+        version: ShardFlowVersion.current
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "This router's index (stamped into every token; unique per group).")
+    var index: UInt16 = 0
+
+    @Option(help: ArgumentHelp("Socket path (default: <runtime-dir>/router-<index>.sock).", valueName: "path"))
+    var socket: String?
+
+    @Option(help: "Records each worker may have queued at this router.")
+    var workerWindowRecords: UInt32 = 4096
+
+    @Option(help: ArgumentHelp("Bytes each worker may have queued at this router.", valueName: "bytes"))
+    var workerWindowBytes: UInt64 = 16 * 1024 * 1024
+
+    @Option(help: "How long a drain (SIGTERM) may take before the router exits anyway.")
+    var drainTimeout = DurationArgument(.seconds(30))
+
+    func run() throws {
+        let logger = common.bootstrapLogging(label: "shardflow-router-\(index)")
+        let path = socket ?? common.runtimeDirectory.routerSocket(Int(index))
+        if socket == nil { try common.runtimeDirectory.prepare() }
+        var configuration = RouterService.Configuration(
+            index: index, listen: try ListenAddress.resolve(activationName: "router", fallbackPath: path))
+        configuration.transport = common.transport
+        configuration.workerWindow = Credit(count: workerWindowRecords, bytes: workerWindowBytes)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let service = RouterService(configuration: configuration, eventLoop: group.next(), logger: logger)
+        let code = ProcessLifecycle.run(
+            eventLoop: group.next(), logger: logger, drainTimeout: drainTimeout.amount,
+            hooks: .init(start: service.start, drain: service.drain(reason:), status: { service.status })
+        )
+        try? group.syncShutdownGracefully()
+        throw ExitCode(code)
+    }
+}
+
+RouterCommand.main()

@@ -1,1 +1,73 @@
-print("todo")
+import ArgumentParser
+import NIOPosix
+import ShardFlowRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `shardflow-worker`: the MultiLangDaemon child for one shard (the daemon's `executableName`).
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shardflow-worker",
+        abstract: "Speak the KCL MultiLangDaemon protocol for one shard and feed its records to ShardFlow.",
+        discussion: """
+            Reads the daemon's JSON lines on stdin and answers on stdout (logs go to stderr). \
+            Sends records to a router, keeps each until all its items are processed, and \
+            checkpoints only past complete records. Exits when stdin closes.
+            """,
+        version: ShardFlowVersion.current
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("router"), help: ArgumentHelp("A router socket (repeatable; default: <runtime-dir>/router-<i>.sock for each of --routers).", valueName: "path"))
+    var routerPaths: [String] = []
+
+    @Option(help: "Number of routers in <runtime-dir> when no --router is given.")
+    var routers: Int = 1
+
+    @Option(help: "Incomplete records at which the status to the daemon is held back (backpressure).")
+    var maxPending: Int = 10_000
+
+    @Option(help: ArgumentHelp("A held status is released below this many incomplete records (default: half of --max-pending).", valueName: "n"))
+    var lowWater: Int?
+
+    @Option(help: "Minimum time between checkpoints while records flow.")
+    var checkpointInterval = DurationArgument(.seconds(5))
+
+    @Option(help: "How long shutdownRequested waits for in-flight records before checkpointing.")
+    var shutdownTimeout = DurationArgument(.seconds(10))
+
+    @Option(help: ArgumentHelp("Longest line accepted on stdin.", valueName: "bytes"))
+    var maxLineBytes: Int = 256 * 1024 * 1024
+
+    func validate() throws {
+        guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
+        if let lowWater, lowWater <= 0 || lowWater > maxPending {
+            throw ValidationError("--low-water must be between 1 and --max-pending")
+        }
+        guard routers > 0 || !routerPaths.isEmpty else { throw ValidationError("--routers must be positive") }
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGINT, SIG_IGN)  // stdin closing ends a worker, not a terminal's Ctrl-C
+        let logger = common.bootstrapLogging(label: "shardflow-worker")
+        var configuration = WorkerService.Configuration(
+            routerSockets: routerPaths.isEmpty ? (0..<routers).map(common.runtimeDirectory.routerSocket) : routerPaths)
+        configuration.transport = common.transport
+        configuration.maximumLineLength = maxLineBytes
+        configuration.machine.maxPending = maxPending
+        configuration.machine.lowWater = lowWater ?? max(1, maxPending / 2)
+        configuration.machine.checkpointInterval = checkpointInterval.amount
+        configuration.machine.shutdownDrainTimeout = shutdownTimeout.amount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let service = WorkerService(configuration: configuration, eventLoop: group.next(), logger: logger)
+        let code = try service.run()
+        try? group.syncShutdownGracefully()
+        throw ExitCode(code)
+    }
+}
+
+WorkerCommand.main()

@@ -13,7 +13,8 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
     enum State: Sendable {
         /// No acknowledgement yet, so the item count is unknown.
         case awaiting
-        case partial(ItemSet)
+        /// Some items acknowledged; their set is in `partials`.
+        case partial
         case complete
     }
 
@@ -21,6 +22,9 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         var position: Position
         var state: State
     }
+
+    /// Item sets of records with some but not all items acknowledged, by record index.
+    private var partials: [UInt64: ItemSet] = [:]
 
     /// The outcome of one acknowledgement.
     public enum AckOutcome: Hashable, Sendable {
@@ -75,27 +79,30 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         case .complete:
             return .duplicate
         case .awaiting:
-            if itemCount == 0 {
+            if itemCount <= 1 {
                 markComplete(offset)
                 return .recorded
             }
             var set = ItemSet(itemCount: itemCount)
             _ = set.insert(item)
+            partials[record] = set
+            entries[offset].state = .partial
+            return .recorded
+        case .partial:
+            guard var set = partials.removeValue(forKey: record) else { return .unknownRecord }
+            guard set.itemCount == itemCount else {
+                partials[record] = set
+                return .itemCountMismatch(expected: set.itemCount, received: itemCount)
+            }
+            guard set.insert(item) else {
+                partials[record] = set
+                return .duplicate
+            }
             if set.isFull {
                 markComplete(offset)
             } else {
-                entries[offset].state = .partial(set)
+                partials[record] = set
             }
-            return .recorded
-        case .partial(var set):
-            guard set.itemCount == itemCount else {
-                return .itemCountMismatch(expected: set.itemCount, received: itemCount)
-            }
-            entries[offset].state = .awaiting  // release the stored copy so `set` mutates in place
-            let inserted = set.insert(item)
-            entries[offset].state = .partial(set)
-            guard inserted else { return .duplicate }
-            if set.isFull { markComplete(offset) }
             return .recorded
         }
     }
@@ -129,10 +136,11 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         entries[offset].state = .complete
         incompleteCount -= 1
         guard offset == 0 else { return }
-        while let first = entries.first, case .complete = first.state {
-            checkpointable = (firstIndex, first.position)
-            entries.removeFirst()
+        var last: Position?
+        while !entries.isEmpty, case .complete = entries[0].state {
+            last = entries.removeFirst().position
             firstIndex += 1
         }
+        if let last { checkpointable = (firstIndex - 1, last) }
     }
 }

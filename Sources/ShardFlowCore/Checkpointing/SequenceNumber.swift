@@ -1,39 +1,70 @@
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A Kinesis or DynamoDB Streams sequence number: a decimal string of any length (current
 /// Kinesis ones have 56 digits, more than 128 bits).
 ///
-/// The text is kept byte for byte so it can be echoed back in checkpoints; comparisons are
-/// numeric (leading zeros do not matter).
+/// The digits are kept byte for byte so they can be echoed back in checkpoints; comparisons
+/// are numeric (leading zeros do not matter). They are held in a `ByteBuffer`, so a worker can
+/// refer to the digits inside a record it already holds without copying them.
 public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The digits exactly as received.
-    public let text: String
+    public let digits: ByteBuffer
 
     /// nil unless `text` is one or more ASCII digits.
     public init?(_ text: String) {
         guard !text.isEmpty, text.utf8.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return nil }
-        self.text = text
+        self.digits = ByteBuffer(string: text)
     }
+
+    /// For bytes already checked to be decimal digits (the MLD decoder validates every record's).
+    public init(validatedDigits digits: ByteBuffer) {
+        self.digits = digits
+    }
+
+    /// For text already checked to be decimal digits.
+    public init(validatedDigits text: String) {
+        self.digits = ByteBuffer(string: text)
+    }
+
+    /// The digits as text.
+    public var text: String { String(buffer: digits) }
 
     public var description: String { text }
 
-    /// The digits without leading zeros ("0" for zero).
-    private var significant: Substring.UTF8View {
-        let utf8 = Substring(text).utf8
-        let first = utf8.firstIndex { $0 != UInt8(ascii: "0") } ?? utf8.index(before: utf8.endIndex)
-        return utf8[first...]
+    /// Calls `body` with the digits without leading zeros ("0" for zero).
+    private func withSignificantDigits<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        digits.withUnsafeReadableBytes { bytes in
+            var start = 0
+            while start < bytes.count - 1, bytes[start] == UInt8(ascii: "0") { start += 1 }
+            return body(UnsafeRawBufferPointer(rebasing: bytes[start...]))
+        }
     }
 
     public static func == (lhs: SequenceNumber, rhs: SequenceNumber) -> Bool {
-        lhs.significant.elementsEqual(rhs.significant)
+        lhs.withSignificantDigits { left in
+            rhs.withSignificantDigits { right in
+                left.count == right.count && (left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
+            }
+        }
     }
 
     public func hash(into hasher: inout Hasher) {
-        for byte in significant { hasher.combine(byte) }
+        withSignificantDigits { hasher.combine(bytes: $0) }
     }
 
     public static func < (lhs: SequenceNumber, rhs: SequenceNumber) -> Bool {
-        let left = lhs.significant, right = rhs.significant
-        if left.count != right.count { return left.count < right.count }
-        return left.lexicographicallyPrecedes(right)
+        lhs.withSignificantDigits { left in
+            rhs.withSignificantDigits { right in
+                if left.count != right.count { return left.count < right.count }
+                return !left.isEmpty && memcmp(left.baseAddress!, right.baseAddress!, left.count) < 0
+            }
+        }
     }
 }
 

@@ -26,54 +26,69 @@ public enum Base64 {
 
     /// Decodes `text` and appends the bytes to `buffer`. On error `buffer` is left as it was.
     public static func decode(_ text: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) throws(DecodingError) {
+        var failure: DecodingError?
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumDecodedCount(text.count) + 3) { output in
+            do throws(DecodingError) {
+                return try decode(text, to: output.baseAddress!)
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Decodes `text` to `output` (room for ``maximumDecodedCount(_:)`` bytes) and returns the
+    /// decoded length.
+    public static func decode(_ text: UnsafeRawBufferPointer, to output: UnsafeMutableRawPointer) throws(DecodingError) -> Int {
         let count = text.count
         guard count % 4 == 0 else {
             throw DecodingError(message: "base64 length \(count) is not a multiple of 4", offset: count)
         }
-        if count == 0 { return }
+        if count == 0 { return 0 }
         var padding = 0
         if text[count - 1] == UInt8(ascii: "=") { padding += 1 }
         if text[count - 2] == UInt8(ascii: "=") { padding += 1 }
-        let outputCount = count / 4 * 3 - padding
-        var failure: DecodingError?
-        decodeTable.withUnsafeBufferPointer { table in
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: outputCount + 3) { output in
-                var input = 0
-                var out = 0
-                let fullQuads = (count - (padding > 0 ? 4 : 0)) / 4
-                for _ in 0..<fullQuads {
-                    let a = table[Int(text[input])], b = table[Int(text[input + 1])]
-                    let c = table[Int(text[input + 2])], d = table[Int(text[input + 3])]
-                    if (a | b | c | d) & 0xC0 != 0 {
-                        failure = invalidCharacter(in: text, from: input)
-                        return 0
-                    }
-                    let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                    output[out] = UInt8(truncatingIfNeeded: word >> 16)
-                    output[out + 1] = UInt8(truncatingIfNeeded: word >> 8)
-                    output[out + 2] = UInt8(truncatingIfNeeded: word)
-                    input += 4
-                    out += 3
-                }
-                if padding > 0 {
-                    let a = table[Int(text[input])], b = table[Int(text[input + 1])]
-                    let c = padding == 2 ? 0 : table[Int(text[input + 2])]
-                    if (a | b | c) & 0xC0 != 0 {
-                        failure = invalidCharacter(in: text, from: input)
-                        return 0
-                    }
-                    let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
-                    output[out] = UInt8(truncatingIfNeeded: word >> 16)
-                    out += 1
-                    if padding == 1 {
-                        output[out] = UInt8(truncatingIfNeeded: word >> 8)
-                        out += 1
-                    }
-                }
-                return out
+        let result: Int? = decodeTable.withUnsafeBufferPointer { table in
+            var input = 0
+            var out = 0
+            let fullQuads = (count - (padding > 0 ? 4 : 0)) / 4
+            for _ in 0..<fullQuads {
+                let a = table[Int(text[input])], b = table[Int(text[input + 1])]
+                let c = table[Int(text[input + 2])], d = table[Int(text[input + 3])]
+                if (a | b | c | d) & 0xC0 != 0 { return nil }
+                let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 16), toByteOffset: out, as: UInt8.self)
+                output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 8), toByteOffset: out + 1, as: UInt8.self)
+                output.storeBytes(of: UInt8(truncatingIfNeeded: word), toByteOffset: out + 2, as: UInt8.self)
+                input += 4
+                out += 3
             }
+            if padding > 0 {
+                let a = table[Int(text[input])], b = table[Int(text[input + 1])]
+                let c = padding == 2 ? 0 : table[Int(text[input + 2])]
+                if (a | b | c) & 0xC0 != 0 { return nil }
+                let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 16), toByteOffset: out, as: UInt8.self)
+                out += 1
+                if padding == 1 {
+                    output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 8), toByteOffset: out, as: UInt8.self)
+                    out += 1
+                }
+            }
+            return out
         }
-        if let failure { throw failure }
+        guard let result else {
+            for start in stride(from: 0, to: count, by: 4) {
+                let quadEnd = min(start + 4, count)
+                let quadPadding = quadEnd == count ? padding : 0
+                for offset in start..<(quadEnd - quadPadding) where decodeTable[Int(text[offset])] == 0xFF {
+                    throw invalidCharacter(in: text, from: offset)
+                }
+            }
+            throw DecodingError(message: "invalid base64", offset: 0)
+        }
+        return result
     }
 
     /// Decodes base64 text into a new array.
@@ -86,35 +101,45 @@ public enum Base64 {
         return Array(buffer.readableBytesView)
     }
 
+    /// Base64 length of `count` bytes.
+    @inlinable
+    public static func encodedCount(_ count: Int) -> Int { (count + 2) / 3 * 4 }
+
     /// Appends the base64 text of `bytes` to `buffer`.
     public static func encode(_ bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: encodedCount(bytes.count)) { output in
+            encode(bytes, to: output.baseAddress!)
+        }
+    }
+
+    /// Writes the base64 text of `bytes` at `output` (which must have room for
+    /// ``encodedCount(_:)`` bytes) and returns its length.
+    @discardableResult
+    public static func encode(_ bytes: UnsafeRawBufferPointer, to output: UnsafeMutableRawPointer) -> Int {
         let count = bytes.count
-        let outputCount = (count + 2) / 3 * 4
-        alphabet.withUnsafeBufferPointer { table in
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: outputCount) { output in
-                var input = 0
-                var out = 0
-                while input + 3 <= count {
-                    let word = UInt32(bytes[input]) << 16 | UInt32(bytes[input + 1]) << 8 | UInt32(bytes[input + 2])
-                    output[out] = table[Int(word >> 18 & 0x3F)]
-                    output[out + 1] = table[Int(word >> 12 & 0x3F)]
-                    output[out + 2] = table[Int(word >> 6 & 0x3F)]
-                    output[out + 3] = table[Int(word & 0x3F)]
-                    input += 3
-                    out += 4
-                }
-                let rest = count - input
-                if rest > 0 {
-                    var word = UInt32(bytes[input]) << 16
-                    if rest == 2 { word |= UInt32(bytes[input + 1]) << 8 }
-                    output[out] = table[Int(word >> 18 & 0x3F)]
-                    output[out + 1] = table[Int(word >> 12 & 0x3F)]
-                    output[out + 2] = rest == 2 ? table[Int(word >> 6 & 0x3F)] : UInt8(ascii: "=")
-                    output[out + 3] = UInt8(ascii: "=")
-                    out += 4
-                }
-                return out
+        return alphabet.withUnsafeBufferPointer { table in
+            var input = 0
+            var out = 0
+            while input + 3 <= count {
+                let word = UInt32(bytes[input]) << 16 | UInt32(bytes[input + 1]) << 8 | UInt32(bytes[input + 2])
+                output.storeBytes(of: table[Int(word >> 18 & 0x3F)], toByteOffset: out, as: UInt8.self)
+                output.storeBytes(of: table[Int(word >> 12 & 0x3F)], toByteOffset: out + 1, as: UInt8.self)
+                output.storeBytes(of: table[Int(word >> 6 & 0x3F)], toByteOffset: out + 2, as: UInt8.self)
+                output.storeBytes(of: table[Int(word & 0x3F)], toByteOffset: out + 3, as: UInt8.self)
+                input += 3
+                out += 4
             }
+            let rest = count - input
+            if rest > 0 {
+                var word = UInt32(bytes[input]) << 16
+                if rest == 2 { word |= UInt32(bytes[input + 1]) << 8 }
+                output.storeBytes(of: table[Int(word >> 18 & 0x3F)], toByteOffset: out, as: UInt8.self)
+                output.storeBytes(of: table[Int(word >> 12 & 0x3F)], toByteOffset: out + 1, as: UInt8.self)
+                output.storeBytes(of: rest == 2 ? table[Int(word >> 6 & 0x3F)] : UInt8(ascii: "="), toByteOffset: out + 2, as: UInt8.self)
+                output.storeBytes(of: UInt8(ascii: "="), toByteOffset: out + 3, as: UInt8.self)
+                out += 4
+            }
+            return out
         }
     }
 

@@ -76,6 +76,7 @@ public struct JSONScanner {
     // MARK: Values
 
     /// Consumes `null` when it comes next.
+    @inline(__always)
     public mutating func consumeNull() -> Bool {
         skipWhitespace()
         guard position + 4 <= bytes.count,
@@ -93,21 +94,38 @@ public struct JSONScanner {
         }
         position += 1
         let start = position
-        var escaped = false
-        while position < bytes.count {
-            let byte = bytes[position]
+        let base = bytes.baseAddress!
+        let count = bytes.count
+        // Fast path: most strings (keys, digits, base64) have no escapes. Scan a short stretch
+        // byte by byte (cheaper than a call for short strings), then let memchr take over.
+        var index = position
+        let shortEnd = Swift.min(count, index + 24)
+        while index < shortEnd {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
             if byte == UInt8(ascii: "\"") {
-                let range = start..<position
-                position += 1
-                return JSONStringRef(range: range, hasEscapes: escaped)
+                position = index + 1
+                return JSONStringRef(range: start..<index, hasEscapes: false)
             }
-            if byte == UInt8(ascii: "\\") {
+            if byte == UInt8(ascii: "\\") { break }
+            index += 1
+        }
+        var escaped = false
+        position = index
+        while position < count {
+            // Jump to the next quote; look for escapes in the stretch before it.
+            guard let quote = memchr(base + position, Int32(UInt8(ascii: "\"")), count - position) else { break }
+            let end = base.distance(to: UnsafeRawPointer(quote))
+            var scan = position
+            while scan < end, let backslash = memchr(base + scan, Int32(UInt8(ascii: "\\")), end - scan) {
                 escaped = true
-                position += 2
-                continue
+                scan = base.distance(to: UnsafeRawPointer(backslash)) + 2
             }
-            if byte < 0x20 { throw JSONError("control character in string", at: position) }
-            position += 1
+            if scan <= end {
+                position = end + 1
+                return JSONStringRef(range: start..<end, hasEscapes: escaped)
+            }
+            // An escape consumed the quote (`\"`): keep searching after it.
+            position = scan
         }
         throw JSONError("unterminated string", at: start - 1)
     }
@@ -288,8 +306,9 @@ public struct JSONScanner {
 
     // MARK: Helpers
 
+    /// Moves past spaces, tabs and line breaks.
     @inline(__always)
-    mutating func skipWhitespace() {
+    public mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): position += 1
@@ -298,9 +317,10 @@ public struct JSONScanner {
         }
     }
 
-    private mutating func expect(_ byte: UInt8, _ message: String) throws(JSONError) {
+    @inline(__always)
+    private mutating func expect(_ byte: UInt8, _ message: @autoclosure () -> String) throws(JSONError) {
         skipWhitespace()
-        guard position < bytes.count, bytes[position] == byte else { throw JSONError(message, at: position) }
+        guard position < bytes.count, bytes[position] == byte else { throw JSONError(message(), at: position) }
         position += 1
     }
 

@@ -42,6 +42,14 @@ public struct JSONWriter {
         needsComma = false
     }
 
+    /// Writes `"name":` for any name (escaped as needed).
+    public mutating func key(_ name: String) {
+        separate()
+        JSONWriter.writeEscaped(name.utf8, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
     public mutating func string(_ value: String) {
         separate()
         JSONWriter.writeEscaped(value.utf8, into: &buffer)
@@ -74,8 +82,26 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// Writes a number given as text (for example a fixed-point decimal).
+    public mutating func number(text: String) {
+        separate()
+        buffer.writeString(text)
+        needsComma = true
+    }
+
     public mutating func optionalInteger(_ value: (some BinaryInteger)?) {
         if let value { integer(value) } else { null() }
+    }
+
+    /// Notes that a value was written directly into `buffer` (the next one needs a comma).
+    public mutating func markValueWritten() {
+        needsComma = true
+    }
+
+    /// Ends a line of JSON lines: writes `\n`; the next value starts a new document.
+    public mutating func endLine() {
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        needsComma = false
     }
 
     public mutating func null() {
@@ -92,16 +118,23 @@ public struct JSONWriter {
     }
 
     static func writeEscaped(_ bytes: some Collection<UInt8>, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        var needsEscaping = false
-        for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            needsEscaping = true
-            break
+        let done: Void? = bytes.withContiguousStorageIfAvailable { writeEscaped(UnsafeRawBufferPointer($0), into: &buffer) }
+        if done == nil {
+            Array(bytes).withUnsafeBytes { writeEscaped($0, into: &buffer) }
         }
-        if !needsEscaping {
-            buffer.writeBytes(bytes)
-        } else {
-            for byte in bytes {
+    }
+
+    static func writeEscaped(_ bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "\""))
+        var clean = 0
+        while clean < bytes.count {
+            let byte = bytes[clean]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
+            clean += 1
+        }
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[0..<clean]))
+        if clean < bytes.count {
+            for byte in bytes[clean...] {
                 switch byte {
                 case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
                 case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")

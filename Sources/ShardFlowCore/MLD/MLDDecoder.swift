@@ -155,17 +155,34 @@ public enum MLDDecoder {
         var timestamp: Int64?
         try scanner.beginObject()
         while let key = try scanner.nextKey() {
-            if scanner.string(key, equals: "data") {
+            // Dispatch on the key's length first: one comparison per key on the hot path.
+            switch key.hasEscapes ? -1 : key.range.count {
+            case 4 where scanner.string(key, equals: "data"):
                 data = try scanner.readOptionalString()
-            } else if scanner.string(key, equals: "partitionKey") {
+            case 12 where scanner.string(key, equals: "partitionKey"):
                 partitionKey = try scanner.readOptionalString()
-            } else if scanner.string(key, equals: "sequenceNumber") {
+            case 14 where scanner.string(key, equals: "sequenceNumber"):
                 sequenceNumber = try scanner.readOptionalString()
-            } else if scanner.string(key, equals: "subSequenceNumber") {
+            case 17 where scanner.string(key, equals: "subSequenceNumber"):
                 subSequenceNumber = try scanner.readOptionalInteger()
-            } else if scanner.string(key, equals: "approximateArrivalTimestamp") {
+            case 27 where scanner.string(key, equals: "approximateArrivalTimestamp"):
                 timestamp = try scanner.readOptionalInteger()
-            } else {
+            case -1:
+                // An escaped key: compare its unescaped text.
+                if scanner.string(key, equals: "data") {
+                    data = try scanner.readOptionalString()
+                } else if scanner.string(key, equals: "partitionKey") {
+                    partitionKey = try scanner.readOptionalString()
+                } else if scanner.string(key, equals: "sequenceNumber") {
+                    sequenceNumber = try scanner.readOptionalString()
+                } else if scanner.string(key, equals: "subSequenceNumber") {
+                    subSequenceNumber = try scanner.readOptionalInteger()
+                } else if scanner.string(key, equals: "approximateArrivalTimestamp") {
+                    timestamp = try scanner.readOptionalInteger()
+                } else {
+                    try scanner.skipValue()
+                }
+            default:
                 try scanner.skipValue()  // "action":"record" and anything newer
             }
         }

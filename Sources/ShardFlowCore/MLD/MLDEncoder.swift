@@ -111,8 +111,122 @@ public struct ProcessRecordsWriter {
     /// Bytes written so far.
     public var byteCount: Int { json.buffer.readableBytes }
 
+    /// Appends a record, base64-encoding `data` (one buffer write when the key needs no escaping).
     public mutating func append(
         data: UnsafeRawBufferPointer,
+        partitionKey: UnsafeRawBufferPointer?,
+        sequenceNumber: UnsafeRawBufferPointer,
+        subSequenceNumber: Int64?,
+        approximateArrivalTimestamp: Int64?
+    ) {
+        appendFast(data: data, isBase64: false, partitionKey: partitionKey, sequenceNumber: sequenceNumber,
+                   subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp)
+    }
+
+    /// Appends a record whose data is already base64 text (one buffer write when the key needs
+    /// no escaping).
+    public mutating func append(
+        base64Text: UnsafeRawBufferPointer,
+        partitionKey: UnsafeRawBufferPointer?,
+        sequenceNumber: UnsafeRawBufferPointer,
+        subSequenceNumber: Int64?,
+        approximateArrivalTimestamp: Int64?
+    ) {
+        appendFast(data: base64Text, isBase64: true, partitionKey: partitionKey, sequenceNumber: sequenceNumber,
+                   subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp)
+    }
+
+    private mutating func appendFast(
+        data: UnsafeRawBufferPointer,
+        isBase64: Bool,
+        partitionKey: UnsafeRawBufferPointer?,
+        sequenceNumber: UnsafeRawBufferPointer,
+        subSequenceNumber: Int64?,
+        approximateArrivalTimestamp: Int64?
+    ) {
+        if partitionKey.map(Self.needsEscaping) == true || Self.needsEscaping(sequenceNumber) {
+            if isBase64 {
+                return append(base64Data: Array(data), partitionKey: partitionKey.map { Array($0) }, sequenceNumber: Array(sequenceNumber),
+                              subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp)
+            }
+            return append(data: data, partitionKey: partitionKey.map { Array($0) }, sequenceNumber: Array(sequenceNumber),
+                          subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp, general: ())
+        }
+        let dataCount = isBase64 ? data.count : Base64.encodedCount(data.count)
+        let reserve = 160 + dataCount + (partitionKey?.count ?? 0) + sequenceNumber.count
+        let first = count == 0
+        json.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: reserve) { output in
+            var out = RawWriter(output.baseAddress!)
+            out.text(first ? #"{"action":"record","data":""# : #",{"action":"record","data":""#)
+            if isBase64 {
+                out.bytes(data)
+            } else {
+                out.position += Base64.encode(data, to: out.base + out.position)
+            }
+            if let partitionKey {
+                out.text(#"","partitionKey":""#)
+                out.bytes(partitionKey)
+                out.text(#"","sequenceNumber":""#)
+            } else {
+                out.text(#"","partitionKey":null,"sequenceNumber":""#)
+            }
+            out.bytes(sequenceNumber)
+            out.text(#"","subSequenceNumber":"#)
+            if let subSequenceNumber { out.decimal(subSequenceNumber) } else { out.text("null") }
+            out.text(#","approximateArrivalTimestamp":"#)
+            if let approximateArrivalTimestamp { out.decimal(approximateArrivalTimestamp) } else { out.text("null") }
+            out.byte(UInt8(ascii: "}"))
+            return out.position
+        }
+        json.markValueWritten()
+        count += 1
+    }
+
+    static func needsEscaping(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+        return false
+    }
+
+    /// Appends a record, base64-encoding `data`.
+    public mutating func append(
+        data: UnsafeRawBufferPointer,
+        partitionKey: (some Collection<UInt8>)?,
+        sequenceNumber: some Collection<UInt8>,
+        subSequenceNumber: Int64?,
+        approximateArrivalTimestamp: Int64?
+    ) {
+        append(data: data, partitionKey: partitionKey.map { Array($0) }, sequenceNumber: Array(sequenceNumber),
+               subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp, general: ())
+    }
+
+    private mutating func append(
+        data: UnsafeRawBufferPointer,
+        partitionKey: [UInt8]?,
+        sequenceNumber: [UInt8],
+        subSequenceNumber: Int64?,
+        approximateArrivalTimestamp: Int64?,
+        general: Void
+    ) {
+        json.beginObject()
+        json.key("action")
+        json.string("record")
+        json.key("data")
+        json.rawString { Base64.encode(data, into: &$0) }
+        json.key("partitionKey")
+        if let partitionKey { json.string(bytes: partitionKey) } else { json.null() }
+        json.key("sequenceNumber")
+        json.string(bytes: sequenceNumber)
+        json.key("subSequenceNumber")
+        json.optionalInteger(subSequenceNumber)
+        json.key("approximateArrivalTimestamp")
+        json.optionalInteger(approximateArrivalTimestamp)
+        json.endObject()
+        count += 1
+    }
+
+    /// Appends a record whose data is already base64 text (copied as is: base64 needs no escaping).
+    public mutating func append(
+        base64Data: some Collection<UInt8>,
         partitionKey: (some Collection<UInt8>)?,
         sequenceNumber: some Collection<UInt8>,
         subSequenceNumber: Int64?,
@@ -122,7 +236,7 @@ public struct ProcessRecordsWriter {
         json.key("action")
         json.string("record")
         json.key("data")
-        json.rawString { Base64.encode(data, into: &$0) }
+        json.rawString { $0.writeBytes(base64Data) }
         json.key("partitionKey")
         if let partitionKey { json.string(bytes: partitionKey) } else { json.null() }
         json.key("sequenceNumber")

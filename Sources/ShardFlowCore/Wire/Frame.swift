@@ -3,7 +3,7 @@ import NIOCore
 /// A decoded frame. See `docs/wire-protocol.md` for the byte layout of each.
 public enum Frame: Hashable, Sendable {
     case hello(Hello)
-    case records([WireRecord])
+    case records(RecordBatch)
     case routedRecords(RoutedRecordBatch)
     case items([WireItem])
     case acks([Ack])
@@ -34,10 +34,7 @@ public enum Frame: Hashable, Sendable {
             return .hello(try Hello.decode(from: &reader))
         case .records:
             let count = try reader.integer("record count", as: UInt32.self)
-            let records = try decodeElements(count, minimumSize: WireRecord.overheadSize, from: &reader) {
-                (reader: inout PayloadReader) throws(WireError) in try WireRecord.decode(from: &reader)
-            }
-            return .records(records)
+            return .records(try decodeRecords(count, from: &reader))
         case .routedRecords:
             let router = try reader.integer("router", as: UInt16.self)
             let worker = try reader.integer("worker", as: UInt64.self)
@@ -46,16 +43,14 @@ public enum Frame: Hashable, Sendable {
             guard let shardId = shardBytes.validatedUTF8String(at: shardBytes.readerIndex, length: shardLength)
             else { throw WireError(.invalidField(field: "shardId", reason: "not valid UTF-8")) }
             let count = try reader.integer("record count", as: UInt32.self)
-            let records = try decodeElements(count, minimumSize: WireRecord.overheadSize, from: &reader) {
-                (reader: inout PayloadReader) throws(WireError) in try WireRecord.decode(from: &reader)
-            }
+            let records = try decodeRecords(count, from: &reader)
             return .routedRecords(RoutedRecordBatch(router: router, worker: worker, shardId: shardId, records: records))
         case .items:
             let count = try reader.integer("item count", as: UInt32.self)
-            let items = try decodeElements(count, minimumSize: WireItem.overheadSize, from: &reader) {
-                (reader: inout PayloadReader) throws(WireError) in try WireItem.decode(from: &reader)
+            guard Int(count) <= reader.remaining / WireItem.overheadSize else {
+                throw WireError(.invalidField(field: "count", reason: "\(count) elements cannot fit in \(reader.remaining) bytes"))
             }
-            return .items(items)
+            return .items(try WireItem.decodeBatch(try reader.slice("items", length: reader.remaining), count: Int(count)))
         case .acks:
             let count = try reader.integer("ack count", as: UInt32.self)
             guard Int(count) * Ack.encodedSize == reader.remaining else {
@@ -65,9 +60,26 @@ public enum Frame: Hashable, Sendable {
                         : .trailingBytes(count: reader.remaining - Int(count) * Ack.encodedSize)
                 )
             }
-            var acks: [Ack] = []
-            acks.reserveCapacity(Int(count))
-            for _ in 0..<count { acks.append(try Ack.decode(from: &reader)) }
+            let bytes = try reader.slice("acks", length: reader.remaining)
+            let decoded: Result<[Ack], WireError> = bytes.withUnsafeReadableBytes { raw in
+                var acks: [Ack] = []
+                acks.reserveCapacity(Int(count))
+                for position in 0..<Int(count) {
+                    let offset = position * Ack.encodedSize
+                    let token = Token.load(from: raw, at: offset)
+                    guard token.isValid else {
+                        return .failure(WireError(.invalidField(
+                            field: "token", reason: "item \(token.item) out of range for item count \(token.itemCount)")))
+                    }
+                    let rawStatus = raw[offset + Token.encodedSize]
+                    guard let status = AckStatus(rawValue: rawStatus) else {
+                        return .failure(WireError(.invalidField(field: "ack status", reason: "unknown status \(rawStatus)")))
+                    }
+                    acks.append(Ack(token: token, status: status))
+                }
+                return .success(acks)
+            }
+            let acks = try decoded.get()
             return .acks(acks)
         case .credit:
             return .credit(try Credit.decode(from: &reader))
@@ -80,23 +92,12 @@ public enum Frame: Hashable, Sendable {
         }
     }
 
-    private static func decodeElements<Element>(
-        _ count: UInt32,
-        minimumSize: Int,
-        from reader: inout PayloadReader,
-        _ decodeOne: (inout PayloadReader) throws(WireError) -> Element
-    ) throws(WireError) -> [Element] {
-        // A count that cannot possibly fit is rejected before anything is allocated.
-        guard Int(count) <= reader.remaining / minimumSize else {
-            throw WireError(.invalidField(
-                field: "count",
-                reason: "\(count) elements cannot fit in \(reader.remaining) bytes"
-            ))
+    private static func decodeRecords(_ count: UInt32, from reader: inout PayloadReader) throws(WireError) -> RecordBatch {
+        guard Int(count) <= reader.remaining / WireRecord.overheadSize else {
+            throw WireError(.invalidField(field: "count", reason: "\(count) elements cannot fit in \(reader.remaining) bytes"))
         }
-        var elements: [Element] = []
-        elements.reserveCapacity(Int(count))
-        for _ in 0..<count { elements.append(try decodeOne(&reader)) }
-        try reader.expectEnd()
-        return elements
+        let bytes = try reader.slice("records", length: reader.remaining)
+        return try RecordBatch(validating: bytes, count: Int(count))
     }
+
 }

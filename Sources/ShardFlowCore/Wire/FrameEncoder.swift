@@ -136,90 +136,57 @@ public struct FrameEncoder: Sendable {
         writeData: (inout ByteBuffer) -> Void
     ) {
         precondition(batch?.type == .records || batch?.type == .routedRecords, "appendRecord outside a record batch")
-        var flags: UInt8 = 0
-        if subSequenceNumber != nil { flags |= WireRecord.Flag.hasSubSequenceNumber }
-        if arrivalTimestamp != nil { flags |= WireRecord.Flag.hasArrivalTimestamp }
-        if partitionKey != nil { flags |= WireRecord.Flag.hasPartitionKey }
-        precondition(sequenceNumber.count <= 255, "sequence number longer than 255 bytes")
-        precondition((partitionKey?.count ?? 0) <= Int(UInt16.max), "partition key longer than 65535 bytes")
-        buffer.writeMultipleIntegers(
-            index, flags, subSequenceNumber ?? 0, arrivalTimestamp ?? 0, UInt8(sequenceNumber.count)
+        WireRecord.append(
+            index: index, subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp,
+            sequenceNumber: sequenceNumber, partitionKey: partitionKey, to: &buffer, writeData: writeData
         )
-        buffer.writeBytes(sequenceNumber)
-        buffer.writeInteger(UInt16(partitionKey?.count ?? 0))
-        if let partitionKey { buffer.writeBytes(partitionKey) }
-        let lengthIndex = buffer.writerIndex
-        buffer.writeInteger(UInt32(0))
-        writeData(&buffer)
-        buffer.setInteger(UInt32(buffer.writerIndex - lengthIndex - 4), at: lengthIndex)
         batch!.count += 1
     }
 
-    /// Appends a decoded record (the router forwarding a worker's record).
+    /// Appends a record already in wire layout (from ``WireRecord/append(index:subSequenceNumber:arrivalTimestamp:sequenceNumber:partitionKey:to:writeData:)``).
+    public mutating func appendEncodedRecord(_ record: ByteBuffer) {
+        precondition(batch?.type == .records || batch?.type == .routedRecords, "appendEncodedRecord outside a record batch")
+        buffer.writeImmutableBuffer(record)
+        batch!.count += 1
+    }
+
+    /// Appends a decoded record.
     public mutating func appendRecord(_ record: WireRecord) {
-        appendRecord(
-            index: record.index,
-            subSequenceNumber: record.subSequenceNumber,
-            arrivalTimestamp: record.arrivalTimestamp,
-            sequenceNumber: record.sequenceNumber.readableBytesView,
-            partitionKey: record.partitionKey?.readableBytesView,
-            data: record.data.readableBytesView
-        )
-    }
-
-    /// Appends an item to the open ITEMS frame.
-    public mutating func appendItem(
-        token: Token,
-        subSequenceNumber: UInt64?,
-        arrivalTimestamp: Int64?,
-        shardId: some Collection<UInt8>,
-        sequenceNumber: some Collection<UInt8>,
-        partitionKey: (some Collection<UInt8>)?,
-        key: some Collection<UInt8>,
-        error: String? = nil,
-        data: some Collection<UInt8>
-    ) {
-        precondition(batch?.type == .items, "appendItem outside an ITEMS batch")
-        var flags: UInt8 = 0
-        if subSequenceNumber != nil { flags |= WireRecord.Flag.hasSubSequenceNumber }
-        if arrivalTimestamp != nil { flags |= WireRecord.Flag.hasArrivalTimestamp }
-        if partitionKey != nil { flags |= WireRecord.Flag.hasPartitionKey }
-        if error != nil { flags |= WireRecord.Flag.hasError }
-        token.encode(into: &buffer)
-        buffer.writeMultipleIntegers(flags, subSequenceNumber ?? 0, arrivalTimestamp ?? 0, UInt8(shardId.count))
-        buffer.writeBytes(shardId)
-        buffer.writeInteger(UInt8(sequenceNumber.count))
-        buffer.writeBytes(sequenceNumber)
-        buffer.writeInteger(UInt16(partitionKey?.count ?? 0))
-        if let partitionKey { buffer.writeBytes(partitionKey) }
-        buffer.writeInteger(UInt16(key.count))
-        buffer.writeBytes(key)
-        if let error { buffer.writeString16(error) }
-        buffer.writeInteger(UInt32(data.count))
-        buffer.writeBytes(data)
+        precondition(batch?.type == .records || batch?.type == .routedRecords, "appendRecord outside a record batch")
+        record.write(to: &buffer)
         batch!.count += 1
     }
 
-    /// Appends a decoded item.
+    /// Appends a whole batch of records as it is (the router forwarding a worker's records).
+    public mutating func appendRecords(_ records: RecordBatch) {
+        precondition(batch?.type == .records || batch?.type == .routedRecords, "appendRecords outside a record batch")
+        buffer.writeImmutableBuffer(records.bytes)
+        batch!.count += UInt32(records.count)
+    }
+
+    /// Appends an item.
     public mutating func appendItem(_ item: WireItem) {
-        appendItem(
-            token: item.token,
-            subSequenceNumber: item.subSequenceNumber,
-            arrivalTimestamp: item.arrivalTimestamp,
-            shardId: item.shardId.readableBytesView,
-            sequenceNumber: item.sequenceNumber.readableBytesView,
-            partitionKey: item.partitionKey?.readableBytesView,
-            key: item.key.readableBytesView,
-            error: item.error,
-            data: item.data.readableBytesView
-        )
+        precondition(batch?.type == .items, "appendItem outside an ITEMS batch")
+        buffer.writeImmutableBuffer(item.encoded)
+        batch!.count += 1
+    }
+
+    /// Appends `count` items already in wire layout, back to back.
+    public mutating func appendEncodedItems(_ items: ByteBuffer, count: Int) {
+        precondition(batch?.type == .items, "appendEncodedItems outside an ITEMS batch")
+        buffer.writeImmutableBuffer(items)
+        batch!.count += UInt32(count)
     }
 
     /// Appends an acknowledgement to the open ACKS frame.
     public mutating func appendAck(_ ack: Ack) {
         precondition(batch?.type == .acks, "appendAck outside an ACKS batch")
-        ack.token.encode(into: &buffer)
-        buffer.writeInteger(ack.status.rawValue)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Ack.encodedSize) { output in
+            var out = RawWriter(output.baseAddress!)
+            ack.token.write(to: &out)
+            out.integer(ack.status.rawValue)
+            return out.position
+        }
         batch!.count += 1
     }
 
@@ -271,11 +238,11 @@ extension FrameEncoder {
         case .acks(let acks): self.acks(acks)
         case .records(let records):
             beginRecords()
-            for record in records { appendRecord(record) }
+            appendRecords(records)
             endBatch()
         case .routedRecords(let batch):
             beginRoutedRecords(router: batch.router, worker: batch.worker, shardId: batch.shardId)
-            for record in batch.records { appendRecord(record) }
+            appendRecords(batch.records)
             endBatch()
         case .items(let items):
             beginItems()

@@ -6,6 +6,9 @@ import NIOCore
 /// Layout (big-endian): `index u64, flags u8, subSequenceNumber u64, arrivalTimestamp i64,
 /// u8 length + sequenceNumber, u16 length + partitionKey, u32 length + data`. Absent optional
 /// fields are written as zero and flagged absent.
+///
+/// A `WireRecord` is a view over its own encoded bytes (one buffer, so copying it is one
+/// reference count); the fields are read from them on access.
 public struct WireRecord: Hashable, Sendable {
     /// Bits of the flags byte shared by records and items.
     enum Flag {
@@ -22,16 +25,17 @@ public struct WireRecord: Hashable, Sendable {
     /// Size of the fixed part plus the three length fields.
     public static let overheadSize = fixedHeaderSize + 1 + 2 + 4
 
-    public var index: UInt64
-    /// KCL sub-sequence number; nil for DynamoDB Streams records through KCL 1.x.
-    public var subSequenceNumber: UInt64?
-    /// `approximateArrivalTimestamp`, epoch milliseconds.
-    public var arrivalTimestamp: Int64?
-    /// The decimal sequence number, byte for byte as the daemon sent it.
-    public var sequenceNumber: ByteBuffer
-    /// nil when the daemon sent none (DynamoDB Streams through adapter 1.x).
-    public var partitionKey: ByteBuffer?
-    public var data: ByteBuffer
+    /// The record's encoded bytes.
+    public let encoded: ByteBuffer
+    private let sequenceLength: UInt8
+    private let keyLength: UInt16
+
+    /// Wraps bytes already validated to hold exactly one record.
+    init(validated encoded: ByteBuffer) {
+        self.encoded = encoded
+        sequenceLength = encoded.getInteger(at: encoded.readerIndex + WireRecord.fixedHeaderSize, as: UInt8.self)!
+        keyLength = encoded.getInteger(at: encoded.readerIndex + WireRecord.fixedHeaderSize + 1 + Int(sequenceLength), as: UInt16.self)!
+    }
 
     public init(
         index: UInt64,
@@ -41,44 +45,170 @@ public struct WireRecord: Hashable, Sendable {
         partitionKey: ByteBuffer?,
         data: ByteBuffer
     ) {
-        self.index = index
-        self.subSequenceNumber = subSequenceNumber
-        self.arrivalTimestamp = arrivalTimestamp
-        self.sequenceNumber = sequenceNumber
-        self.partitionKey = partitionKey
-        self.data = data
+        var buffer = ByteBuffer()
+        sequenceNumber.withUnsafeReadableBytes { sequence in
+            data.withUnsafeReadableBytes { bytes in
+                if let partitionKey {
+                    partitionKey.withUnsafeReadableBytes { key in
+                        Self.write(index: index, subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp,
+                                   sequenceNumber: sequence, partitionKey: key, data: bytes, to: &buffer)
+                    }
+                } else {
+                    Self.write(index: index, subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp,
+                               sequenceNumber: sequence, partitionKey: nil, data: bytes, to: &buffer)
+                }
+            }
+        }
+        self.init(validated: buffer)
     }
+
+    private var flags: UInt8 { encoded.getInteger(at: encoded.readerIndex + 8, as: UInt8.self)! }
+
+    public var index: UInt64 { encoded.getInteger(at: encoded.readerIndex, as: UInt64.self)! }
+
+    /// KCL sub-sequence number; nil for DynamoDB Streams records through KCL 1.x.
+    public var subSequenceNumber: UInt64? {
+        flags & Flag.hasSubSequenceNumber != 0 ? encoded.getInteger(at: encoded.readerIndex + 9, as: UInt64.self)! : nil
+    }
+
+    /// `approximateArrivalTimestamp`, epoch milliseconds.
+    public var arrivalTimestamp: Int64? {
+        flags & Flag.hasArrivalTimestamp != 0 ? encoded.getInteger(at: encoded.readerIndex + 17, as: Int64.self)! : nil
+    }
+
+    private var sequenceAt: Int { encoded.readerIndex + WireRecord.fixedHeaderSize + 1 }
+    private var keyAt: Int { sequenceAt + Int(sequenceLength) + 2 }
+    private var dataAt: Int { keyAt + Int(keyLength) + 4 }
+
+    /// The decimal sequence number, byte for byte as the daemon sent it.
+    public var sequenceNumber: ByteBuffer { encoded.getSlice(at: sequenceAt, length: Int(sequenceLength))! }
+
+    /// nil when the daemon sent none (DynamoDB Streams through adapter 1.x).
+    public var partitionKey: ByteBuffer? {
+        flags & Flag.hasPartitionKey != 0 ? encoded.getSlice(at: keyAt, length: Int(keyLength))! : nil
+    }
+
+    public var data: ByteBuffer { encoded.getSlice(at: dataAt, length: encoded.writerIndex - dataAt)! }
 
     /// Bytes this record occupies on the wire.
-    public var encodedSize: Int {
-        WireRecord.overheadSize + sequenceNumber.readableBytes + (partitionKey?.readableBytes ?? 0) + data.readableBytes
+    public var encodedSize: Int { encoded.readableBytes }
+
+    /// Appends this record in wire layout.
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeImmutableBuffer(encoded)
     }
 
-    static func decode(from reader: inout PayloadReader) throws(WireError) -> WireRecord {
-        let index = try reader.integer("record index", as: UInt64.self)
-        let flags = try reader.integer("record flags", as: UInt8.self)
-        guard flags & ~Flag.recordMask == 0 else {
-            throw WireError(.invalidField(field: "record flags", reason: "unknown bits 0x\(String(flags, radix: 16))"))
+    /// Appends a record in wire layout (one buffer write).
+    static func write(
+        index: UInt64,
+        subSequenceNumber: UInt64?,
+        arrivalTimestamp: Int64?,
+        sequenceNumber: UnsafeRawBufferPointer,
+        partitionKey: UnsafeRawBufferPointer?,
+        data: UnsafeRawBufferPointer,
+        to buffer: inout ByteBuffer
+    ) {
+        precondition(sequenceNumber.count <= 255, "sequence number longer than 255 bytes")
+        precondition((partitionKey?.count ?? 0) <= Int(UInt16.max), "partition key longer than 65535 bytes")
+        var flags: UInt8 = 0
+        if subSequenceNumber != nil { flags |= Flag.hasSubSequenceNumber }
+        if arrivalTimestamp != nil { flags |= Flag.hasArrivalTimestamp }
+        if partitionKey != nil { flags |= Flag.hasPartitionKey }
+        let size = overheadSize + sequenceNumber.count + (partitionKey?.count ?? 0) + data.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
+            var out = RawWriter(output.baseAddress!)
+            out.integer(index)
+            out.integer(flags)
+            out.integer(subSequenceNumber ?? 0)
+            out.integer(arrivalTimestamp ?? 0)
+            out.integer(UInt8(sequenceNumber.count))
+            out.bytes(sequenceNumber)
+            out.integer(UInt16(partitionKey?.count ?? 0))
+            if let partitionKey { out.bytes(partitionKey) }
+            out.integer(UInt32(data.count))
+            out.bytes(data)
+            return out.position
         }
-        let sub = try reader.integer("subSequenceNumber", as: UInt64.self)
-        let timestamp = try reader.integer("arrivalTimestamp", as: Int64.self)
-        let seqLength = Int(try reader.integer("sequenceNumber length", as: UInt8.self))
-        let sequenceNumber = try reader.slice("sequenceNumber", length: seqLength)
-        let keyLength = Int(try reader.integer("partitionKey length", as: UInt16.self))
-        if flags & Flag.hasPartitionKey == 0, keyLength != 0 {
-            throw WireError(.invalidField(field: "partitionKey", reason: "\(keyLength) bytes but flagged absent"))
+    }
+
+    /// Appends one record in wire layout; `writeData` appends its data (for example while
+    /// decoding base64), and the data length is patched afterwards. If `writeData` throws,
+    /// `buffer` is restored.
+    public static func append<Failure: Error>(
+        index: UInt64,
+        subSequenceNumber: UInt64?,
+        arrivalTimestamp: Int64?,
+        sequenceNumber: some Collection<UInt8>,
+        partitionKey: (some Collection<UInt8>)?,
+        to buffer: inout ByteBuffer,
+        writeData: (inout ByteBuffer) throws(Failure) -> Void
+    ) throws(Failure) {
+        precondition(sequenceNumber.count <= 255, "sequence number longer than 255 bytes")
+        precondition((partitionKey?.count ?? 0) <= Int(UInt16.max), "partition key longer than 65535 bytes")
+        var flags: UInt8 = 0
+        if subSequenceNumber != nil { flags |= Flag.hasSubSequenceNumber }
+        if arrivalTimestamp != nil { flags |= Flag.hasArrivalTimestamp }
+        if partitionKey != nil { flags |= Flag.hasPartitionKey }
+        let start = buffer.writerIndex
+        buffer.writeMultipleIntegers(index, flags, subSequenceNumber ?? 0, arrivalTimestamp ?? 0, UInt8(sequenceNumber.count))
+        buffer.writeBytes(sequenceNumber)
+        buffer.writeInteger(UInt16(partitionKey?.count ?? 0))
+        if let partitionKey { buffer.writeBytes(partitionKey) }
+        let lengthIndex = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))
+        do {
+            try writeData(&buffer)
+        } catch {
+            buffer.moveWriterIndex(to: start)
+            throw error
         }
-        let partitionKey = try reader.slice("partitionKey", length: keyLength)
-        let dataLength = Int(try reader.integer("data length", as: UInt32.self))
-        let data = try reader.slice("data", length: dataLength)
-        return WireRecord(
-            index: index,
-            subSequenceNumber: flags & Flag.hasSubSequenceNumber != 0 ? sub : nil,
-            arrivalTimestamp: flags & Flag.hasArrivalTimestamp != 0 ? timestamp : nil,
-            sequenceNumber: sequenceNumber,
-            partitionKey: flags & Flag.hasPartitionKey != 0 ? partitionKey : nil,
-            data: data
-        )
+        buffer.setInteger(UInt32(buffer.writerIndex - lengthIndex - 4), at: lengthIndex)
+    }
+
+    /// Appends one record in wire layout, decoding its base64 `data` straight into the buffer:
+    /// one buffer write per record (the worker's hot path). On error nothing is appended.
+    public static func append(
+        index: UInt64,
+        subSequenceNumber: UInt64?,
+        arrivalTimestamp: Int64?,
+        sequenceNumber: UnsafeRawBufferPointer,
+        partitionKey: UnsafeRawBufferPointer?,
+        base64Data: UnsafeRawBufferPointer?,
+        to buffer: inout ByteBuffer
+    ) throws(Base64.DecodingError) {
+        precondition(sequenceNumber.count <= 255, "sequence number longer than 255 bytes")
+        precondition((partitionKey?.count ?? 0) <= Int(UInt16.max), "partition key longer than 65535 bytes")
+        var flags: UInt8 = 0
+        if subSequenceNumber != nil { flags |= Flag.hasSubSequenceNumber }
+        if arrivalTimestamp != nil { flags |= Flag.hasArrivalTimestamp }
+        if partitionKey != nil { flags |= Flag.hasPartitionKey }
+        let reserve = overheadSize + sequenceNumber.count + (partitionKey?.count ?? 0)
+            + Base64.maximumDecodedCount(base64Data?.count ?? 0) + 3
+        var failure: Base64.DecodingError?
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: reserve) { output in
+            var out = RawWriter(output.baseAddress!)
+            out.integer(index)
+            out.integer(flags)
+            out.integer(subSequenceNumber ?? 0)
+            out.integer(arrivalTimestamp ?? 0)
+            out.integer(UInt8(sequenceNumber.count))
+            out.bytes(sequenceNumber)
+            out.integer(UInt16(partitionKey?.count ?? 0))
+            if let partitionKey { out.bytes(partitionKey) }
+            let lengthAt = out.position
+            out.position += 4
+            if let base64Data {
+                do throws(Base64.DecodingError) {
+                    out.position += try Base64.decode(base64Data, to: out.base + out.position)
+                } catch {
+                    failure = error
+                    return 0
+                }
+            }
+            out.base.storeBytes(of: UInt32(out.position - lengthAt - 4).bigEndian, toByteOffset: lengthAt, as: UInt32.self)
+            return out.position
+        }
+        if let failure { throw failure }
     }
 }
 
@@ -88,135 +218,12 @@ public struct RoutedRecordBatch: Hashable, Sendable {
     public var router: UInt16
     public var worker: UInt64
     public var shardId: String
-    public var records: [WireRecord]
+    public var records: RecordBatch
 
-    public init(router: UInt16, worker: UInt64, shardId: String, records: [WireRecord]) {
+    public init(router: UInt16, worker: UInt64, shardId: String, records: RecordBatch) {
         self.router = router
         self.worker = worker
         self.shardId = shardId
         self.records = records
-    }
-}
-
-/// One item as it travels mapper → reducer: its token, the metadata of the record it came from,
-/// its own partition key, the partitioning key and its bytes.
-///
-/// Layout: `token (26 bytes), flags u8, subSequenceNumber u64, arrivalTimestamp i64,
-/// u8 + shardId, u8 + sequenceNumber, u16 + partitionKey, u16 + key,
-/// [u16 + error, only when flagged], u32 + data`.
-public struct WireItem: Hashable, Sendable {
-    public static let fixedHeaderSize = Token.encodedSize + 1 + 8 + 8
-    public static let overheadSize = fixedHeaderSize + 1 + 1 + 2 + 2 + 4
-
-    public var token: Token
-    public var subSequenceNumber: UInt64?
-    public var arrivalTimestamp: Int64?
-    public var shardId: ByteBuffer
-    public var sequenceNumber: ByteBuffer
-    /// The item's own partition key (a KPL user record's key from the aggregate's table,
-    /// otherwise the record's); nil when the record had none.
-    public var partitionKey: ByteBuffer?
-    /// The key the item was partitioned by.
-    public var key: ByteBuffer
-    /// Set when the mapper could not prepare the item (for example its `json:` key is missing):
-    /// the reducer does not run the processor on it and applies the error policy instead.
-    public var error: String?
-    public var data: ByteBuffer
-
-    public init(
-        token: Token,
-        subSequenceNumber: UInt64?,
-        arrivalTimestamp: Int64?,
-        shardId: ByteBuffer,
-        sequenceNumber: ByteBuffer,
-        partitionKey: ByteBuffer?,
-        key: ByteBuffer,
-        error: String? = nil,
-        data: ByteBuffer
-    ) {
-        self.token = token
-        self.subSequenceNumber = subSequenceNumber
-        self.arrivalTimestamp = arrivalTimestamp
-        self.shardId = shardId
-        self.sequenceNumber = sequenceNumber
-        self.partitionKey = partitionKey
-        self.key = key
-        self.error = error
-        self.data = data
-    }
-
-    /// Bytes this item occupies on the wire.
-    public var encodedSize: Int {
-        WireItem.overheadSize + shardId.readableBytes + sequenceNumber.readableBytes
-            + (partitionKey?.readableBytes ?? 0) + key.readableBytes
-            + (error.map { 2 + $0.utf8.count } ?? 0) + data.readableBytes
-    }
-
-    static func decode(from reader: inout PayloadReader) throws(WireError) -> WireItem {
-        let token = try Token.decode(from: &reader)
-        let flags = try reader.integer("item flags", as: UInt8.self)
-        guard flags & ~WireRecord.Flag.itemMask == 0 else {
-            throw WireError(.invalidField(field: "item flags", reason: "unknown bits 0x\(String(flags, radix: 16))"))
-        }
-        let sub = try reader.integer("subSequenceNumber", as: UInt64.self)
-        let timestamp = try reader.integer("arrivalTimestamp", as: Int64.self)
-        let shardLength = Int(try reader.integer("shardId length", as: UInt8.self))
-        let shardId = try reader.slice("shardId", length: shardLength)
-        let seqLength = Int(try reader.integer("sequenceNumber length", as: UInt8.self))
-        let sequenceNumber = try reader.slice("sequenceNumber", length: seqLength)
-        let pkLength = Int(try reader.integer("partitionKey length", as: UInt16.self))
-        if flags & WireRecord.Flag.hasPartitionKey == 0, pkLength != 0 {
-            throw WireError(.invalidField(field: "partitionKey", reason: "\(pkLength) bytes but flagged absent"))
-        }
-        let partitionKey = try reader.slice("partitionKey", length: pkLength)
-        let keyLength = Int(try reader.integer("key length", as: UInt16.self))
-        let key = try reader.slice("key", length: keyLength)
-        var error: String?
-        if flags & WireRecord.Flag.hasError != 0 {
-            error = try reader.string16("item error")
-        }
-        let dataLength = Int(try reader.integer("data length", as: UInt32.self))
-        let data = try reader.slice("data", length: dataLength)
-        return WireItem(
-            token: token,
-            subSequenceNumber: flags & WireRecord.Flag.hasSubSequenceNumber != 0 ? sub : nil,
-            arrivalTimestamp: flags & WireRecord.Flag.hasArrivalTimestamp != 0 ? timestamp : nil,
-            shardId: shardId,
-            sequenceNumber: sequenceNumber,
-            partitionKey: flags & WireRecord.Flag.hasPartitionKey != 0 ? partitionKey : nil,
-            key: key,
-            error: error,
-            data: data
-        )
-    }
-}
-
-extension Token {
-    static func decode(from reader: inout PayloadReader) throws(WireError) -> Token {
-        let router = try reader.integer("token router", as: UInt16.self)
-        let worker = try reader.integer("token worker", as: UInt64.self)
-        let record = try reader.integer("token record", as: UInt64.self)
-        let item = try reader.integer("token item", as: UInt32.self)
-        let count = try reader.integer("token item count", as: UInt32.self)
-        if count == 0 ? item != 0 : item >= count {
-            throw WireError(.invalidField(field: "token", reason: "item \(item) out of range for item count \(count)"))
-        }
-        return Token(router: router, worker: worker, record: record, item: item, itemCount: count)
-    }
-
-    @inline(__always)
-    func encode(into buffer: inout ByteBuffer) {
-        buffer.writeMultipleIntegers(router, worker, record, item, itemCount)
-    }
-}
-
-extension Ack {
-    static func decode(from reader: inout PayloadReader) throws(WireError) -> Ack {
-        let token = try Token.decode(from: &reader)
-        let raw = try reader.integer("ack status", as: UInt8.self)
-        guard let status = AckStatus(rawValue: raw) else {
-            throw WireError(.invalidField(field: "ack status", reason: "unknown status \(raw)"))
-        }
-        return Ack(token: token, status: status)
     }
 }

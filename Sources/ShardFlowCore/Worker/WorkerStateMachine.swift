@@ -137,6 +137,16 @@ public struct WorkerStateMachine: Sendable {
     /// Index the next record will get (the I/O layer encodes records before registering them).
     public var nextRecordIndex: UInt64 { tracker.nextIndex }
 
+    /// Index of the first record not yet behind the safe checkpoint (records below it may be
+    /// released).
+    public var firstHeldRecordIndex: UInt64 { tracker.firstIndex }
+
+    /// Records registered and not complete.
+    public var incompleteRecordCount: Int { tracker.incompleteCount }
+
+    /// Whether a record is complete (asking the machine, not copying its tracker).
+    public func isComplete(_ record: UInt64) -> Bool { tracker.isComplete(record) }
+
     /// Whether the exchange reached its end (final status sent).
     public var isFinished: Bool {
         switch phase {
@@ -476,6 +486,11 @@ public struct WorkerStateMachine: Sendable {
     }
 
     static func backoff(attempt: Int, initial: TimeAmount, maximum: TimeAmount) -> TimeAmount {
+        backoffDelay(attempt: attempt, initial: initial, maximum: maximum)
+    }
+
+    /// `initial × 2^(attempt−1)`, capped at `maximum`.
+    public static func backoffDelay(attempt: Int, initial: TimeAmount, maximum: TimeAmount) -> TimeAmount {
         let shift = min(max(attempt - 1, 0), 20)
         let nanoseconds = initial.nanoseconds.multipliedReportingOverflow(by: Int64(1) << shift)
         if nanoseconds.overflow { return maximum }

@@ -40,7 +40,7 @@ struct FrameGoldenTests {
         ),
         Case(
             name: "RECORDS",
-            frame: .records([meowRecord, bareRecord]),
+            frame: .records(RecordBatch([meowRecord, bareRecord])),
             hex: """
                 00 00 00 52 02 00 00 00 02
                 00 00 00 00 00 00 00 07 07 00 00 00 00 00 00 00 00 00 00 01 57 dd 7c 81 f8
@@ -51,7 +51,7 @@ struct FrameGoldenTests {
         ),
         Case(
             name: "ROUTED_RECORDS",
-            frame: .routedRecords(RoutedRecordBatch(router: 1, worker: worker, shardId: "shard-0", records: [meowRecord])),
+            frame: .routedRecords(RoutedRecordBatch(router: 1, worker: worker, shardId: "shard-0", records: RecordBatch([meowRecord]))),
             hex: """
                 00 00 00 41 03 00 01 aa bb cc dd 00 00 00 02 07 73 68 61 72 64 2d 30 00 00 00 01
                 00 00 00 00 00 00 00 07 07 00 00 00 00 00 00 00 00 00 00 01 57 dd 7c 81 f8
@@ -134,6 +134,22 @@ struct FrameGoldenTests {
         let frame = try FrameDecoder().decode(&buffer)
         #expect(frame == golden.frame)
         #expect(buffer.readableBytes == 0)
+    }
+
+    @Test("a decoded record batch iterates back to the records it was made of")
+    func recordBatchIterates() throws {
+        var buffer = ByteBuffer(hex: Self.cases[2].hex)
+        guard case .records(let batch) = try FrameDecoder().decode(&buffer) else {
+            Issue.record("not RECORDS")
+            return
+        }
+        #expect(Array(batch) == [Self.meowRecord, Self.bareRecord])
+        #expect(batch.count == 2)
+        let (head, tail) = batch.split(after: 1)
+        #expect(Array(head) == [Self.meowRecord] && Array(tail) == [Self.bareRecord])
+        #expect(head.byteCount == Self.meowRecord.encodedSize)
+        #expect(batch.byteCount(ofFirst: 1) == Self.meowRecord.encodedSize)
+        #expect(batch.split(after: 0).0.isEmpty && batch.split(after: 2).1.isEmpty)
     }
 
     @Test("a short read returns nil and consumes nothing", arguments: cases)

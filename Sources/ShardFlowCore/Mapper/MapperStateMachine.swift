@@ -1,0 +1,359 @@
+import DequeModule
+import NIOCore
+
+/// The mapper's logic: pull records from every router (within the credit granted to each),
+/// extract items, send each to reducer `partition(key, R)` within that reducer's credit, and
+/// route acknowledgements back to the router named in each token.
+///
+/// Memory is bounded: a router batch is only processed while every reducer's outgoing queue is
+/// under its limit, and routers get their credit back only for processed records.
+public struct MapperStateMachine: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        public var index: UInt32
+        public var instance: UInt64
+        /// Number of reducers (R); items go to `Partitioner.partition(key, count: R)`.
+        public var reducerCount: Int
+        public var extractor: Extractor
+        /// Credit window granted to each router.
+        public var routerWindow = Credit(count: 4096, bytes: 16 * 1024 * 1024)
+        /// Items (and bytes) queued for one reducer beyond which no further record is processed.
+        public var reducerQueueLimit = Credit(count: 8192, bytes: 32 * 1024 * 1024)
+        /// Most items per ITEMS frame.
+        public var maximumBatchItems = 1024
+        /// Target bytes per ITEMS frame.
+        public var maximumBatchBytes = 1024 * 1024
+
+        public init(index: UInt32, instance: UInt64, reducerCount: Int, extractor: Extractor) {
+            self.index = index
+            self.instance = instance
+            self.reducerCount = reducerCount
+            self.extractor = extractor
+        }
+    }
+
+    public enum Outbound: Hashable, Sendable {
+        case hello(Hello)
+        case credit(Credit)
+        /// `count` items in wire layout, back to back.
+        case items(count: Int, bytes: ByteBuffer)
+        case acks([Ack])
+        case peerLost(PeerLost)
+    }
+
+    public enum Action: Hashable, Sendable {
+        case send(ConnectionID, Outbound)
+        case close(ConnectionID, ErrorFrame?)
+        case report(MapperEvent)
+    }
+
+    public enum MapperEvent: Hashable, Sendable {
+        case routerJoined(index: UInt32)
+        case routerLost(index: UInt32, droppedRecords: Int)
+        case reducerJoined(index: UInt32)
+        case reducerLost(index: UInt32, inFlightItems: Int)
+        /// A record looked like a KPL aggregate but was not valid; delivered whole.
+        case corruptAggregate(shardId: String, sequenceNumber: String, reason: String)
+        /// An item could not be keyed; it goes to the reducer flagged with the error.
+        case itemError(shardId: String, sequenceNumber: String, reason: String)
+        case acksDropped(count: Int, reason: String)
+        case refused(ConnectionID, String)
+    }
+
+    /// What a connection is, as the I/O layer opened it (mappers connect out).
+    public enum Endpoint: Hashable, Sendable {
+        case router(index: UInt32)
+        case reducer(index: UInt32)
+    }
+
+    private struct Router: Sendable {
+        var index: UInt32
+        var incarnation: UInt32?
+        var returnable = Credit(count: 0, bytes: 0)
+    }
+
+    private struct Reducer: Sendable {
+        var index: UInt32
+        var ready = false
+        var credit = Credit(count: 0, bytes: 0)
+        /// Items sent and not yet acknowledged (lost with the connection).
+        var inFlight = 0
+    }
+
+    /// Encoded items for one reducer and their sizes (for credit, which counts items and bytes).
+    private struct ItemQueue: Sendable {
+        var buffer = ByteBuffer()
+        var sizes: Deque<Int> = []
+    }
+
+    private struct Input: Sendable {
+        var connection: ConnectionID
+        var batch: RoutedRecordBatch
+    }
+
+    public let configuration: Configuration
+    private var routers: [ConnectionID: Router] = [:]
+    private var routerByIndex: [UInt16: ConnectionID] = [:]
+    private var reducers: [ConnectionID: Reducer] = [:]
+    private var reducerConnections: [ConnectionID?]
+    private var input: Deque<Input> = []
+    /// Items waiting for each reducer, already encoded.
+    private var queues: [ItemQueue]
+    public private(set) var recordsProcessed = 0
+    public private(set) var itemsSent = 0
+
+    public init(configuration: Configuration) {
+        precondition(configuration.reducerCount > 0, "a mapper needs at least one reducer")
+        self.configuration = configuration
+        self.reducerConnections = Array(repeating: nil, count: configuration.reducerCount)
+        self.queues = Array(repeating: ItemQueue(), count: configuration.reducerCount)
+    }
+
+    public var hello: Hello {
+        Hello(role: .mapper, index: configuration.index, instance: configuration.instance, name: "mapper-\(configuration.index)")
+    }
+
+    public var connectedRouters: Int { routers.values.filter { $0.incarnation != nil }.count }
+    public var connectedReducers: Int { reducers.values.filter(\.ready).count }
+    public var queuedItems: Int { queues.reduce(0) { $0 + $1.sizes.count } }
+
+    // MARK: Events
+
+    public mutating func connectionOpened(_ id: ConnectionID, to endpoint: Endpoint) -> [Action] {
+        switch endpoint {
+        case .router(let index):
+            routers[id] = Router(index: index)
+        case .reducer(let index):
+            precondition(Int(index) < configuration.reducerCount, "reducer \(index) outside 0..<\(configuration.reducerCount)")
+            reducers[id] = Reducer(index: index)
+        }
+        return [.send(id, .hello(hello))]
+    }
+
+    public mutating func frameReceived(_ frame: Frame, from id: ConnectionID) -> [Action] {
+        var actions: [Action] = []
+        if var router = routers[id] {
+            guard router.incarnation != nil else {
+                guard case .hello(let hello) = frame, hello.role == .router, hello.version == Hello.currentVersion,
+                      hello.index == router.index
+                else {
+                    return refuse(id, "expected HELLO from router \(router.index), got \(describe(frame))")
+                }
+                router.incarnation = UInt32(truncatingIfNeeded: hello.instance)
+                routers[id] = router
+                routerByIndex[UInt16(truncatingIfNeeded: router.index)] = id
+                actions.append(.send(id, .credit(configuration.routerWindow)))
+                actions.append(.report(.routerJoined(index: router.index)))
+                return actions
+            }
+            switch frame {
+            case .routedRecords(let batch):
+                guard batch.router == UInt16(truncatingIfNeeded: router.index) else {
+                    return refuse(id, "router \(router.index) sent records stamped router \(batch.router)")
+                }
+                input.append(Input(connection: id, batch: batch))
+            case .drain, .error:
+                break
+            case .hello, .records, .items, .acks, .credit, .peerLost:
+                return refuse(id, "unexpected \(frame.type) from router \(router.index)")
+            }
+        } else if var reducer = reducers[id] {
+            guard reducer.ready else {
+                guard case .hello(let hello) = frame, hello.role == .reducer, hello.version == Hello.currentVersion,
+                      hello.index == reducer.index
+                else {
+                    return refuse(id, "expected HELLO from reducer \(reducer.index), got \(describe(frame))")
+                }
+                reducer.ready = true
+                reducers[id] = reducer
+                reducerConnections[Int(reducer.index)] = id
+                actions.append(.report(.reducerJoined(index: reducer.index)))
+                return actions
+            }
+            switch frame {
+            case .credit(let credit):
+                reducer.credit.count &+= credit.count
+                reducer.credit.bytes &+= credit.bytes
+                reducers[id] = reducer
+            case .acks(let acks):
+                reducer.inFlight = max(0, reducer.inFlight - acks.count)
+                reducers[id] = reducer
+                routeAcks(acks, into: &actions)
+            case .drain, .error:
+                break
+            case .hello, .records, .routedRecords, .items, .peerLost:
+                return refuse(id, "unexpected \(frame.type) from reducer \(reducer.index)")
+            }
+        } else {
+            return []
+        }
+        pump(into: &actions)
+        return actions
+    }
+
+    public mutating func connectionClosed(_ id: ConnectionID) -> [Action] {
+        var actions: [Action] = []
+        if let router = routers.removeValue(forKey: id) {
+            if routerByIndex[UInt16(truncatingIfNeeded: router.index)] == id {
+                routerByIndex[UInt16(truncatingIfNeeded: router.index)] = nil
+            }
+            let dropped = input.filter { $0.connection == id }.reduce(0) { $0 + $1.batch.records.count }
+            input.removeAll { $0.connection == id }
+            actions.append(.report(.routerLost(index: router.index, droppedRecords: dropped)))
+        } else if let reducer = reducers.removeValue(forKey: id) {
+            if reducerConnections[Int(reducer.index)] == id { reducerConnections[Int(reducer.index)] = nil }
+            if reducer.ready {
+                actions.append(.report(.reducerLost(index: reducer.index, inFlightItems: reducer.inFlight)))
+                let lost = PeerLost(role: .reducer, index: reducer.index,
+                                    reason: "reducer \(reducer.index) disconnected from mapper \(configuration.index)")
+                for (connection, router) in routers where router.incarnation != nil {
+                    actions.append(.send(connection, .peerLost(lost)))
+                }
+            }
+        }
+        pump(into: &actions)
+        return actions
+    }
+
+    // MARK: Work
+
+    /// Processes queued router batches while reducer queues have room, then sends what credit
+    /// allows.
+    private mutating func pump(into actions: inout [Action]) {
+        var scratch: [Extractor.Item] = []
+        while !input.isEmpty, reducerQueuesHaveRoom {
+            let next = input.removeFirst()
+            process(next, scratch: &scratch, into: &actions)
+        }
+        for reducer in 0..<configuration.reducerCount { flush(reducer: reducer, into: &actions) }
+        for (connection, var router) in routers where router.returnable.count > 0 {
+            let pendingFromRouter = input.contains { $0.connection == connection }
+            if router.returnable.count >= configuration.routerWindow.count / 4
+                || router.returnable.bytes >= configuration.routerWindow.bytes / 4 || !pendingFromRouter {
+                actions.append(.send(connection, .credit(router.returnable)))
+                router.returnable = Credit(count: 0, bytes: 0)
+                routers[connection] = router
+            }
+        }
+    }
+
+    private var reducerQueuesHaveRoom: Bool {
+        for queue in queues
+        where queue.sizes.count >= Int(configuration.reducerQueueLimit.count)
+            || queue.buffer.readableBytes >= Int(configuration.reducerQueueLimit.bytes) {
+            return false
+        }
+        return true
+    }
+
+    private mutating func process(_ next: Input, scratch: inout [Extractor.Item], into actions: inout [Action]) {
+        let batch = next.batch
+        let shardId = ByteBuffer(string: batch.shardId)
+        var zeroItemAcks: [Ack] = []
+        var returned = Credit(count: 0, bytes: 0)
+        let wholeRecords = configuration.extractor.mode == .record && configuration.extractor.key == .partitionKey
+        for record in batch.records {
+            returned.count += 1
+            returned.bytes += UInt64(record.encodedSize)
+            if wholeRecords {
+                // One item per record, keyed by its partition key: copy it across as it is.
+                let key = record.partitionKey ?? record.sequenceNumber
+                let reducer = key.withUnsafeReadableBytes { Partitioner.partition($0, count: configuration.reducerCount) }
+                let token = Token(router: batch.router, worker: batch.worker, record: record.index, item: 0, itemCount: 1)
+                queues[reducer].sizes.append(WireItem.writeWholeRecord(record, token: token, shardId: shardId, to: &queues[reducer].buffer))
+                continue
+            }
+            scratch.removeAll(keepingCapacity: true)
+            if let warning = configuration.extractor.extract(record, into: &scratch) {
+                actions.append(.report(.corruptAggregate(
+                    shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: warning)))
+            }
+            let count = UInt32(scratch.count)
+            if count == 0 {
+                zeroItemAcks.append(Ack(
+                    token: Token(router: batch.router, worker: batch.worker, record: record.index, item: 0, itemCount: 0),
+                    status: .ok))
+                continue
+            }
+            for (position, extracted) in scratch.enumerated() {
+                if let error = extracted.error {
+                    actions.append(.report(.itemError(
+                        shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: error)))
+                }
+                let reducer = extracted.key.withUnsafeReadableBytes {
+                    Partitioner.partition($0, count: configuration.reducerCount)
+                }
+                let size = WireItem.write(
+                    token: Token(router: batch.router, worker: batch.worker, record: record.index,
+                                 item: UInt32(position), itemCount: count),
+                    subSequenceNumber: record.subSequenceNumber,
+                    arrivalTimestamp: record.arrivalTimestamp,
+                    shardId: shardId,
+                    sequenceNumber: record.sequenceNumber,
+                    partitionKey: extracted.partitionKey,
+                    key: extracted.key,
+                    error: extracted.error,
+                    data: extracted.data,
+                    to: &queues[reducer].buffer
+                )
+                queues[reducer].sizes.append(size)
+            }
+        }
+        recordsProcessed += batch.records.count
+        if !zeroItemAcks.isEmpty { actions.append(.send(next.connection, .acks(zeroItemAcks))) }
+        if var router = routers[next.connection] {
+            router.returnable.count += returned.count
+            router.returnable.bytes += returned.bytes
+            routers[next.connection] = router
+        }
+    }
+
+    private mutating func flush(reducer index: Int, into actions: inout [Action]) {
+        guard let connection = reducerConnections[index], var reducer = reducers[connection], reducer.ready else { return }
+        while !queues[index].sizes.isEmpty, reducer.credit.count > 0, reducer.credit.bytes > 0 {
+            var count = 0
+            var bytes = 0
+            while let size = queues[index].sizes.first, reducer.credit.count > 0, reducer.credit.bytes > 0,
+                  count < configuration.maximumBatchItems, bytes < configuration.maximumBatchBytes {
+                queues[index].sizes.removeFirst()
+                reducer.credit.count -= 1
+                reducer.credit.bytes = reducer.credit.bytes > UInt64(size) ? reducer.credit.bytes - UInt64(size) : 0
+                bytes += size
+                count += 1
+            }
+            let chunk = queues[index].buffer.readSlice(length: bytes)!
+            if queues[index].sizes.isEmpty { queues[index].buffer = ByteBuffer() }
+            reducer.inFlight += count
+            itemsSent += count
+            actions.append(.send(connection, .items(count: count, bytes: chunk)))
+        }
+        reducers[connection] = reducer
+    }
+
+    private func routeAcks(_ acks: [Ack], into actions: inout [Action]) {
+        var byRouter: [ConnectionID: [Ack]] = [:]
+        var dropped = 0
+        for ack in acks {
+            guard let connection = routerByIndex[ack.token.router], let router = routers[connection],
+                  router.incarnation == UInt32(truncatingIfNeeded: ack.token.worker >> 32)
+            else {
+                dropped += 1
+                continue
+            }
+            byRouter[connection, default: []].append(ack)
+        }
+        for (connection, list) in byRouter { actions.append(.send(connection, .acks(list))) }
+        if dropped > 0 { actions.append(.report(.acksDropped(count: dropped, reason: "router gone or restarted"))) }
+    }
+
+    private func describe(_ frame: Frame) -> String {
+        if case .hello(let hello) = frame {
+            return "HELLO of \(hello.role) \(hello.index) version \(hello.version)"
+        }
+        return "\(frame.type)"
+    }
+
+    private mutating func refuse(_ id: ConnectionID, _ message: String) -> [Action] {
+        [.report(.refused(id, message)), .close(id, ErrorFrame(code: .protocolViolation, message: message))]
+            + connectionClosed(id)
+    }
+}

@@ -1,0 +1,297 @@
+import DequeModule
+
+/// Identifies one connection inside a process (assigned by the I/O layer).
+public typealias ConnectionID = UInt64
+
+/// The stage-router's logic: a rendezvous between transient workers and long-lived mappers.
+///
+/// Workers send records within the credit the router granted them; the router queues them per
+/// worker and hands them to mappers within the credit each mapper granted, round-robin over
+/// workers so one busy shard cannot starve the others. Acknowledgements coming back from
+/// mappers are routed to the worker connection named in each token (dropped when that worker
+/// is gone). When a mapper is lost, every worker is told (`PEER_LOST`) so it resends its
+/// incomplete records.
+public struct RouterStateMachine: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// The router's `--index`, stamped into every token.
+        public var index: UInt16
+        /// Random per process start; its low 32 bits prefix worker ids.
+        public var instance: UInt64
+        /// Credit window granted to each worker: records and bytes queued here for it.
+        public var workerWindow = Credit(count: 4096, bytes: 16 * 1024 * 1024)
+        /// Most records per ROUTED_RECORDS frame.
+        public var maximumBatchRecords = 1024
+        /// Target bytes per ROUTED_RECORDS frame.
+        public var maximumBatchBytes = 1024 * 1024
+
+        public init(index: UInt16, instance: UInt64) {
+            self.index = index
+            self.instance = instance
+        }
+    }
+
+    public enum Outbound: Hashable, Sendable {
+        case hello(Hello)
+        case credit(Credit)
+        case routedRecords(worker: UInt64, shardId: String, records: RecordBatch)
+        case acks([Ack])
+        case peerLost(PeerLost)
+        case drain(Drain)
+    }
+
+    public enum Action: Hashable, Sendable {
+        case send(ConnectionID, Outbound)
+        /// Send the error (when given) and close the connection.
+        case close(ConnectionID, ErrorFrame?)
+        case report(RouterEvent)
+    }
+
+    public enum RouterEvent: Hashable, Sendable {
+        case workerJoined(shardId: String, worker: UInt64)
+        case workerLeft(shardId: String, worker: UInt64, droppedRecords: Int)
+        case mapperJoined(index: UInt32)
+        case mapperLost(index: UInt32)
+        case acksDropped(count: Int, reason: String)
+        case refused(ConnectionID, String)
+    }
+
+    private struct Worker: Sendable {
+        var id: UInt64
+        var shardId: String
+        /// Batches as the worker sent them, forwarded without re-encoding.
+        var queue: Deque<RecordBatch> = []
+        var queuedRecords = 0
+        /// Credit consumed by records that have left the queue, not yet returned.
+        var returnable = Credit(count: 0, bytes: 0)
+        /// Credit the worker still holds (granted − used by records received).
+        var outstanding: Credit
+    }
+
+    private struct Mapper: Sendable {
+        var index: UInt32
+        var credit = Credit(count: 0, bytes: 0)
+        var draining = false
+    }
+
+    private enum Peer: Sendable {
+        case awaitingHello
+        case worker(Worker)
+        case mapper(Mapper)
+    }
+
+    public let configuration: Configuration
+    private var peers: [ConnectionID: Peer] = [:]
+    private var workerConnections: [UInt64: ConnectionID] = [:]
+    private var nextWorkerSerial: UInt32 = 0
+    /// Round-robin cursors.
+    private var workerOrder: [ConnectionID] = []
+    private var workerCursor = 0
+    private var mapperCursor = 0
+    private var draining = false
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// The router's own handshake.
+    public var hello: Hello {
+        Hello(role: .router, index: UInt32(configuration.index), instance: configuration.instance,
+              name: "router-\(configuration.index)")
+    }
+
+    /// Counts for status lines.
+    public var workerCount: Int { workerConnections.count }
+    public var mapperCount: Int { peers.values.reduce(0) { if case .mapper = $1 { $0 + 1 } else { $0 } } }
+    public var queuedRecords: Int {
+        peers.values.reduce(0) { if case .worker(let worker) = $1 { $0 + worker.queuedRecords } else { $0 } }
+    }
+
+    // MARK: Events
+
+    public mutating func connectionOpened(_ id: ConnectionID) -> [Action] {
+        peers[id] = .awaitingHello
+        return [.send(id, .hello(hello))]
+    }
+
+    public mutating func frameReceived(_ frame: Frame, from id: ConnectionID) -> [Action] {
+        guard let peer = peers[id] else { return [] }
+        var actions: [Action] = []
+        switch peer {
+        case .awaitingHello:
+            guard case .hello(let hello) = frame else {
+                return refuse(id, .protocolViolation, "expected HELLO first, got \(frame.type)")
+            }
+            guard hello.version == Hello.currentVersion else {
+                return refuse(id, .versionMismatch, "protocol version \(hello.version) is not \(Hello.currentVersion)")
+            }
+            switch hello.role {
+            case .worker:
+                guard !draining else { return refuse(id, .shuttingDown, "router is draining") }
+                nextWorkerSerial &+= 1
+                let workerId = UInt64(UInt32(truncatingIfNeeded: configuration.instance)) << 32 | UInt64(nextWorkerSerial)
+                peers[id] = .worker(Worker(id: workerId, shardId: hello.name, outstanding: configuration.workerWindow))
+                workerConnections[workerId] = id
+                workerOrder.append(id)
+                actions.append(.send(id, .credit(configuration.workerWindow)))
+                actions.append(.report(.workerJoined(shardId: hello.name, worker: workerId)))
+            case .mapper:
+                peers[id] = .mapper(Mapper(index: hello.index))
+                actions.append(.report(.mapperJoined(index: hello.index)))
+            case .router, .reducer:
+                return refuse(id, .roleRejected, "a router accepts workers and mappers, not a \(hello.role)")
+            }
+        case .worker(var worker):
+            switch frame {
+            case .records(let records):
+                // A sender may start a batch while it holds any byte credit, so a batch may
+                // overshoot the byte credit (by at most one batch); the count is strict.
+                guard UInt32(records.count) <= worker.outstanding.count, worker.outstanding.bytes > 0 || records.isEmpty else {
+                    return refuse(id, .protocolViolation, "\(records.count) records exceed the granted credit")
+                }
+                worker.outstanding.count -= UInt32(records.count)
+                let bytes = UInt64(records.byteCount)
+                worker.outstanding.bytes = worker.outstanding.bytes > bytes ? worker.outstanding.bytes - bytes : 0
+                if !records.isEmpty {
+                    worker.queue.append(records)
+                    worker.queuedRecords += records.count
+                }
+                peers[id] = .worker(worker)
+            case .hello, .routedRecords, .items, .acks, .credit, .peerLost, .drain, .error:
+                return refuse(id, .protocolViolation, "unexpected \(frame.type) from a worker")
+            }
+        case .mapper(var mapper):
+            switch frame {
+            case .credit(let credit):
+                mapper.credit.count &+= credit.count
+                mapper.credit.bytes &+= credit.bytes
+                peers[id] = .mapper(mapper)
+            case .acks(let acks):
+                routeAcks(acks, into: &actions)
+            case .peerLost(let lost):
+                broadcastPeerLost(lost, into: &actions)
+            case .drain:
+                mapper.draining = true
+                peers[id] = .mapper(mapper)
+            case .error(let error):
+                actions.append(.report(.refused(id, "mapper \(mapper.index) sent error \(error.rawCode): \(error.message)")))
+            case .hello, .records, .routedRecords, .items:
+                return refuse(id, .protocolViolation, "unexpected \(frame.type) from a mapper")
+            }
+        }
+        schedule(into: &actions)
+        return actions
+    }
+
+    public mutating func connectionClosed(_ id: ConnectionID) -> [Action] {
+        guard let peer = peers.removeValue(forKey: id) else { return [] }
+        var actions: [Action] = []
+        switch peer {
+        case .awaitingHello:
+            break
+        case .worker(let worker):
+            workerConnections[worker.id] = nil
+            workerOrder.removeAll { $0 == id }
+            actions.append(.report(.workerLeft(shardId: worker.shardId, worker: worker.id, droppedRecords: worker.queuedRecords)))
+        case .mapper(let mapper):
+            actions.append(.report(.mapperLost(index: mapper.index)))
+            broadcastPeerLost(PeerLost(role: .mapper, index: mapper.index, reason: "mapper \(mapper.index) disconnected from router \(configuration.index)"), into: &actions)
+        }
+        schedule(into: &actions)
+        return actions
+    }
+
+    /// Graceful shutdown: refuse new workers, tell connected ones to stop sending.
+    public mutating func drain(reason: String) -> [Action] {
+        draining = true
+        return workerOrder.map { .send($0, .drain(Drain(reason: reason))) }
+    }
+
+    // MARK: Routing
+
+    private mutating func routeAcks(_ acks: [Ack], into actions: inout [Action]) {
+        var byWorker: [UInt64: [Ack]] = [:]
+        var foreign = 0
+        for ack in acks {
+            guard ack.token.router == configuration.index else {
+                foreign += 1
+                continue
+            }
+            byWorker[ack.token.worker, default: []].append(ack)
+        }
+        if foreign > 0 { actions.append(.report(.acksDropped(count: foreign, reason: "token names another router"))) }
+        var gone = 0
+        for (worker, list) in byWorker {
+            guard let connection = workerConnections[worker] else {
+                gone += list.count
+                continue
+            }
+            actions.append(.send(connection, .acks(list)))
+        }
+        if gone > 0 { actions.append(.report(.acksDropped(count: gone, reason: "worker gone"))) }
+    }
+
+    private func broadcastPeerLost(_ lost: PeerLost, into actions: inout [Action]) {
+        for connection in workerOrder { actions.append(.send(connection, .peerLost(lost))) }
+    }
+
+    /// Moves queued records to mappers with credit, round-robin over workers.
+    private mutating func schedule(into actions: inout [Action]) {
+        let mappers = peers.keys.filter {
+            if case .mapper(let mapper) = peers[$0]!, !mapper.draining { return true }
+            return false
+        }.sorted()
+        guard !mappers.isEmpty, !workerOrder.isEmpty else { return }
+        var idleRounds = 0
+        while idleRounds < workerOrder.count {
+            workerCursor %= workerOrder.count
+            let workerConnection = workerOrder[workerCursor]
+            workerCursor += 1
+            guard case .worker(var worker) = peers[workerConnection], !worker.queue.isEmpty else {
+                idleRounds += 1
+                continue
+            }
+            guard let mapperConnection = nextMapperWithCredit(mappers),
+                  case .mapper(var mapper) = peers[mapperConnection]
+            else { return }
+            idleRounds = 0
+            var chunk = worker.queue.removeFirst()
+            let allowed = Int(min(mapper.credit.count, UInt32(configuration.maximumBatchRecords)))
+            if chunk.count > allowed {
+                let (head, rest) = chunk.split(after: allowed)
+                worker.queue.prepend(rest)
+                chunk = head
+            }
+            let bytes = UInt64(chunk.byteCount)
+            mapper.credit.count -= UInt32(chunk.count)
+            mapper.credit.bytes = mapper.credit.bytes > bytes ? mapper.credit.bytes - bytes : 0
+            worker.queuedRecords -= chunk.count
+            worker.returnable.count += UInt32(chunk.count)
+            worker.returnable.bytes += bytes
+            if worker.returnable.count >= configuration.workerWindow.count / 4
+                || worker.returnable.bytes >= configuration.workerWindow.bytes / 4 || worker.queue.isEmpty {
+                actions.append(.send(workerConnection, .credit(worker.returnable)))
+                worker.outstanding.count += worker.returnable.count
+                worker.outstanding.bytes += worker.returnable.bytes
+                worker.returnable = Credit(count: 0, bytes: 0)
+            }
+            peers[workerConnection] = .worker(worker)
+            peers[mapperConnection] = .mapper(mapper)
+            actions.append(.send(mapperConnection, .routedRecords(worker: worker.id, shardId: worker.shardId, records: chunk)))
+        }
+    }
+
+    private mutating func nextMapperWithCredit(_ mappers: [ConnectionID]) -> ConnectionID? {
+        for offset in 0..<mappers.count {
+            let candidate = mappers[(mapperCursor + offset) % mappers.count]
+            if case .mapper(let mapper) = peers[candidate], mapper.credit.count > 0, mapper.credit.bytes > 0 {
+                mapperCursor = (mapperCursor + offset + 1) % mappers.count
+                return candidate
+            }
+        }
+        return nil
+    }
+
+    private mutating func refuse(_ id: ConnectionID, _ code: ErrorFrame.Code, _ message: String) -> [Action] {
+        [.report(.refused(id, message)), .close(id, ErrorFrame(code: code, message: message))] + connectionClosed(id)
+    }
+}

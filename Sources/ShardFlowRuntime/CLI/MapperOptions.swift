@@ -1,0 +1,5 @@
+import ArgumentParser
+
+extension Extractor.Mode: ExpressibleByArgument {}
+
+extension Extractor.KeySelector: ExpressibleByArgument {}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SourceSpecification: ExpressibleByArgument {}
+
+/// The options of `shardflow run`.
+public struct RunOptions: ParsableArguments, Sendable {
+    @Option(help: ArgumentHelp("file:PATH | generate:COUNT[,size=BYTES][,keys=K] | kcl:PROPERTIES | none", valueName: "source"))
+    public var source: SourceSpecification
+
+    @Option(help: "Shards of the local source (file:, generate:).")
+    public var shards: Int = 4
+
+    @Option(help: "Routers.")
+    public var routers: Int = 1
+
+    @Option(help: ArgumentHelp("Mappers (default: half the cores, at least 1).", valueName: "n"))
+    public var mappers: Int?
+
+    @Option(help: ArgumentHelp("Reducers (default: one per core). Items go to reducer partition(key, R).", valueName: "n"))
+    public var reducers: Int?
+
+    @Option(help: ArgumentHelp("Socket directory (default: a fresh private one, removed at exit).", valueName: "dir"))
+    public var runtimeDir: String?
+
+    @Option(help: ArgumentHelp("Where checkpoints are kept; a rerun resumes from them.", valueName: "dir"))
+    public var state: String = "shardflow-state"
+
+    @Flag(help: "Forget the stored checkpoints and process the source from the start.")
+    public var reset = false
+
+    @Option(help: ArgumentHelp("discard | spin:MICROSECONDS | jsonl:DIR | exec:CMD", valueName: "processor"))
+    public var processor: ProcessorSpecification = .jsonLines(directory: "shardflow-output")
+
+    @Option(help: ArgumentHelp("record | kpl | lines", valueName: "mode"))
+    public var extract: Extractor.Mode = .record
+
+    @Option(help: ArgumentHelp("partitionKey | json:/pointer", valueName: "key"))
+    public var key: Extractor.KeySelector = .partitionKey
+
+    @Option(help: "Reducer batch size.")
+    public var batchSize: Int = 500
+
+    @Option(help: "Reducer batch timeout.")
+    public var batchTimeout = DurationArgument(.milliseconds(20))
+
+    @Option(help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
+    public var retries: Int?
+
+    @Option(help: ArgumentHelp("Dead-letter directory for items that fail for good.", valueName: "dir"))
+    public var deadLetter: String?
+
+    @Option(help: "Minimum time between a shard's checkpoints.")
+    public var checkpointInterval = DurationArgument(.seconds(1))
+
+    @Option(help: "Incomplete records per shard before the worker holds back (backpressure).")
+    public var maxPending: Int = 20_000
+
+    @Option(help: "Records per processRecords message of the local source.")
+    public var recordsPerBatch: Int = 2000
+
+    @Option(help: "Interval of progress lines.")
+    public var progressInterval = DurationArgument(.seconds(1))
+
+    @Flag(help: "No progress lines (the summary is still printed).")
+    public var noProgress = false
+
+    @Option(help: ArgumentHelp("Write the run's figures as JSON to this file.", valueName: "path"))
+    public var statsJson: String?
+
+    @Option(help: "Log level of the launcher.")
+    public var logLevel: Logger.Level = .info
+
+    @Option(help: "Log level of the group's processes.")
+    public var childLogLevel: Logger.Level = .warning
+
+    @Option(help: "A process exiting more often than this within a minute ends the run.")
+    public var restartLimit: Int = 5
+
+    @Option(help: ArgumentHelp("Largest frame, in bytes.", valueName: "bytes"))
+    public var maxFrameBytes: UInt32?
+
+    @Option(help: ArgumentHelp("The KCL multilang classpath (for --source kcl:).", valueName: "classpath"))
+    public var kclClasspath: String?
+
+    @Option(help: ArgumentHelp("The java executable (for --source kcl:).", valueName: "path"))
+    public var java: String = "java"
+
+    @Option(help: ArgumentHelp("The daemon's main class (for --source kcl:).", valueName: "class"))
+    public var kclMainClass: String = KCLConfiguration().mainClass
+
+    @Option(help: ArgumentHelp("Directory of the ShardFlow executables (default: this one's).", valueName: "dir"))
+    public var binDir: String?
+
+    @Option(help: .hidden)
+    public var injectCheckpointErrors: [String] = []
+
+    public init() {}
+
+    public mutating func validate() throws {
+        guard shards > 0, shards <= 100_000 else { throw ValidationError("--shards must be between 1 and 100000") }
+        guard routers > 0, routers <= 1000 else { throw ValidationError("--routers must be between 1 and 1000") }
+        if let mappers, mappers <= 0 { throw ValidationError("--mappers must be positive") }
+        if let reducers, reducers <= 0 || reducers > 10_000 { throw ValidationError("--reducers must be between 1 and 10000") }
+        guard recordsPerBatch > 0 else { throw ValidationError("--records-per-batch must be positive") }
+        guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
+        if case .kcl = source, kclClasspath == nil {
+            throw ValidationError("--source kcl: needs --kcl-classpath with the KCL multilang jars (see README, \"Running under the Java KCL\")")
+        }
+    }
+
+    /// The launch configuration these options describe.
+    public func configuration() -> LaunchConfiguration {
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var configuration = LaunchConfiguration(
+            binDirectory: binDir ?? RunOptions.ownDirectory, stateDirectory: state, source: source)
+        configuration.runtimeDirectory = runtimeDir
+        configuration.shards = shards
+        configuration.routers = routers
+        configuration.mappers = mappers ?? max(1, cores / 2)
+        configuration.reducers = reducers ?? cores
+        configuration.reset = reset
+        configuration.processor = processor
+        configuration.extract = extract
+        configuration.key = key
+        configuration.reducerArguments = ["--batch-size", String(batchSize), "--batch-timeout", batchTimeout.description]
+            + (retries.map { ["--retries", String($0)] } ?? [])
+            + (deadLetter.map { ["--dead-letter", $0] } ?? [])
+        configuration.workerArguments = [
+            "--checkpoint-interval", checkpointInterval.description, "--max-pending", String(maxPending),
+        ]
+        configuration.commonArguments = maxFrameBytes.map { ["--max-frame-bytes", String($0)] } ?? []
+        configuration.childLogLevel = childLogLevel.rawValue
+        configuration.batchRecords = recordsPerBatch
+        configuration.progressInterval = noProgress ? nil : progressInterval.amount
+        configuration.statsPath = statsJson
+        configuration.restartLimit = restartLimit
+        configuration.kcl.classpath = kclClasspath
+        configuration.kcl.java = java
+        configuration.kcl.mainClass = kclMainClass
+        configuration.injectedCheckpointErrors = injectCheckpointErrors
+        return configuration
+    }
+
+    /// The directory of the running executable.
+    static var ownDirectory: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return "." }
+        let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    }
+}

@@ -1,0 +1,104 @@
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The receiving side of `sd_notify` for the launcher's children: one datagram socket per
+/// child (so the socket says who is talking), all served by one thread. The launcher learns
+/// what systemd would: when a child is ready (`READY=1`) and its `STATUS=` lines.
+final class NotifyHub: @unchecked Sendable {
+    typealias Handler = @Sendable ([String: String]) -> Void
+
+    private struct Endpoint {
+        var descriptor: CInt
+        var path: String
+        var handler: Handler
+    }
+
+    private let endpoints = NIOLockedValueBox([Endpoint]())
+    private let stopped = NIOLockedValueBox(false)
+
+    /// Binds a datagram socket at `path`; `handler` gets each message's `KEY=VALUE` fields on
+    /// the hub's thread.
+    func listen(at path: String, handler: @escaping Handler) throws {
+        unlink(path)
+        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw SystemCallError(call: "socket(AF_UNIX, SOCK_DGRAM)", code: errno) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
+            throw ConfigurationError("notify socket path \(path) is too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            let code = errno
+            close(descriptor)
+            throw SystemCallError(call: "bind(\(path))", code: code)
+        }
+        chmod(path, 0o600)
+        endpoints.withLockedValue { $0.append(Endpoint(descriptor: descriptor, path: path, handler: handler)) }
+    }
+
+    func start() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { raw in
+            Unmanaged<NotifyHub>.fromOpaque(raw!).takeRetainedValue().loop()
+            return nil
+        }, box)
+        pthread_detach(thread)
+    }
+
+    /// Stops the thread and removes the sockets.
+    func stop() {
+        stopped.withLockedValue { $0 = true }
+    }
+
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !stopped.withLockedValue({ $0 }) {
+            let current = endpoints.withLockedValue { $0 }
+            var fds = current.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            let ready = fds.isEmpty ? { usleep(100_000); return Int32(0) }() : poll(&fds, nfds_t(fds.count), 200)
+            guard ready > 0 else { continue }
+            for (position, fd) in fds.enumerated() where fd.revents & Int16(POLLIN) != 0 {
+                let count = buffer.withUnsafeMutableBytes { recv(fd.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                guard count > 0 else { continue }
+                current[position].handler(Self.parse(String(decoding: buffer[..<count], as: UTF8.self)))
+            }
+        }
+        for endpoint in endpoints.withLockedValue({ $0 }) {
+            close(endpoint.descriptor)
+            unlink(endpoint.path)
+        }
+    }
+
+    /// Parses `READY=1\nSTATUS=…` into fields.
+    static func parse(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return fields
+    }
+
+    /// `STATUS=` text of the form `key=value key=value` as a dictionary.
+    static func statusFields(_ status: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for word in status.split(separator: " ") {
+            guard let equals = word.firstIndex(of: "=") else { continue }
+            fields[String(word[..<equals])] = String(word[word.index(after: equals)...])
+        }
+        return fields
+    }
+}

@@ -1,0 +1,169 @@
+import Logging
+import NIOCore
+
+/// Runs a ``MapperStateMachine``: keeps a connection to every router and every reducer.
+public final class MapperService: ConnectionDelegate, @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var routerSockets: [String]
+        public var reducerSockets: [String]
+        public var transport = TransportConfiguration()
+        public var machine: MapperStateMachine.Configuration
+
+        public init(index: UInt32, routerSockets: [String], reducerSockets: [String], extractor: Extractor) {
+            self.routerSockets = routerSockets
+            self.reducerSockets = reducerSockets
+            self.machine = MapperStateMachine.Configuration(
+                index: index, instance: UInt64.random(in: .min ... .max),
+                reducerCount: reducerSockets.count, extractor: extractor)
+        }
+    }
+
+    private let configuration: Configuration
+    private let eventLoop: EventLoop
+    private let registry: ConnectionRegistry
+    private var machine: MapperStateMachine
+    private let logger: Logger
+    private var connectors: [Connector] = []
+    private var endpoints: [ConnectionID: (MapperStateMachine.Endpoint, Connector)] = [:]
+    private var joined: Set<MapperStateMachine.Endpoint> = []
+    private var readyPromise: EventLoopPromise<Void>?
+    private let rate = RateMeter()
+    private var warningsLogged = 0
+
+    public init(configuration: Configuration, eventLoop: EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.registry = ConnectionRegistry(eventLoop: eventLoop)
+        self.machine = MapperStateMachine(configuration: configuration.machine)
+        self.logger = logger
+    }
+
+    /// Connects to every router and reducer; completes once each has answered its handshake.
+    public func start() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.readyPromise = promise
+            let endpoints: [(MapperStateMachine.Endpoint, String, String)] =
+                self.configuration.routerSockets.enumerated().map { (.router(index: UInt32($0.offset)), $0.element, "router \($0.offset)") }
+                + self.configuration.reducerSockets.enumerated().map { (.reducer(index: UInt32($0.offset)), $0.element, "reducer \($0.offset)") }
+            for (endpoint, path, label) in endpoints {
+                var connector: Connector!
+                connector = Connector(
+                    paths: [path], label: label, eventLoop: self.eventLoop, transport: self.configuration.transport,
+                    registry: self.registry, delegate: self, logger: self.logger
+                ) { connection in
+                    self.endpoints[connection.id] = (endpoint, connector)
+                }
+                self.connectors.append(connector)
+                connector.start()
+            }
+            self.logger.info("mapper \(self.configuration.machine.index): \(self.configuration.routerSockets.count) routers, \(self.configuration.reducerSockets.count) reducers, extract=\(self.configuration.machine.extractor.mode.rawValue) key=\(self.configuration.machine.extractor.key)")
+            return promise.futureResult
+        }
+    }
+
+    /// Stops pulling records and closes every connection. Records already taken are
+    /// redelivered by their workers (the routers tell them the mapper left).
+    public func drain(reason: String) -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            for connector in self.connectors { connector.stop() }
+        }
+    }
+
+    /// A one-line status (call on the event loop).
+    public var status: String {
+        eventLoop.preconditionInEventLoop()
+        let rate = Int(self.rate.perSecond(total: machine.itemsSent))
+        return "routers=\(machine.connectedRouters)/\(configuration.routerSockets.count) reducers=\(machine.connectedReducers)/\(configuration.reducerSockets.count) records=\(machine.recordsProcessed) items/s=\(rate) queued=\(machine.queuedItems)"
+    }
+
+    // MARK: ConnectionDelegate
+
+    func connectionDidBecomeActive(_ connection: Connection) {
+        guard let (endpoint, _) = endpoints[connection.id] else { return }
+        run(machine.connectionOpened(connection.id, to: endpoint))
+        registry.flush()
+    }
+
+    func connection(_ connection: Connection, didReceive frame: Frame) {
+        run(machine.frameReceived(frame, from: connection.id))
+    }
+
+    func connectionDidCompleteRead(_ connection: Connection) {
+        registry.flush()
+    }
+
+    func connectionDidClose(_ connection: Connection) {
+        registry.remove(connection.id)
+        run(machine.connectionClosed(connection.id))
+        registry.flush()
+        if let (_, connector) = endpoints.removeValue(forKey: connection.id) {
+            connector.connectionClosed(connection)
+        }
+    }
+
+    // MARK: Actions
+
+    private func run(_ actions: [MapperStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let id, let outbound):
+                registry.write(to: id) { encoder in
+                    switch outbound {
+                    case .hello(let hello): encoder.hello(hello)
+                    case .credit(let credit): encoder.credit(credit)
+                    case .acks(let acks): encoder.acks(acks)
+                    case .peerLost(let lost): encoder.peerLost(lost)
+                    case .items(let count, let bytes):
+                        encoder.beginItems()
+                        encoder.appendEncodedItems(bytes, count: count)
+                        encoder.endBatch()
+                    }
+                }
+            case .close(let id, let error):
+                registry[id]?.close(with: error)
+            case .report(let event):
+                report(event)
+            }
+        }
+    }
+
+    private func report(_ event: MapperStateMachine.MapperEvent) {
+        switch event {
+        case .routerJoined(let index):
+            logger.info("connected to router \(index)")
+            joinedEndpoint(.router(index: index))
+        case .reducerJoined(let index):
+            logger.info("connected to reducer \(index)")
+            joinedEndpoint(.reducer(index: index))
+        case .routerLost(let index, let dropped):
+            logger.warning("lost router \(index)\(dropped > 0 ? "; \(dropped) unprocessed records dropped (their workers resend)" : "")")
+        case .reducerLost(let index, let inFlight):
+            logger.warning("lost reducer \(index) with \(inFlight) items in flight; routers told so workers resend")
+        case .corruptAggregate(let shardId, let sequenceNumber, let reason):
+            logWarning("shard \(shardId) record \(sequenceNumber): \(reason)")
+        case .itemError(let shardId, let sequenceNumber, let reason):
+            logWarning("shard \(shardId) record \(sequenceNumber): \(reason); sent to the reducer's error policy")
+        case .acksDropped(let count, let reason):
+            logger.debug("dropped \(count) acknowledgements: \(reason)")
+        case .refused(let id, let reason):
+            logger.error("closing \(registry[id]?.description ?? "connection \(id)"): \(reason)")
+        }
+    }
+
+    /// Per-record warnings, rate-limited so a stream of bad records cannot flood the log.
+    private func logWarning(_ message: String) {
+        warningsLogged += 1
+        if warningsLogged <= 100 || warningsLogged % 1000 == 0 {
+            logger.warning("\(message)\(warningsLogged == 100 ? " (further warnings: every 1000th)" : "")")
+        }
+    }
+
+    private func joinedEndpoint(_ endpoint: MapperStateMachine.Endpoint) {
+        joined.insert(endpoint)
+        if joined.count == configuration.routerSockets.count + configuration.reducerSockets.count, let promise = readyPromise {
+            readyPromise = nil
+            promise.succeed()
+        }
+    }
+}

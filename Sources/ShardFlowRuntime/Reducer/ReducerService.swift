@@ -1,0 +1,194 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Runs a ``ReducerStateMachine`` over a listening socket, with the processor on its own
+/// thread so processing never blocks the reducer's I/O.
+public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var listen: ListenAddress
+        public var transport = TransportConfiguration()
+        public var machine: ReducerStateMachine.Configuration
+        /// Directory of the dead-letter sink (none: failed items are acknowledged `failed`).
+        public var deadLetterDirectory: String?
+
+        public init(index: UInt32, listen: ListenAddress) {
+            self.listen = listen
+            self.machine = ReducerStateMachine.Configuration(index: index, instance: UInt64.random(in: .min ... .max))
+        }
+    }
+
+    private let configuration: Configuration
+    private let eventLoop: EventLoop
+    private let registry: ConnectionRegistry
+    private var machine: ReducerStateMachine
+    private let processor: ProcessorBox
+    private let deadLetterSink: DeadLetterSink?
+    private let pool = NIOThreadPool(numberOfThreads: 1)
+    private let logger: Logger
+    private var listener: Channel?
+    private var timer: Scheduled<Void>?
+    private var drainPromise: EventLoopPromise<Void>?
+    private let rate = RateMeter()
+
+    public init(configuration: Configuration, processor: BatchProcessor, eventLoop: EventLoop, logger: Logger) throws {
+        var configuration = configuration
+        configuration.machine.hasDeadLetterSink = configuration.deadLetterDirectory != nil
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.registry = ConnectionRegistry(eventLoop: eventLoop)
+        self.machine = ReducerStateMachine(configuration: configuration.machine)
+        self.processor = ProcessorBox(processor)
+        self.deadLetterSink = try configuration.deadLetterDirectory.map {
+            try DeadLetterSink(directory: $0, reducerIndex: Int(configuration.machine.index))
+        }
+        self.logger = logger
+        pool.start()
+    }
+
+    public func start() -> EventLoopFuture<Void> {
+        UnixListener.start(
+            at: configuration.listen, on: eventLoop, transport: configuration.transport,
+            registry: registry, delegate: self, logger: logger
+        ).map { channel in
+            self.listener = channel
+            self.logger.info("reducer \(self.configuration.machine.index) listening on \(self.configuration.listen)")
+        }
+    }
+
+    /// Processes what is queued (without waiting for the batch timeout), then stops.
+    public func drain(reason: String) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.listener?.close(promise: nil)
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.drainPromise = promise
+            self.run(self.machine.drain(now: .now()))
+            self.completeDrainIfIdle()
+            return promise.futureResult.flatMap {
+                self.pool.runIfActive(eventLoop: self.eventLoop) { try self.processor.value.close() }
+            }
+        }
+    }
+
+    /// A one-line status (call on the event loop).
+    public var status: String {
+        eventLoop.preconditionInEventLoop()
+        let rate = Int(self.rate.perSecond(total: machine.itemsProcessed))
+        return "mappers=\(machine.mapperCount) items=\(machine.itemsProcessed) items/s=\(rate) queued=\(machine.queuedItems) failed=\(machine.itemsFailed) dead-lettered=\(machine.itemsDeadLettered)"
+    }
+
+    // MARK: ConnectionDelegate
+
+    func connectionDidBecomeActive(_ connection: Connection) {
+        run(machine.connectionOpened(connection.id))
+        registry.flush()
+    }
+
+    func connection(_ connection: Connection, didReceive frame: Frame) {
+        if case .hello(let hello) = frame { connection.peer = "\(hello.role) \(hello.index)" }
+        run(machine.frameReceived(frame, from: connection.id, now: .now()))
+    }
+
+    func connectionDidCompleteRead(_ connection: Connection) {
+        registry.flush()
+    }
+
+    func connectionDidClose(_ connection: Connection) {
+        registry.remove(connection.id)
+        run(machine.connectionClosed(connection.id, now: .now()))
+        registry.flush()
+    }
+
+    // MARK: Actions
+
+    private func run(_ actions: [ReducerStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let id, let outbound):
+                registry.write(to: id) { encoder in
+                    switch outbound {
+                    case .hello(let hello): encoder.hello(hello)
+                    case .credit(let credit): encoder.credit(credit)
+                    case .acks(let acks): encoder.acks(acks)
+                    }
+                }
+            case .close(let id, let error):
+                registry[id]?.close(with: error)
+            case .process(let batch):
+                let processor = self.processor
+                pool.runIfActive(eventLoop: eventLoop) { () -> [ReducerStateMachine.Outcome] in
+                    let items = batch.map { ProcessorItem($0.item) }
+                    do {
+                        let result = try processor.value.process(items)
+                        if result.failures.isEmpty { return Array(repeating: .ok, count: batch.count) }
+                        return (0..<batch.count).map { result.failures[$0].map { .failed($0) } ?? .ok }
+                    } catch {
+                        return Array(repeating: .failed("\(error)"), count: batch.count)
+                    }
+                }.whenComplete { result in
+                    let outcomes = (try? result.get()) ?? Array(repeating: .failed("processor thread stopped"), count: batch.count)
+                    self.run(self.machine.batchProcessed(batch, outcomes: outcomes, now: .now()))
+                    self.registry.flush()
+                    self.completeDrainIfIdle()
+                }
+            case .deadLetter(let items):
+                writeDeadLetters(items)
+            case .scheduleTimer(let deadline):
+                timer?.cancel()
+                timer = deadline.map { deadline in
+                    eventLoop.scheduleTask(deadline: deadline) {
+                        self.run(self.machine.timerFired(now: .now()))
+                        self.registry.flush()
+                    }
+                }
+            case .report(let event):
+                report(event)
+            }
+        }
+    }
+
+    private func writeDeadLetters(_ items: [ReducerStateMachine.PendingItem]) {
+        guard let sink = deadLetterSink else { return }
+        pool.runIfActive(eventLoop: eventLoop) { try sink.write(items) }.whenComplete { result in
+            switch result {
+            case .success:
+                self.logger.warning("\(items.count) items written to the dead-letter sink \(sink.path)")
+                self.run(self.machine.deadLettered(items, now: .now()))
+                self.registry.flush()
+                self.completeDrainIfIdle()
+            case .failure(let error):
+                self.logger.error("cannot write \(items.count) items to the dead-letter sink: \(error); retrying in 1s")
+                self.eventLoop.scheduleTask(in: .seconds(1)) { self.writeDeadLetters(items) }
+            }
+        }
+    }
+
+    private func report(_ event: ReducerStateMachine.ReducerEvent) {
+        switch event {
+        case .mapperJoined(let index):
+            logger.info("mapper \(index) connected")
+        case .mapperLeft(let index, let dropped):
+            logger.info("mapper \(index) disconnected\(dropped > 0 ? "; \(dropped) unprocessed items dropped (their workers resend)" : "")")
+        case .retrying(let items, let attempt, let delay, let error):
+            logger.warning("\(items) items failed (attempt \(attempt)): \(error); retrying in \(delay.prettyDescription)")
+        case .gaveUp(let items, let error, let deadLettered):
+            logger.error("\(items) items failed for good: \(error); \(deadLettered ? "dead-lettering them" : "acknowledging them failed so their shard waits and resends")")
+        case .acksDropped(let count):
+            logger.debug("dropped \(count) acknowledgements for disconnected mappers")
+        case .refused(let id, let reason):
+            logger.warning("refused \(registry[id]?.description ?? "connection \(id)"): \(reason)")
+        }
+    }
+
+    private func completeDrainIfIdle() {
+        guard let promise = drainPromise, machine.isIdle else { return }
+        drainPromise = nil
+        promise.succeed()
+    }
+}
+
+/// Hands a processor to the processor thread (it is only ever used there, one call at a time).
+final class ProcessorBox: @unchecked Sendable {
+    let value: BatchProcessor
+    init(_ value: BatchProcessor) { self.value = value }
+}

@@ -1,0 +1,143 @@
+import Logging
+import NIOCore
+
+/// Runs a ``RouterStateMachine`` over a listening socket.
+public final class RouterService: ConnectionDelegate, @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var index: UInt16
+        public var listen: ListenAddress
+        public var transport = TransportConfiguration()
+        public var workerWindow = Credit(count: 4096, bytes: 16 * 1024 * 1024)
+
+        public init(index: UInt16, listen: ListenAddress) {
+            self.index = index
+            self.listen = listen
+        }
+    }
+
+    private let configuration: Configuration
+    private let eventLoop: EventLoop
+    private let registry: ConnectionRegistry
+    private var machine: RouterStateMachine
+    private let logger: Logger
+    private var listener: Channel?
+    private var drainPromise: EventLoopPromise<Void>?
+    private let rate = RateMeter()
+    private var recordsRouted = 0
+
+    public init(configuration: Configuration, eventLoop: EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.registry = ConnectionRegistry(eventLoop: eventLoop)
+        var machineConfiguration = RouterStateMachine.Configuration(index: configuration.index, instance: UInt64.random(in: .min ... .max))
+        machineConfiguration.workerWindow = configuration.workerWindow
+        self.machine = RouterStateMachine(configuration: machineConfiguration)
+        self.logger = logger
+    }
+
+    /// Binds (or adopts) the listening socket.
+    public func start() -> EventLoopFuture<Void> {
+        UnixListener.start(
+            at: configuration.listen, on: eventLoop, transport: configuration.transport,
+            registry: registry, delegate: self, logger: logger
+        ).map { channel in
+            self.listener = channel
+            self.logger.info("router \(self.configuration.index) listening on \(self.configuration.listen)")
+        }
+    }
+
+    /// Stops accepting, tells workers to stop sending, and completes once no worker is left
+    /// (the launcher drains workers first, so this is usually at once).
+    public func drain(reason: String) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.listener?.close(promise: nil)
+            self.run(self.machine.drain(reason: reason))
+            self.registry.flush()
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.drainPromise = promise
+            self.completeDrainIfIdle()
+            return promise.futureResult
+        }
+    }
+
+    /// A one-line status (call on the event loop).
+    public var status: String {
+        eventLoop.preconditionInEventLoop()
+        let rate = Int(self.rate.perSecond(total: recordsRouted))
+        return "workers=\(machine.workerCount) mappers=\(machine.mapperCount) queued=\(machine.queuedRecords) records/s=\(rate)"
+    }
+
+    // MARK: ConnectionDelegate
+
+    func connectionDidBecomeActive(_ connection: Connection) {
+        run(machine.connectionOpened(connection.id))
+    }
+
+    func connection(_ connection: Connection, didReceive frame: Frame) {
+        if case .hello(let hello) = frame { connection.peer = "\(hello.role) \(hello.role == .worker ? hello.name : String(hello.index))" }
+        run(machine.frameReceived(frame, from: connection.id))
+    }
+
+    func connectionDidCompleteRead(_ connection: Connection) {
+        registry.flush()
+    }
+
+    func connectionDidClose(_ connection: Connection) {
+        registry.remove(connection.id)
+        run(machine.connectionClosed(connection.id))
+        registry.flush()
+        completeDrainIfIdle()
+    }
+
+    // MARK: Actions
+
+    private func run(_ actions: [RouterStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let id, let outbound):
+                registry.write(to: id) { encoder in
+                    switch outbound {
+                    case .hello(let hello): encoder.hello(hello)
+                    case .credit(let credit): encoder.credit(credit)
+                    case .acks(let acks): encoder.acks(acks)
+                    case .peerLost(let lost): encoder.peerLost(lost)
+                    case .drain(let drain): encoder.drain(drain)
+                    case .routedRecords(let worker, let shardId, let records):
+                        encoder.beginRoutedRecords(router: configuration.index, worker: worker, shardId: shardId)
+                        encoder.appendRecords(records)
+                        encoder.endBatch()
+                        recordsRouted += records.count
+                    }
+                }
+            case .close(let id, let error):
+                registry[id]?.close(with: error)
+            case .report(let event):
+                report(event)
+            }
+        }
+    }
+
+    private func report(_ event: RouterStateMachine.RouterEvent) {
+        switch event {
+        case .workerJoined(let shardId, let worker):
+            logger.info("worker for \(shardId) joined", metadata: ["shard.id": "\(shardId)", "worker.id": "\(String(worker, radix: 16))"])
+        case .workerLeft(let shardId, let worker, let dropped):
+            logger.info("worker for \(shardId) left\(dropped > 0 ? "; \(dropped) queued records dropped (the worker resends them)" : "")",
+                        metadata: ["shard.id": "\(shardId)", "worker.id": "\(String(worker, radix: 16))"])
+        case .mapperJoined(let index):
+            logger.info("mapper \(index) joined")
+        case .mapperLost(let index):
+            logger.warning("mapper \(index) lost; workers told to resend their incomplete records")
+        case .acksDropped(let count, let reason):
+            logger.debug("dropped \(count) acknowledgements: \(reason)")
+        case .refused(let id, let reason):
+            logger.warning("refused \(registry[id]?.description ?? "connection \(id)"): \(reason)")
+        }
+    }
+
+    private func completeDrainIfIdle() {
+        guard let promise = drainPromise, machine.workerCount == 0 else { return }
+        drainPromise = nil
+        promise.succeed()
+    }
+}

@@ -1,0 +1,142 @@
+import CSystemd
+import Dispatch
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a long-lived ShardFlow process: starts its service, reports readiness, pings the
+/// watchdog, and on SIGTERM/SIGINT drains gracefully (a second signal, or the drain timeout,
+/// ends it at once).
+public enum ProcessLifecycle {
+    /// A started service, as the lifecycle sees it.
+    public struct Hooks: Sendable {
+        /// Starts serving; completes when the process can serve (then `READY=1` is sent).
+        public var start: @Sendable () -> EventLoopFuture<Void>
+        /// Stops intake and finishes in-flight work; completes when the process may exit.
+        public var drain: @Sendable (_ reason: String) -> EventLoopFuture<Void>
+        /// A `STATUS=` line, refreshed every few seconds.
+        public var status: @Sendable () -> String
+
+        public init(
+            start: @escaping @Sendable () -> EventLoopFuture<Void>,
+            drain: @escaping @Sendable (_ reason: String) -> EventLoopFuture<Void>,
+            status: @escaping @Sendable () -> String
+        ) {
+            self.start = start
+            self.drain = drain
+            self.status = status
+        }
+    }
+
+    /// When the launcher starts a process it sets `SHARDFLOW_PARENT_PID`: the process then dies
+    /// with the launcher instead of lingering as an orphan.
+    public static func followParentIfLaunched() {
+        guard let text = getenv("SHARDFLOW_PARENT_PID").map({ String(cString: $0) }), let parent = pid_t(text) else { return }
+        _ = shardflow_set_parent_death_signal(SIGTERM)
+        if getppid() != parent { exit(0) }
+    }
+
+    /// Runs until drained; returns the exit code.
+    public static func run(
+        eventLoop: EventLoop,
+        logger: Logger,
+        drainTimeout: TimeAmount = .seconds(30),
+        statusInterval: TimeAmount = .seconds(2),
+        hooks: Hooks
+    ) -> Int32 {
+        followParentIfLaunched()
+        let finished = eventLoop.makePromise(of: Int32.self)
+        let state = NIOLockedValueBox(DrainState())
+        let complete: @Sendable (Int32) -> Void = { code in
+            let first = state.withLockedValue { state -> Bool in
+                defer { state.done = true }
+                return !state.done
+            }
+            if first { finished.succeed(code) }
+        }
+
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        // Under the launcher, Ctrl-C reaches the whole process group: the launcher alone decides
+        // the drain order (workers first), so launched processes react to SIGTERM only.
+        let launched = getenv("SHARDFLOW_PARENT_PID") != nil
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in launched ? [SIGTERM] : [SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                let name = signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"
+                let first = state.withLockedValue { state -> Bool in
+                    defer { state.signals += 1 }
+                    return state.signals == 0
+                }
+                guard first else {
+                    logger.warning("second \(name): exiting without finishing the drain")
+                    complete(1)
+                    return
+                }
+                logger.info("\(name): draining")
+                SystemdNotifier.stopping(status: "draining after \(name)")
+                eventLoop.execute {
+                    hooks.drain(name).whenComplete { result in
+                        if case .failure(let error) = result { logger.error("drain failed: \(error)") }
+                        SystemdNotifier.status(hooks.status())
+                        complete(0)
+                    }
+                    eventLoop.scheduleTask(in: drainTimeout) {
+                        logger.warning("drain did not finish within \(drainTimeout.prettyDescription); exiting")
+                        complete(1)
+                    }
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+
+        eventLoop.execute {
+            hooks.start().whenComplete { result in
+                switch result {
+                case .success:
+                    SystemdNotifier.ready(status: hooks.status())
+                    scheduleStatus(eventLoop: eventLoop, interval: statusInterval, hooks: hooks)
+                    if let interval = SystemdNotifier.watchdogInterval {
+                        eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { _ in SystemdNotifier.watchdog() }
+                    }
+                case .failure(let error):
+                    logger.critical("cannot start: \(error)")
+                    complete(1)
+                }
+            }
+        }
+        let code = (try? finished.futureResult.wait()) ?? 1
+        for source in sources { source.cancel() }
+        return code
+    }
+
+    private static func scheduleStatus(eventLoop: EventLoop, interval: TimeAmount, hooks: Hooks) {
+        eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            SystemdNotifier.status(hooks.status())
+        }
+    }
+
+    private struct DrainState: Sendable {
+        var signals = 0
+        var done = false
+    }
+}
+
+extension TimeAmount {
+    /// "250ms", "5s", "2m".
+    public var prettyDescription: String {
+        let nanoseconds = self.nanoseconds
+        if nanoseconds % 60_000_000_000 == 0, nanoseconds > 0 { return "\(nanoseconds / 60_000_000_000)m" }
+        if nanoseconds % 1_000_000_000 == 0 { return "\(nanoseconds / 1_000_000_000)s" }
+        if nanoseconds % 1_000_000 == 0 { return "\(nanoseconds / 1_000_000)ms" }
+        return "\(nanoseconds / 1000)µs"
+    }
+}

@@ -1,0 +1,110 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Keeps one outgoing frame connection to a Unix socket alive: connects, and after a failure or
+/// a close reconnects with backoff until stopped. A socket that does not exist yet (its
+/// listener is starting) or that is held by systemd while its service restarts is simply
+/// retried. Given several paths (equivalent peers, such as a worker's routers), it moves to
+/// the next one after each failure or close.
+final class Connector: @unchecked Sendable {
+    let paths: [String]
+    private var pathIndex: Int
+    var path: String { paths[pathIndex] }
+    let label: String
+    private let eventLoop: EventLoop
+    private let transport: TransportConfiguration
+    private let registry: ConnectionRegistry
+    private let delegate: ConnectionDelegate
+    private let logger: Logger
+    private let onConnection: (Connection) -> Void
+    private var backoff = Backoff(initial: .milliseconds(20), maximum: .seconds(2))
+    private var stopped = false
+    private var failures = 0
+    private(set) var current: Connection?
+
+    init(
+        paths: [String],
+        startingAt first: Int = 0,
+        label: String,
+        eventLoop: EventLoop,
+        transport: TransportConfiguration,
+        registry: ConnectionRegistry,
+        delegate: ConnectionDelegate,
+        logger: Logger,
+        onConnection: @escaping (Connection) -> Void
+    ) {
+        precondition(!paths.isEmpty, "a connector needs a path")
+        self.paths = paths
+        self.pathIndex = first % paths.count
+        self.label = label
+        self.eventLoop = eventLoop
+        self.transport = transport
+        self.registry = registry
+        self.delegate = delegate
+        self.logger = logger
+        self.onConnection = onConnection
+    }
+
+    func start() {
+        eventLoop.execute { self.attempt() }
+    }
+
+    func stop() {
+        stopped = true
+        current?.close(with: nil)
+    }
+
+    /// Called by the service when this connector's connection closed.
+    func connectionClosed(_ connection: Connection) {
+        guard current === connection else { return }
+        current = nil
+        pathIndex = (pathIndex + 1) % paths.count
+        scheduleRetry()
+    }
+
+    private func attempt() {
+        guard !stopped else { return }
+        let transport = self.transport
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let connection = self.registry.register(channel: channel, peer: self.label)
+                    self.current = connection
+                    self.onConnection(connection)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(connection: connection, delegate: self.delegate, logger: self.logger))
+                }
+            }
+            .connect(unixDomainSocketPath: path)
+            .whenComplete { result in
+                switch result {
+                case .success:
+                    if self.failures > 0 { self.logger.info("connected to \(self.label) at \(self.path) after \(self.failures) failed attempts") }
+                    self.failures = 0
+                    self.backoff.reset()
+                case .failure(let error):
+                    self.failures += 1
+                    self.pathIndex = (self.pathIndex + 1) % self.paths.count
+                    if let current = self.current, current.channel.isActive == false { self.registry.remove(current.id) }
+                    self.current = nil
+                    let message = "cannot connect to \(self.label) at \(self.paths[(self.pathIndex + self.paths.count - 1) % self.paths.count]): \(error)"
+                    if self.failures == 1 || self.failures % 50 == 0 {
+                        self.logger.info("\(message); retrying")
+                    } else {
+                        self.logger.debug("\(message); retrying")
+                    }
+                    self.scheduleRetry()
+                }
+            }
+    }
+
+    private func scheduleRetry() {
+        guard !stopped else { return }
+        let delay = backoff.next()
+        eventLoop.scheduleTask(in: delay) { self.attempt() }
+    }
+}
