@@ -76,7 +76,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ShardFlowRuntimeTests",
-            dependencies: ["ShardFlowRuntime", "ShardFlowCore"]
+            dependencies: [
+                "ShardFlowRuntime", "ShardFlowCore",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         // Runs the built binaries; depends on the executables so `swift test` builds them.
         .testTarget(
@@ -84,7 +87,8 @@ let package = Package(
             dependencies: [
                 "ShardFlowCore",
                 "Launcher", "Worker", "Router", "Mapper", "Reducer", "ExampleReducer",
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -24,6 +24,7 @@ struct ShardFlowCommand: ParsableCommand {
         @OptionGroup var options: RunOptions
 
         func run() throws {
+            prepareSignalHandling()
             let level = options.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

@@ -51,8 +51,14 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
+        // stdin closing ends a worker, not a terminal's Ctrl-C; SIGTERM (from the daemon) ends it at once.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        signal(SIGTERM, SIG_DFL)
         signal(SIGPIPE, SIG_IGN)
-        signal(SIGINT, SIG_IGN)  // stdin closing ends a worker, not a terminal's Ctrl-C
+        signal(SIGINT, SIG_IGN)
         let logger = common.bootstrapLogging(label: "shardflow-worker")
         var configuration = WorkerService.Configuration(
             routerSockets: routerPaths.isEmpty ? (0..<routers).map(common.runtimeDirectory.routerSocket) : routerPaths)

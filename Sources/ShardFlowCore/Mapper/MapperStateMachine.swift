@@ -220,11 +220,16 @@ public struct MapperStateMachine: Sendable {
     /// allows.
     private mutating func pump(into actions: inout [Action]) {
         var scratch: [Extractor.Item] = []
-        while !input.isEmpty, reducerQueuesHaveRoom {
-            let next = input.removeFirst()
-            process(next, scratch: &scratch, into: &actions)
-        }
-        for reducer in 0..<configuration.reducerCount { flush(reducer: reducer, into: &actions) }
+        var flushed: Bool
+        repeat {
+            while !input.isEmpty, reducerQueuesHaveRoom {
+                let next = input.removeFirst()
+                process(next, scratch: &scratch, into: &actions)
+            }
+            let queued = queuedItems
+            for reducer in 0..<configuration.reducerCount { flush(reducer: reducer, into: &actions) }
+            flushed = queuedItems < queued
+        } while flushed && !input.isEmpty && reducerQueuesHaveRoom
         for (connection, var router) in routers where router.returnable.count > 0 {
             let pendingFromRouter = input.contains { $0.connection == connection }
             if router.returnable.count >= configuration.routerWindow.count / 4

@@ -50,7 +50,8 @@ public struct RouterStateMachine: Sendable {
         case workerJoined(shardId: String, worker: UInt64)
         case workerLeft(shardId: String, worker: UInt64, droppedRecords: Int)
         case mapperJoined(index: UInt32)
-        case mapperLost(index: UInt32)
+        /// A mapper's connection closed; `announced` when it said it was draining first.
+        case mapperLost(index: UInt32, announced: Bool)
         case acksDropped(count: Int, reason: String)
         case refused(ConnectionID, String)
     }
@@ -193,7 +194,7 @@ public struct RouterStateMachine: Sendable {
             workerOrder.removeAll { $0 == id }
             actions.append(.report(.workerLeft(shardId: worker.shardId, worker: worker.id, droppedRecords: worker.queuedRecords)))
         case .mapper(let mapper):
-            actions.append(.report(.mapperLost(index: mapper.index)))
+            actions.append(.report(.mapperLost(index: mapper.index, announced: mapper.draining)))
             broadcastPeerLost(PeerLost(role: .mapper, index: mapper.index, reason: "mapper \(mapper.index) disconnected from router \(configuration.index)"), into: &actions)
         }
         schedule(into: &actions)

@@ -96,6 +96,9 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Directory of the ShardFlow executables (default: this one's).", valueName: "dir"))
     public var binDir: String?
 
+    @Option(help: ArgumentHelp("Drive this MultiLangDaemon child instead of shardflow-worker (split on spaces, like executableName).", valueName: "command"))
+    public var workerCommand: String?
+
     @Option(help: .hidden)
     public var injectCheckpointErrors: [String] = []
 
@@ -143,6 +146,7 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.kcl.java = java
         configuration.kcl.mainClass = kclMainClass
         configuration.injectedCheckpointErrors = injectCheckpointErrors
+        configuration.workerCommandOverride = workerCommand.map { $0.split(separator: " ").map(String.init) }
         return configuration
     }
 

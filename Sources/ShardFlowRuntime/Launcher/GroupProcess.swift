@@ -18,8 +18,8 @@ final class GroupProcess: @unchecked Sendable {
     var exits: [NIODeadline] = []
     /// Fields of the last `STATUS=` line.
     var status: [String: String] = [:]
-    /// Items processed by earlier incarnations (a reducer's count restarts with it).
-    var itemsBeforeRestart = 0
+    /// Counters of earlier incarnations (a reducer's counts restart with it).
+    var countersBeforeRestart: [String: Int] = [:]
     var usage = ResourceUse()
 
     var name: String { "\(kind.rawValue)-\(index)" }
@@ -31,8 +31,18 @@ final class GroupProcess: @unchecked Sendable {
         self.notifyPath = notifyPath
     }
 
-    /// Items processed by this reducer over all its incarnations.
-    var itemsProcessed: Int { itemsBeforeRestart + (Int(status["items"] ?? "") ?? 0) }
+    /// A counter of the STATUS line (`items`, `failed`, `dead-lettered`) over all incarnations.
+    func total(_ counter: String) -> Int {
+        countersBeforeRestart[counter, default: 0] + (Int(status[counter] ?? "") ?? 0)
+    }
+
+    /// Keeps the last counters of an incarnation that ended.
+    func incarnationEnded() {
+        for counter in ["items", "failed", "dead-lettered"] {
+            countersBeforeRestart[counter, default: 0] += Int(status[counter] ?? "") ?? 0
+        }
+        status = [:]
+    }
 }
 
 /// CPU time and peak memory of a process (or a sum over processes).

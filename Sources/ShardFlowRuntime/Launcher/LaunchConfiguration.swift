@@ -96,6 +96,9 @@ public struct LaunchConfiguration: Sendable {
     public var reset = false
     /// The Java side of `--source kcl:`.
     public var kcl = KCLConfiguration()
+    /// A different MultiLangDaemon child for the local source to drive instead of
+    /// `shardflow-worker` (split on spaces, as the daemon splits `executableName`).
+    public var workerCommandOverride: [String]?
     /// Testing and drills: answer the local source's next checkpoint requests with these errors.
     public var injectedCheckpointErrors: [String] = []
 

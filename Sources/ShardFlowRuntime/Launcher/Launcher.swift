@@ -1,4 +1,3 @@
-import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -42,7 +41,6 @@ public final class Launcher: @unchecked Sendable {
     private let done: EventLoopPromise<Int32>
     private var report: RunReport!
     private var reaper: ChildReaper!
-    private var signalSources: [DispatchSourceSignal] = []
     private var sourceSummary = SourcePump.Summary()
     private var recordsDeliveredBefore = 0
 
@@ -64,7 +62,6 @@ public final class Launcher: @unchecked Sendable {
         eventLoop.execute { self.begin() }
         let code = (try? done.futureResult.wait()) ?? ExitStatus.failed
         reaper.stop()
-        for source in signalSources { source.cancel() }
         notifications.stop()
         try? group.syncShutdownGracefully()
         cleanUpRuntimeDirectory()
@@ -207,7 +204,8 @@ public final class Launcher: @unchecked Sendable {
 
     /// The command line of a worker for this group (also the `executableName` for a daemon).
     var workerCommand: [String] {
-        [configuration.binary("shardflow-worker"), "--runtime-dir", runtime.path, "--routers", String(configuration.routers),
+        if let override = configuration.workerCommandOverride { return override }
+        return [configuration.binary("shardflow-worker"), "--runtime-dir", runtime.path, "--routers", String(configuration.routers),
          "--log-level", configuration.childLogLevel] + configuration.commonArguments + configuration.workerArguments
     }
 
@@ -315,8 +313,7 @@ public final class Launcher: @unchecked Sendable {
         process.usage.add(usage)
         process.child = nil
         process.isReady = false
-        process.itemsBeforeRestart += Int(process.status["items"] ?? "") ?? 0
-        process.status = [:]
+        process.incarnationEnded()
         if process.stopping {
             stopWaiters[process.name]?.succeed()
             stopWaiters[process.name] = nil
@@ -363,16 +360,9 @@ public final class Launcher: @unchecked Sendable {
     private var stopWaiters: [String: EventLoopPromise<Void>] = [:]
 
     private func installSignalHandlers() {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
-        for signalNumber in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [eventLoop] in
-                eventLoop.execute { self.signalled(signalNumber) }
-            }
-            source.resume()
-            signalSources.append(source)
+        SignalWaiter.start { [eventLoop] signalNumber in
+            eventLoop.execute { self.signalled(signalNumber) }
         }
     }
 
@@ -469,9 +459,10 @@ public final class Launcher: @unchecked Sendable {
         var snapshot = RunReport.Snapshot()
         snapshot.recordsRead = (session?.recordsRead ?? 0)
         snapshot.recordsDelivered = recordsDeliveredBefore + (session?.recordsDelivered ?? 0)
-        snapshot.items = processes.filter { $0.kind == .reducer }.reduce(0) { $0 + $1.itemsProcessed }
-        snapshot.itemsFailed = processes.filter { $0.kind == .reducer }.reduce(0) { $0 + (Int($1.status["failed"] ?? "") ?? 0) }
-        snapshot.itemsDeadLettered = processes.filter { $0.kind == .reducer }.reduce(0) { $0 + (Int($1.status["dead-lettered"] ?? "") ?? 0) }
+        let reducers = processes.filter { $0.kind == .reducer }
+        snapshot.items = reducers.reduce(0) { $0 + $1.total("items") }
+        snapshot.itemsFailed = reducers.reduce(0) { $0 + $1.total("failed") }
+        snapshot.itemsDeadLettered = reducers.reduce(0) { $0 + $1.total("dead-lettered") }
         snapshot.incomplete = workerStatus.values.reduce(0) { $0 + (Int($1["incomplete"] ?? "") ?? 0) }
         snapshot.shardsEnded = store.checkpoints.values.filter { $0 == .shardEnd }.count
         snapshot.shards = configuration.shards

@@ -29,6 +29,7 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
     private var readyPromise: EventLoopPromise<Void>?
     private let rate = RateMeter()
     private var warningsLogged = 0
+    private var stopping = false
 
     public init(configuration: Configuration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -66,6 +67,11 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
     /// redelivered by their workers (the routers tell them the mapper left).
     public func drain(reason: String) -> EventLoopFuture<Void> {
         eventLoop.submit {
+            self.stopping = true
+            for connection in self.registry.connections.values {
+                self.registry.write(to: connection.id) { $0.drain(Drain(reason: reason)) }
+            }
+            self.registry.flush()
             for connector in self.connectors { connector.stop() }
         }
     }
@@ -136,6 +142,10 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
         case .reducerJoined(let index):
             logger.info("connected to reducer \(index)")
             joinedEndpoint(.reducer(index: index))
+        case .routerLost(let index, _) where stopping:
+            logger.debug("closed the connection to router \(index)")
+        case .reducerLost(let index, _) where stopping:
+            logger.debug("closed the connection to reducer \(index)")
         case .routerLost(let index, let dropped):
             logger.warning("lost router \(index)\(dropped > 0 ? "; \(dropped) unprocessed records dropped (their workers resend)" : "")")
         case .reducerLost(let index, let inFlight):

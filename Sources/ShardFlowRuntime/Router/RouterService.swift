@@ -126,8 +126,12 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
                         metadata: ["shard.id": "\(shardId)", "worker.id": "\(String(worker, radix: 16))"])
         case .mapperJoined(let index):
             logger.info("mapper \(index) joined")
-        case .mapperLost(let index):
-            logger.warning("mapper \(index) lost; workers told to resend their incomplete records")
+        case .mapperLost(let index, let announced):
+            if announced {
+                logger.info("mapper \(index) left (draining); workers told to resend anything still incomplete")
+            } else {
+                logger.warning("mapper \(index) lost; workers told to resend their incomplete records")
+            }
         case .acksDropped(let count, let reason):
             logger.debug("dropped \(count) acknowledgements: \(reason)")
         case .refused(let id, let reason):

@@ -1,5 +1,4 @@
 import CSystemd
-import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -60,42 +59,35 @@ public enum ProcessLifecycle {
             if first { finished.succeed(code) }
         }
 
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         // Under the launcher, Ctrl-C reaches the whole process group: the launcher alone decides
         // the drain order (workers first), so launched processes react to SIGTERM only.
         let launched = getenv("SHARDFLOW_PARENT_PID") != nil
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in launched ? [SIGTERM] : [SIGTERM, SIGINT] {
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                let name = signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"
-                let first = state.withLockedValue { state -> Bool in
-                    defer { state.signals += 1 }
-                    return state.signals == 0
+        SignalWaiter.start { signalNumber in
+            if launched, signalNumber == SIGINT { return }
+            let name = signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"
+            let first = state.withLockedValue { state -> Bool in
+                defer { state.signals += 1 }
+                return state.signals == 0
+            }
+            guard first else {
+                logger.warning("second \(name): exiting without finishing the drain")
+                complete(1)
+                return
+            }
+            logger.info("\(name): draining")
+            SystemdNotifier.stopping(status: "draining after \(name)")
+            eventLoop.execute {
+                hooks.drain(name).whenComplete { result in
+                    if case .failure(let error) = result { logger.error("drain failed: \(error)") }
+                    SystemdNotifier.status(hooks.status())
+                    complete(0)
                 }
-                guard first else {
-                    logger.warning("second \(name): exiting without finishing the drain")
+                eventLoop.scheduleTask(in: drainTimeout) {
+                    logger.warning("drain did not finish within \(drainTimeout.prettyDescription); exiting")
                     complete(1)
-                    return
-                }
-                logger.info("\(name): draining")
-                SystemdNotifier.stopping(status: "draining after \(name)")
-                eventLoop.execute {
-                    hooks.drain(name).whenComplete { result in
-                        if case .failure(let error) = result { logger.error("drain failed: \(error)") }
-                        SystemdNotifier.status(hooks.status())
-                        complete(0)
-                    }
-                    eventLoop.scheduleTask(in: drainTimeout) {
-                        logger.warning("drain did not finish within \(drainTimeout.prettyDescription); exiting")
-                        complete(1)
-                    }
                 }
             }
-            source.resume()
-            sources.append(source)
         }
 
         eventLoop.execute {
@@ -113,9 +105,7 @@ public enum ProcessLifecycle {
                 }
             }
         }
-        let code = (try? finished.futureResult.wait()) ?? 1
-        for source in sources { source.cancel() }
-        return code
+        return (try? finished.futureResult.wait()) ?? 1
     }
 
     private static func scheduleStatus(eventLoop: EventLoop, interval: TimeAmount, hooks: Hooks) {
@@ -139,4 +129,19 @@ extension TimeAmount {
         if nanoseconds % 1_000_000 == 0 { return "\(nanoseconds / 1_000_000)ms" }
         return "\(nanoseconds / 1000)µs"
     }
+}
+
+/// Prepares a ShardFlow process's signal handling; call first thing on the main thread, before
+/// any other thread starts. A process inherits its parent's signal mask and dispositions (some
+/// parents start children with signals blocked or ignored): this resets the ones ShardFlow uses
+/// and blocks SIGTERM and SIGINT, which a ``SignalWaiter`` thread then receives.
+public func prepareSignalHandling() {
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    for signalNumber in [SIGCHLD, SIGPIPE, SIGHUP] { sigaddset(&signals, signalNumber) }
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+    signal(SIGTERM, SIG_DFL)
+    signal(SIGINT, SIG_DFL)
+    signal(SIGCHLD, SIG_DFL)
+    SignalWaiter.blockTerminationSignals()
 }

@@ -1,0 +1,24 @@
+import Foundation
+import Testing
+
+extension EndToEnd {
+    @Test("the local source drives the official kclpy sample app through whole shards")
+    func kclpySampleApp() throws {
+        let harness = try Harness("kclpy")
+        defer { harness.remove() }
+        let sample = Harness.kclpyDirectory + "/samples/sample_kclpy_app.py"
+        try #require(FileManager.default.fileExists(atPath: sample), "amazon-kclpy 3.2.0 unpacked at \(Harness.kclpyDirectory) (scripts/test.sh does it)")
+        let records = Harness.sampleRecords(count: 120, keys: 12)
+        try harness.writeRecords(records, to: "input.jsonl")
+        let result = try harness.launch([
+            "--source", "file:input.jsonl", "--shards", "2", "--reducers", "1", "--records-per-batch", "25",
+            "--state", "state", "--worker-command", "python3 \(sample)",
+        ], environment: ["PYTHONPATH": Harness.kclpyDirectory])
+        #expect(result.status == 0, "stderr: \(result.stderr.suffix(3000))")
+        #expect(try harness.checkpoints(in: "state") == ["shardId-000000000000": "SHARD_END", "shardId-000000000001": "SHARD_END"])
+        // The sample app logs every record it processed to stderr.
+        let logged = result.stderr.components(separatedBy: "Record (Partition Key: ").count - 1
+        #expect(logged == records.count)
+        #expect(!result.stderr.contains("skipping unexpected line"), "kclpy's lines all parse as protocol messages")
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import ShardFlowCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EndToEnd {
+    /// Checks the at-least-once promise against whatever is on disk: for every shard's stored
+    /// checkpoint, every record of that shard up to it is in the output.
+    static func checkpointsCoverOutput(_ harness: Harness, records: [(key: String, data: [UInt8])], shards: Int) throws -> Int {
+        guard FileManager.default.fileExists(atPath: harness.path("state/checkpoints.json")) else { return 0 }
+        let checkpoints = try harness.checkpoints(in: "state")
+        let delivered = Set(try harness.outputItems(in: "out").map(\.data))
+        var covered = 0
+        for (shardId, sequence) in checkpoints {
+            let shard = Int(shardId.suffix(12))!
+            let lastLine = sequence == "SHARD_END" ? Int.max : Int(sequence.suffix(48))!
+            for (offset, record) in records.enumerated() where offset + 1 <= lastLine
+                && KinesisHashKey.shardIndex(partitionKey: Array(record.key.utf8), shardCount: shards) == shard {
+                #expect(delivered.contains(record.data), "line \(offset + 1) of \(shardId) is behind checkpoint \(sequence) but missing")
+                covered += 1
+            }
+        }
+        return covered
+    }
+
+    @Test("SIGKILL to the whole group at any moment, rerun, and nothing is missing")
+    func killedGroupResumes() throws {
+        let harness = try Harness("kill")
+        defer { harness.remove() }
+        let records = Harness.sampleRecords(count: 30_000, keys: 500)
+        try harness.writeRecords(records, to: "input.jsonl")
+        let arguments = [
+            "--source", "file:input.jsonl", "--shards", "4", "--reducers", "2", "--checkpoint-interval", "200ms",
+            "--records-per-batch", "500", "--state", "state", "--processor", "jsonl:out",
+        ]
+        // Kill twice at different moments: once early, once later in the rerun.
+        for (round, outputLines) in [(1, 3000), (2, 15000)] {
+            let running = try harness.start(arguments)
+            var seen = 0
+            for _ in 0..<2400 {
+                usleep(50_000)
+                seen = (try? harness.outputItems(in: "out").count) ?? 0
+                if seen >= outputLines || !running.process.isRunning { break }
+            }
+            try #require(running.process.isRunning, "round \(round): the run ended before it could be killed")
+            _ = running.killGroup()
+            let covered = try Self.checkpointsCoverOutput(harness, records: records, shards: 4)
+            #expect(covered > 0, "round \(round): some checkpoint was stored before the kill (\(seen) items out)")
+        }
+        let final = try harness.launch(arguments)
+        #expect(final.status == 0, "stderr: \(final.stderr.suffix(2000))")
+        let items = try harness.outputItems(in: "out")
+        #expect(Set(items.map(\.data)) == Set(records.map(\.data)), "every record at least once")
+        #expect(try Self.checkpointsCoverOutput(harness, records: records, shards: 4) == records.count)
+    }
+
+    @Test("a reducer killed mid-run is restarted alone, and no item is lost")
+    func reducerCrashIsRecovered() throws {
+        let harness = try Harness("reducercrash")
+        defer { harness.remove() }
+        let records = Harness.sampleRecords(count: 20_000, keys: 300)
+        try harness.writeRecords(records, to: "input.jsonl")
+        let running = try harness.start([
+            "--source", "file:input.jsonl", "--shards", "2", "--reducers", "2", "--records-per-batch", "500",
+            "--state", "state", "--processor", "jsonl:out", "--log-level", "info",
+        ])
+        var killed = false
+        for _ in 0..<2400 where !killed {
+            usleep(50_000)
+            guard (try? harness.outputItems(in: "out").count) ?? 0 > 2000 else { continue }
+            if let pid = Self.pid(commandContaining: ["shardflow-reducer", "--index 1", harness.runtimeDirectory]) {
+                kill(pid, SIGKILL)
+                killed = true
+            }
+        }
+        #expect(killed)
+        let result = running.wait()
+        #expect(result.status == 0, "stderr: \(result.stderr.suffix(3000))")
+        #expect(result.stderr.contains("reducer-1 killed by signal 9 (SIGKILL); restarting it"))
+        #expect(Set(try harness.outputItems(in: "out").map(\.data)) == Set(records.map(\.data)))
+    }
+
+    @Test("a process that keeps crashing ends the run with a clear message")
+    func crashLoopFails() throws {
+        let harness = try Harness("crashloop")
+        defer { harness.remove() }
+        let bin = harness.path("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        for name in ["shardflow-router", "shardflow-mapper", "shardflow-worker"] {
+            try FileManager.default.createSymbolicLink(atPath: bin + "/" + name, withDestinationPath: Harness.binDirectory + "/" + name)
+        }
+        try "#!/bin/sh\necho 'reducer: cannot open the database' >&2\nexit 7\n".write(toFile: bin + "/shardflow-reducer", atomically: true, encoding: .utf8)
+        chmod(bin + "/shardflow-reducer", 0o755)
+        try harness.writeRecords(Harness.sampleRecords(count: 10, keys: 2), to: "input.jsonl")
+        let result = try harness.launch([
+            "--source", "file:input.jsonl", "--bin-dir", bin, "--reducers", "1", "--state", "state", "--restart-limit", "2",
+        ], timeout: 120)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("reducer-0 keeps exiting (3 times within 1m; last: exited with status 7)")
+                || result.stderr.contains("reducer-0 did not report READY=1"), "stderr: \(result.stderr.suffix(2000))")
+
+        let missing = try harness.launch(["--source", "file:input.jsonl", "--bin-dir", harness.path("nowhere"), "--state", "state2"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot start"))
+    }
+
+    /// The pid of a running process whose command line contains every fragment.
+    static func pid(commandContaining fragments: [String]) -> pid_t? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        for entry in entries {
+            guard let pid = pid_t(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            if fragments.allSatisfy({ command.contains($0) }) { return pid }
+        }
+        return nil
+    }
+}
