@@ -23,10 +23,10 @@ struct RouterCommand: ParsableCommand {
     var socket: String?
 
     @Option(help: "Records each worker may have queued at this router.")
-    var workerWindowRecords: UInt32 = 4096
+    var workerWindowRecords: UInt32 = 16384
 
     @Option(help: ArgumentHelp("Bytes each worker may have queued at this router.", valueName: "bytes"))
-    var workerWindowBytes: UInt64 = 16 * 1024 * 1024
+    var workerWindowBytes: UInt64 = 32 * 1024 * 1024
 
     @Option(help: "How long a drain (SIGTERM) may take before the router exits anyway.")
     var drainTimeout = DurationArgument(.seconds(30))

@@ -15,6 +15,12 @@ public struct JSONScanner {
         self.position = 0
     }
 
+    /// Moves to `position` (a fast path that parsed ahead hands the rest back).
+    mutating func reposition(_ position: Int) {
+        self.position = position
+        pendingFirst = false
+    }
+
     // MARK: Structure
 
     public mutating func beginObject() throws(JSONError) {

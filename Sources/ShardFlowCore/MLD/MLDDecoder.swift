@@ -153,37 +153,43 @@ public enum MLDDecoder {
         var sequenceNumber: JSONStringRef?
         var subSequenceNumber: Int64?
         var timestamp: Int64?
-        try scanner.beginObject()
-        while let key = try scanner.nextKey() {
-            // Dispatch on the key's length first: one comparison per key on the hot path.
-            switch key.hasEscapes ? -1 : key.range.count {
-            case 4 where scanner.string(key, equals: "data"):
-                data = try scanner.readOptionalString()
-            case 12 where scanner.string(key, equals: "partitionKey"):
-                partitionKey = try scanner.readOptionalString()
-            case 14 where scanner.string(key, equals: "sequenceNumber"):
-                sequenceNumber = try scanner.readOptionalString()
-            case 17 where scanner.string(key, equals: "subSequenceNumber"):
-                subSequenceNumber = try scanner.readOptionalInteger()
-            case 27 where scanner.string(key, equals: "approximateArrivalTimestamp"):
-                timestamp = try scanner.readOptionalInteger()
-            case -1:
-                // An escaped key: compare its unescaped text.
-                if scanner.string(key, equals: "data") {
+        if let fast = RecordFastPath.parse(scanner.bytes, at: scanner.position) {
+            (data, partitionKey, sequenceNumber, subSequenceNumber, timestamp) =
+                (fast.data, fast.partitionKey, fast.sequenceNumber, fast.subSequenceNumber, fast.timestamp)
+            scanner.reposition(fast.end)
+        } else {
+            try scanner.beginObject()
+            while let key = try scanner.nextKey() {
+                // Dispatch on the key's length first: one comparison per key.
+                switch key.hasEscapes ? -1 : key.range.count {
+                case 4 where scanner.string(key, equals: "data"):
                     data = try scanner.readOptionalString()
-                } else if scanner.string(key, equals: "partitionKey") {
+                case 12 where scanner.string(key, equals: "partitionKey"):
                     partitionKey = try scanner.readOptionalString()
-                } else if scanner.string(key, equals: "sequenceNumber") {
+                case 14 where scanner.string(key, equals: "sequenceNumber"):
                     sequenceNumber = try scanner.readOptionalString()
-                } else if scanner.string(key, equals: "subSequenceNumber") {
+                case 17 where scanner.string(key, equals: "subSequenceNumber"):
                     subSequenceNumber = try scanner.readOptionalInteger()
-                } else if scanner.string(key, equals: "approximateArrivalTimestamp") {
+                case 27 where scanner.string(key, equals: "approximateArrivalTimestamp"):
                     timestamp = try scanner.readOptionalInteger()
-                } else {
-                    try scanner.skipValue()
+                case -1:
+                    // An escaped key: compare its unescaped text.
+                    if scanner.string(key, equals: "data") {
+                        data = try scanner.readOptionalString()
+                    } else if scanner.string(key, equals: "partitionKey") {
+                        partitionKey = try scanner.readOptionalString()
+                    } else if scanner.string(key, equals: "sequenceNumber") {
+                        sequenceNumber = try scanner.readOptionalString()
+                    } else if scanner.string(key, equals: "subSequenceNumber") {
+                        subSequenceNumber = try scanner.readOptionalInteger()
+                    } else if scanner.string(key, equals: "approximateArrivalTimestamp") {
+                        timestamp = try scanner.readOptionalInteger()
+                    } else {
+                        try scanner.skipValue()
+                    }
+                default:
+                    try scanner.skipValue()  // "action":"record" and anything newer
                 }
-            default:
-                try scanner.skipValue()  // "action":"record" and anything newer
             }
         }
         let recordStart = scanner.position

@@ -15,13 +15,13 @@ public struct MapperStateMachine: Sendable {
         public var reducerCount: Int
         public var extractor: Extractor
         /// Credit window granted to each router.
-        public var routerWindow = Credit(count: 4096, bytes: 16 * 1024 * 1024)
+        public var routerWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
         /// Items (and bytes) queued for one reducer beyond which no further record is processed.
-        public var reducerQueueLimit = Credit(count: 8192, bytes: 32 * 1024 * 1024)
+        public var reducerQueueLimit = Credit(count: 16384, bytes: 32 * 1024 * 1024)
         /// Most items per ITEMS frame.
-        public var maximumBatchItems = 1024
+        public var maximumBatchItems = 4096
         /// Target bytes per ITEMS frame.
-        public var maximumBatchBytes = 1024 * 1024
+        public var maximumBatchBytes = 4 * 1024 * 1024
 
         public init(index: UInt32, instance: UInt64, reducerCount: Int, extractor: Extractor) {
             self.index = index
@@ -335,18 +335,25 @@ public struct MapperStateMachine: Sendable {
     }
 
     private func routeAcks(_ acks: [Ack], into actions: inout [Action]) {
-        var byRouter: [ConnectionID: [Ack]] = [:]
+        var groups: [(connection: ConnectionID, router: UInt16, acks: [Ack])] = []
         var dropped = 0
         for ack in acks {
-            guard let connection = routerByIndex[ack.token.router], let router = routers[connection],
-                  router.incarnation == UInt32(truncatingIfNeeded: ack.token.worker >> 32)
-            else {
-                dropped += 1
-                continue
+            if let position = groups.firstIndex(where: { $0.router == ack.token.router }) {
+                groups[position].acks.append(ack)
+            } else {
+                guard let connection = routerByIndex[ack.token.router] else {
+                    dropped += 1
+                    continue
+                }
+                groups.append((connection, ack.token.router, [ack]))
             }
-            byRouter[connection, default: []].append(ack)
         }
-        for (connection, list) in byRouter { actions.append(.send(connection, .acks(list))) }
+        for (connection, _, list) in groups {
+            let incarnation = routers[connection]?.incarnation
+            let current = list.filter { UInt32(truncatingIfNeeded: $0.token.worker >> 32) == incarnation }
+            dropped += list.count - current.count
+            if !current.isEmpty { actions.append(.send(connection, .acks(current))) }
+        }
         if dropped > 0 { actions.append(.report(.acksDropped(count: dropped, reason: "router gone or restarted"))) }
     }
 

@@ -16,7 +16,7 @@ public struct ReducerStateMachine: Sendable {
         public var index: UInt32
         public var instance: UInt64
         /// Credit window granted to each mapper connection.
-        public var mapperWindow = Credit(count: 8192, bytes: 32 * 1024 * 1024)
+        public var mapperWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
         /// Most items per processor batch.
         public var batchSize = 500
         /// A partial batch is processed once its oldest item has waited this long.

@@ -18,11 +18,11 @@ public struct RouterStateMachine: Sendable {
         /// Random per process start; its low 32 bits prefix worker ids.
         public var instance: UInt64
         /// Credit window granted to each worker: records and bytes queued here for it.
-        public var workerWindow = Credit(count: 4096, bytes: 16 * 1024 * 1024)
+        public var workerWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
         /// Most records per ROUTED_RECORDS frame.
-        public var maximumBatchRecords = 1024
+        public var maximumBatchRecords = 4096
         /// Target bytes per ROUTED_RECORDS frame.
-        public var maximumBatchBytes = 1024 * 1024
+        public var maximumBatchBytes = 4 * 1024 * 1024
 
         public init(index: UInt16, instance: UInt64) {
             self.index = index
@@ -210,18 +210,24 @@ public struct RouterStateMachine: Sendable {
     // MARK: Routing
 
     private mutating func routeAcks(_ acks: [Ack], into actions: inout [Action]) {
-        var byWorker: [UInt64: [Ack]] = [:]
+        // Group by worker keeping first-seen order; a batch names few workers, so a short
+        // linear search beats hashing every ack.
+        var groups: [(worker: UInt64, acks: [Ack])] = []
         var foreign = 0
         for ack in acks {
             guard ack.token.router == configuration.index else {
                 foreign += 1
                 continue
             }
-            byWorker[ack.token.worker, default: []].append(ack)
+            if let position = groups.firstIndex(where: { $0.worker == ack.token.worker }) {
+                groups[position].acks.append(ack)
+            } else {
+                groups.append((ack.token.worker, [ack]))
+            }
         }
         if foreign > 0 { actions.append(.report(.acksDropped(count: foreign, reason: "token names another router"))) }
         var gone = 0
-        for (worker, list) in byWorker {
+        for (worker, list) in groups {
             guard let connection = workerConnections[worker] else {
                 gone += list.count
                 continue

@@ -73,6 +73,23 @@ public struct FrameEncoder: Sendable {
     }
 
     /// Writes one ACKS frame holding every ack of `acks` (nothing when it is empty).
+    public mutating func acks(_ acks: [Ack]) {
+        guard !acks.isEmpty else { return }
+        let size = 4 + 1 + 4 + acks.count * Ack.encodedSize
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
+            var out = RawWriter(output.baseAddress!)
+            out.integer(UInt32(size - 4))
+            out.integer(FrameType.acks.rawValue)
+            out.integer(UInt32(acks.count))
+            for ack in acks {
+                ack.token.write(to: &out)
+                out.integer(ack.status.rawValue)
+            }
+            return out.position
+        }
+    }
+
+    /// Writes one ACKS frame holding every ack of `acks` (nothing when it is empty).
     public mutating func acks(_ acks: some Sequence<Ack>) {
         beginAcks()
         for ack in acks { appendAck(ack) }
@@ -201,6 +218,33 @@ public struct FrameEncoder: Sendable {
         }
         buffer.setInteger(UInt32(buffer.writerIndex - open.frameStart - 4), at: open.frameStart)
         buffer.setInteger(open.count, at: open.countIndex)
+    }
+
+    // MARK: Batch headers (for payloads written separately, without a copy)
+
+    /// The header of a ROUTED_RECORDS frame whose records (`records.bytes`) follow it.
+    public static func routedRecordsHeader(router: UInt16, worker: UInt64, shardId: String, records: RecordBatch) -> ByteBuffer {
+        let shard = shardId.utf8.prefix(255)
+        var header = ByteBuffer()
+        header.reserveCapacity(4 + 1 + 2 + 8 + 1 + shard.count + 4)
+        header.writeInteger(UInt32(1 + 2 + 8 + 1 + shard.count + 4 + records.byteCount))
+        header.writeInteger(FrameType.routedRecords.rawValue)
+        header.writeInteger(router)
+        header.writeInteger(worker)
+        header.writeInteger(UInt8(shard.count))
+        header.writeBytes(shard)
+        header.writeInteger(UInt32(records.count))
+        return header
+    }
+
+    /// The header of an ITEMS frame whose `count` encoded items (`byteCount` bytes) follow it.
+    public static func itemsHeader(count: Int, byteCount: Int) -> ByteBuffer {
+        var header = ByteBuffer()
+        header.reserveCapacity(9)
+        header.writeInteger(UInt32(1 + 4 + byteCount))
+        header.writeInteger(FrameType.items.rawValue)
+        header.writeInteger(UInt32(count))
+        return header
     }
 
     // MARK: Helpers

@@ -29,7 +29,7 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     public var deadLetter: String?
 
     @Option(help: "Items each mapper may have queued here.")
-    public var mapperWindowItems: UInt32 = 8192
+    public var mapperWindowItems: UInt32 = 16384
 
     @Option(help: ArgumentHelp("Bytes each mapper may have queued here.", valueName: "bytes"))
     public var mapperWindowBytes: UInt64 = 32 * 1024 * 1024

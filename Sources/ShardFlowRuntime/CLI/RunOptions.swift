@@ -43,7 +43,7 @@ public struct RunOptions: ParsableArguments, Sendable {
     public var key: Extractor.KeySelector = .partitionKey
 
     @Option(help: "Reducer batch size.")
-    public var batchSize: Int = 500
+    public var batchSize: Int = 1000
 
     @Option(help: "Reducer batch timeout.")
     public var batchTimeout = DurationArgument(.milliseconds(20))
@@ -61,7 +61,7 @@ public struct RunOptions: ParsableArguments, Sendable {
     public var maxPending: Int = 20_000
 
     @Option(help: "Records per processRecords message of the local source.")
-    public var recordsPerBatch: Int = 2000
+    public var recordsPerBatch: Int = 5000
 
     @Option(help: "Interval of progress lines.")
     public var progressInterval = DurationArgument(.seconds(1))

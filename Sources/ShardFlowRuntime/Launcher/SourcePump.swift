@@ -210,14 +210,16 @@ final class SourcePump: @unchecked Sendable {
         SequencePosition(sequenceNumber: SequenceNumber(String(decoding: digits, as: UTF8.self))!, subSequenceNumber: 0)
     }
 
+    /// Writes `line` into the last 48 digits. Line numbers only grow within a shard, so the
+    /// digits above the new number's top digit are already zeros.
     private static func setLine(_ line: Int, in digits: inout [UInt8]) {
         var value = line
         var index = digits.count - 1
-        while index >= 8 {
+        repeat {
             digits[index] = UInt8(ascii: "0") + UInt8(value % 10)
             value /= 10
             index -= 1
-        }
+        } while value > 0 && index >= 8
     }
 
     static func milliseconds() -> Int64 {

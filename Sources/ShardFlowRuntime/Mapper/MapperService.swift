@@ -113,6 +113,8 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
     private func run(_ actions: [MapperStateMachine.Action]) {
         for action in actions {
             switch action {
+            case .send(let id, .items(let count, let bytes)):
+                registry.writeBatch(to: id, header: FrameEncoder.itemsHeader(count: count, byteCount: bytes.readableBytes), payload: bytes)
             case .send(let id, let outbound):
                 registry.write(to: id) { encoder in
                     switch outbound {
@@ -120,10 +122,8 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
                     case .credit(let credit): encoder.credit(credit)
                     case .acks(let acks): encoder.acks(acks)
                     case .peerLost(let lost): encoder.peerLost(lost)
-                    case .items(let count, let bytes):
-                        encoder.beginItems()
-                        encoder.appendEncodedItems(bytes, count: count)
-                        encoder.endBatch()
+                    case .items:
+                        preconditionFailure("handled above")
                     }
                 }
             case .close(let id, let error):

@@ -7,7 +7,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         public var index: UInt16
         public var listen: ListenAddress
         public var transport = TransportConfiguration()
-        public var workerWindow = Credit(count: 4096, bytes: 16 * 1024 * 1024)
+        public var workerWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
 
         public init(index: UInt16, listen: ListenAddress) {
             self.index = index
@@ -94,6 +94,12 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
     private func run(_ actions: [RouterStateMachine.Action]) {
         for action in actions {
             switch action {
+            case .send(let id, .routedRecords(let worker, let shardId, let records)):
+                registry.writeBatch(
+                    to: id,
+                    header: FrameEncoder.routedRecordsHeader(router: configuration.index, worker: worker, shardId: shardId, records: records),
+                    payload: records.bytes)
+                recordsRouted += records.count
             case .send(let id, let outbound):
                 registry.write(to: id) { encoder in
                     switch outbound {
@@ -102,11 +108,8 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
                     case .acks(let acks): encoder.acks(acks)
                     case .peerLost(let lost): encoder.peerLost(lost)
                     case .drain(let drain): encoder.drain(drain)
-                    case .routedRecords(let worker, let shardId, let records):
-                        encoder.beginRoutedRecords(router: configuration.index, worker: worker, shardId: shardId)
-                        encoder.appendRecords(records)
-                        encoder.endBatch()
-                        recordsRouted += records.count
+                    case .routedRecords:
+                        preconditionFailure("handled above")
                     }
                 }
             case .close(let id, let error):

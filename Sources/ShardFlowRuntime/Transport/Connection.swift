@@ -11,6 +11,8 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     public var peer: String
     var encoder = FrameEncoder()
     private(set) var isDirty = false
+    /// Large payloads queued as their own buffers (no copy), in order after `encoder`'s bytes.
+    private var pendingBuffers: [ByteBuffer] = []
     public private(set) var isClosed = false
 
     init(id: ConnectionID, channel: Channel, peer: String) {
@@ -28,11 +30,30 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
         isDirty = encoder.byteCount > 0
     }
 
-    /// Sends everything written since the last flush in one write.
+    /// Queues a batch frame whose elements are already encoded: `header` (from
+    /// ``FrameEncoder``'s `…Header` methods) and the payload bytes are written as separate
+    /// buffers, so the payload is not copied again.
+    func writeBatch(header: ByteBuffer, payload: ByteBuffer) {
+        guard !isClosed else { return }
+        if encoder.byteCount > 0 { pendingBuffers.append(encoder.take()) }
+        pendingBuffers.append(header)
+        pendingBuffers.append(payload)
+        isDirty = true
+    }
+
+    /// Sends everything written since the last flush (one gathered write).
     func flush() {
         isDirty = false
-        guard !isClosed, encoder.byteCount > 0 else { return }
-        channel.writeAndFlush(encoder.take(), promise: nil)
+        guard !isClosed else { return }
+        if pendingBuffers.isEmpty {
+            guard encoder.byteCount > 0 else { return }
+            channel.writeAndFlush(encoder.take(), promise: nil)
+            return
+        }
+        for buffer in pendingBuffers { channel.write(buffer, promise: nil) }
+        pendingBuffers.removeAll(keepingCapacity: true)
+        if encoder.byteCount > 0 { channel.write(encoder.take(), promise: nil) }
+        channel.flush()
     }
 
     /// Sends `error` (if any) after the pending frames, then closes.

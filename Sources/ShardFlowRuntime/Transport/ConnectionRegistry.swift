@@ -35,6 +35,14 @@ final class ConnectionRegistry: @unchecked Sendable {
         if !wasDirty, connection.isDirty { dirty.append(connection) }
     }
 
+    /// Queues a batch frame as a header and an already-encoded payload (no copy of the payload).
+    func writeBatch(to id: ConnectionID, header: ByteBuffer, payload: ByteBuffer) {
+        guard let connection = connections[id], !connection.isClosed else { return }
+        let wasDirty = connection.isDirty
+        connection.writeBatch(header: header, payload: payload)
+        if !wasDirty { dirty.append(connection) }
+    }
+
     /// Sends every connection's pending frames.
     func flush() {
         let pending = dirty

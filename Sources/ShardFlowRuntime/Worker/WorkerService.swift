@@ -16,9 +16,9 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
         /// Longest line accepted on stdin.
         public var maximumLineLength = 256 * 1024 * 1024
         /// Most records per RECORDS frame.
-        public var maximumBatchRecords = 1024
+        public var maximumBatchRecords = 4096
         /// Target bytes per RECORDS frame.
-        public var maximumBatchBytes = 1024 * 1024
+        public var maximumBatchBytes = 4 * 1024 * 1024
 
         public init(routerSockets: [String]) {
             self.routerSockets = routerSockets

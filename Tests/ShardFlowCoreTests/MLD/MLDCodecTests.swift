@@ -85,6 +85,40 @@ struct MLDCodecTests {
         #expect(records[0].sequenceNumber.count == 56)
     }
 
+    @Test("the fast record reader and the general parser accept the same records and agree", arguments: [
+        (#"{"action":"record","data":"YQ==","partitionKey":"k","sequenceNumber":"1","subSequenceNumber":2,"approximateArrivalTimestamp":3}"#, true),
+        (#"{ "data" : null , "partitionKey" : null, "sequenceNumber" : "1", "subSequenceNumber" : null }"#, true),
+        (#"{"sequenceNumber":"1","data":"YQ==","partitionKey":"k\"q","subSequenceNumber":0}"#, false),
+        (#"{"sequenceNumber":"1","data":"YQ\u003d\u003d","subSequenceNumber":0}"#, false),
+        (#"{"sequenceNumber":"1","newField":{"nested":[1,2]},"subSequenceNumber":0}"#, false),
+        (#"{"sequenceNumber":"1","approximateArrivalTimestamp":1476889707000123}"#, true),
+        (#"{"sequenceNumber":"1","approximateArrivalTimestamp":14768897070001234567}"#, false),
+        (#"{"sequenceNumber":"1","subSequenceNumber":1.5}"#, false),
+        (#"{}"#, true),
+    ])
+    func fastPathAgrees(record: String, fast: Bool) throws {
+        let bytes = Array(record.utf8)
+        let fields = bytes.withUnsafeBytes { RecordFastPath.parse($0, at: 0) }
+        #expect((fields != nil) == fast, "the fast reader takes only plain compact records")
+        if let fields { #expect(fields.end == bytes.count) }
+        let line = #"{"action":"processRecords","records":[\#(record)]}"#
+        let viaDecoder: Result<DaemonMessage, MLDError> = Result { () throws(MLDError) in try Self.decode(line) }
+        // Whatever path took it, the outcome is the general parser's: compare with a line whose
+        // record is padded so the fast reader cannot take it.
+        let padded = #"{"action":"processRecords","records":[\#(record.dropLast())\#(record.count > 2 ? "," : "")"zz\u0041":0}]}"#
+        let viaGeneral: Result<DaemonMessage, MLDError> = Result { () throws(MLDError) in try Self.decode(padded) }
+        switch (viaDecoder, viaGeneral) {
+        case (.success(let a), .success(let b)): #expect(a == b)
+        case (.failure(let a), .failure(let b)):
+            if case .invalidJSON(let left) = a.kind, case .invalidJSON(let right) = b.kind {
+                #expect(left.message == right.message, "the padded line only shifts offsets")
+            } else {
+                #expect(a.kind == b.kind)
+            }
+        default: Issue.record("the two paths disagree: \(viaDecoder) vs \(viaGeneral)")
+        }
+    }
+
     @Test("invalid lines are typed errors that show the line")
     func invalidLines() {
         func kind(_ line: String) -> MLDError.Kind? {

@@ -94,6 +94,36 @@ struct FrameRoundTripTests {
         #expect(items.reduce(0) { $0 + $1.encodedSize } + 9 == encodedSize(.items(items)))
     }
 
+    @Test("batch headers followed by their payload make the same bytes as the encoder's frames")
+    func separateHeaders() throws {
+        var rng = SeededGenerator(seed: 9)
+        let records = RecordBatch((0..<5).map { Self.randomRecord(index: UInt64($0), using: &rng) })
+        var encoder = FrameEncoder()
+        encoder.encode(.routedRecords(RoutedRecordBatch(router: 2, worker: 77, shardId: "shardId-000000000003", records: records)))
+        var gathered = FrameEncoder.routedRecordsHeader(router: 2, worker: 77, shardId: "shardId-000000000003", records: records)
+        gathered.writeImmutableBuffer(records.bytes)
+        #expect(gathered == encoder.take())
+
+        var items = ByteBuffer()
+        for index in 0..<3 {
+            WireItem.write(token: Token(router: 0, worker: 1, record: UInt64(index), item: 0, itemCount: 1),
+                           subSequenceNumber: nil, arrivalTimestamp: nil, shardId: ByteBuffer(string: "s"),
+                           sequenceNumber: ByteBuffer(string: "1"), partitionKey: nil, key: ByteBuffer(string: "k"),
+                           error: nil, data: ByteBuffer(string: "d\(index)"), to: &items)
+        }
+        var itemFrame = FrameEncoder.itemsHeader(count: 3, byteCount: items.readableBytes)
+        itemFrame.writeImmutableBuffer(items)
+        encoder.beginItems()
+        encoder.appendEncodedItems(items, count: 3)
+        encoder.endBatch()
+        #expect(itemFrame == encoder.take())
+        guard case .items(let decoded) = try FrameDecoder().decode(&itemFrame) else {
+            Issue.record("not ITEMS")
+            return
+        }
+        #expect(decoded.map { String(buffer: $0.data) } == ["d0", "d1", "d2"])
+    }
+
     @Test("an empty batch writes no frame")
     func emptyBatch() {
         var encoder = FrameEncoder()
