@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "ShardFlowCore",
+                "ShardFlowCore", "ShardFlowRuntime",
                 "Launcher", "Worker", "Router", "Mapper", "Reducer", "ExampleReducer",
             ],
             exclude: ["Fixtures"]

@@ -35,9 +35,9 @@ struct RouterCommand: ParsableCommand {
         prepareSignalHandling()
         let logger = common.bootstrapLogging(label: "shardflow-router-\(index)")
         let path = socket ?? common.runtimeDirectory.routerSocket(Int(index))
-        if socket == nil { try common.runtimeDirectory.prepare() }
-        var configuration = RouterService.Configuration(
-            index: index, listen: try ListenAddress.resolve(activationName: "router", fallbackPath: path))
+        let listen = try ListenAddress.resolve(activationName: "router", fallbackPath: path)
+        if case .path = listen, socket == nil { try common.runtimeDirectory.prepare() }
+        var configuration = RouterService.Configuration(index: index, listen: listen)
         configuration.transport = common.transport
         configuration.workerWindow = Credit(count: workerWindowRecords, bytes: workerWindowBytes)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -71,7 +71,7 @@ extension EndToEnd {
         for _ in 0..<2400 where !killed {
             usleep(50_000)
             guard (try? harness.outputItems(in: "out").count) ?? 0 > 2000 else { continue }
-            if let pid = Self.pid(commandContaining: ["shardflow-reducer", "--index 1", harness.runtimeDirectory]) {
+            if let pid = Self.pid(program: "shardflow-reducer", argumentsContaining: ["--index 1", harness.runtimeDirectory]) {
                 kill(pid, SIGKILL)
                 killed = true
             }
@@ -107,13 +107,16 @@ extension EndToEnd {
         #expect(missing.stderr.contains("cannot start"))
     }
 
-    /// The pid of a running process whose command line contains every fragment.
-    static func pid(commandContaining fragments: [String]) -> pid_t? {
+    /// The pid of a running `program` (matched on its executable, argv[0]) whose arguments contain
+    /// every fragment. A wrapper that merely mentions the program in its arguments does not match.
+    static func pid(program: String, argumentsContaining fragments: [String]) -> pid_t? {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
         for entry in entries {
             guard let pid = pid_t(entry),
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
-            let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty else { continue }
+            let arguments = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard arguments[0] == program || arguments[0].hasSuffix("/" + program) else { continue }
+            let command = arguments.dropFirst().joined(separator: " ")
             if fragments.allSatisfy({ command.contains($0) }) { return pid }
         }
         return nil

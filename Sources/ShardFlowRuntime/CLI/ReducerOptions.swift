@@ -54,9 +54,10 @@ public enum ReducerRunner {
         prepareSignalHandling()
         let logger = options.common.bootstrapLogging(label: "shardflow-reducer-\(options.index)")
         let path = options.socket ?? options.common.runtimeDirectory.reducerSocket(Int(options.index))
-        if options.socket == nil { try options.common.runtimeDirectory.prepare() }
-        var configuration = ReducerService.Configuration(
-            index: options.index, listen: try ListenAddress.resolve(activationName: "reducer", fallbackPath: path))
+        let listen = try ListenAddress.resolve(activationName: "reducer", fallbackPath: path)
+        // A socket passed by systemd needs no directory of ours; one we bind does.
+        if case .path = listen, options.socket == nil { try options.common.runtimeDirectory.prepare() }
+        var configuration = ReducerService.Configuration(index: options.index, listen: listen)
         configuration.transport = options.common.transport
         configuration.machine.batchSize = options.batchSize
         configuration.machine.batchTimeout = options.batchTimeout.amount

@@ -7,7 +7,7 @@ enum KCLProperties {
     /// `callProcessRecordsEvenForEmptyRecordList = true` (idle shards still get checkpoint
     /// opportunities) and, unless the user chose a non-zero one, `shutdownGraceMillis = 30000`
     /// (KCL 2.x and later default to 0, which skips the graceful hand-off). Returns the path.
-    static func write(userProperties path: String, workerCommand: [String], directory: String) throws -> String {
+    static func write(userProperties path: String, workerCommand: [String], directory: String, name: String? = nil) throws -> String {
         guard let bytes = try CheckpointStore.readFile(path) else {
             throw ConfigurationError("the properties file \(path) does not exist")
         }
@@ -36,7 +36,7 @@ enum KCLProperties {
         output.append("executableName = " + workerCommand.joined(separator: " "))
         output.append("callProcessRecordsEvenForEmptyRecordList = true")
         if grace == nil || grace == 0 { output.append("shutdownGraceMillis = 30000") }
-        let target = "\(directory)/shardflow-kcl.properties"
+        let target = "\(directory)/\(name ?? "shardflow-kcl.properties")"
         var buffer = ByteBuffer()
         buffer.writeString(output.joined(separator: "\n") + "\n")
         try CheckpointStore.writeAtomically(buffer, to: target, directory: directory)

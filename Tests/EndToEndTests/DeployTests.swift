@@ -1,0 +1,249 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import ShardFlowRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EndToEnd {
+    /// Starts a program in the background (its own process group), collecting its output.
+    final class Background: @unchecked Sendable {
+        let process = Process()
+        private var collector: OutputCollector!
+
+        /// - Parameter shielded: run the program under a shell that outlives it. Foundation notices a
+        ///   child's exit when the child closes an inherited socket, then blocks in `waitpid`; a program
+        ///   that closes inherited descriptors while it keeps running (systemd-socket-activate) would
+        ///   stall that thread and with it every other child's exit.
+        init(_ program: String, _ arguments: [String], directory: String, environment: [String: String] = [:],
+             shielded: Bool = false) throws {
+            if shielded {
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                process.arguments = ["-c", #""$@"; exit $?"#, "sh", program] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: program)
+                process.arguments = arguments
+            }
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            collector = OutputCollector(output: output, errors: errors)
+            try process.run()
+        }
+
+        /// SIGTERM to the whole group, then its output.
+        func stop() -> (String, String) {
+            kill(-process.processIdentifier, SIGTERM)
+            for _ in 0..<200 where process.isRunning { usleep(25_000) }
+            if process.isRunning { kill(-process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            return collector.finish()
+        }
+    }
+
+    /// Collects sd_notify messages sent to sockets in a directory.
+    final class NotifyRecorder: @unchecked Sendable {
+        let hub = NotifyHub()
+        let messages = NIOLockedValueBox([String: [[String: String]]]())
+
+        func socket(_ path: String, name: String) throws -> String {
+            try hub.listen(at: path) { [messages] fields in messages.withLockedValue { $0[name, default: []].append(fields) } }
+            return path
+        }
+
+        func start() { hub.start() }
+        func stop() { hub.stop() }
+
+        func ready(_ name: String) -> Bool {
+            messages.withLockedValue { $0[name]?.contains { $0["READY"] == "1" } ?? false }
+        }
+
+        func statuses(_ name: String) -> [String] {
+            messages.withLockedValue { $0[name]?.compactMap { $0["STATUS"] } ?? [] }
+        }
+    }
+
+    static func waitUntil(_ seconds: Double = 30, _ condition: () -> Bool) -> Bool {
+        for _ in 0..<Int(seconds * 20) {
+            if condition() { return true }
+            usleep(50_000)
+        }
+        return condition()
+    }
+
+    @Test("deploy/ holds exactly what `shardflow systemd` generates for the default topology")
+    func deployDirectoryIsGenerated() throws {
+        let harness = try Harness("deploy")
+        defer { harness.remove() }
+        let result = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--flat", harness.path("units")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let generated = try FileManager.default.contentsOfDirectory(atPath: harness.path("units")).sorted()
+        let committed = try FileManager.default.contentsOfDirectory(atPath: Harness.repository + "/deploy").filter { $0 != "README.md" }.sorted()
+        #expect(generated == committed)
+        for name in generated {
+            let fresh = try String(contentsOfFile: harness.path("units/" + name), encoding: .utf8)
+            let kept = try String(contentsOfFile: Harness.repository + "/deploy/" + name, encoding: .utf8)
+            #expect(fresh == kept, "deploy/\(name) differs from the generator: run `shardflow systemd --flat deploy`")
+        }
+    }
+
+    @Test("systemd-analyze verify prints nothing for every unit, template instances included", arguments: [(2, 1), (4, 2)])
+    func unitsVerify(reducers: Int, mappers: Int) throws {
+        let harness = try Harness("verify")
+        defer { harness.remove() }
+        let units = harness.path("units")
+        // ExecStart binaries must exist where the lint runs: point the units at the build.
+        let generated = try harness.run(Harness.binDirectory + "/shardflow", [
+            "systemd", "--flat", units, "--bin-dir", Harness.binDirectory, "--reducers", String(reducers), "--mappers", String(mappers),
+        ])
+        try #require(generated.status == 0, "\(generated.stderr)")
+        let instances = ["shardflow.target", "shardflow-router.socket", "shardflow-router.service", "shardflow-kcl.service"]
+            + (0..<reducers).flatMap { ["shardflow-reducer@\($0).socket", "shardflow-reducer@\($0).service"] }
+            + (0..<mappers).map { "shardflow-mapper@\($0).service" }
+        let result = try harness.run("/usr/bin/systemd-analyze", ["verify"] + instances.map { units + "/" + $0 },
+                                     environment: ["SYSTEMD_UNIT_PATH": units + ":"])
+        #expect(result.status == 0)
+        #expect(result.stdout.isEmpty && result.stderr.isEmpty, "systemd-analyze verify: \(result.stdout)\(result.stderr)")
+        // The lint is real: a bad key makes it speak.
+        let router = units + "/shardflow-router.service"
+        try (try String(contentsOfFile: router, encoding: .utf8)).replacingOccurrences(of: "Type=notify", with: "Type=notify\nBogusKey=1")
+            .write(toFile: router, atomically: true, encoding: .utf8)
+        let broken = try harness.run("/usr/bin/systemd-analyze", ["verify", router], environment: ["SYSTEMD_UNIT_PATH": units + ":"])
+        #expect(broken.stderr.contains("Unknown key 'BogusKey'"))
+    }
+
+    @Test("`shardflow systemd` prints units, configuration and the commands for N reducers")
+    func systemdCommand() throws {
+        let harness = try Harness("systemdcommand")
+        defer { harness.remove() }
+        let printed = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--reducers", "3", "--mappers", "2"])
+        #expect(printed.status == 0)
+        #expect(printed.stdout.contains("# ---- /etc/systemd/system/shardflow-reducer@.socket"))
+        #expect(printed.stdout.contains("SHARDFLOW_REDUCERS=3"))
+        #expect(printed.stdout.contains("systemctl enable shardflow.target shardflow-router.socket shardflow-reducer@0.socket shardflow-reducer@1.socket shardflow-reducer@2.socket shardflow-mapper@0.service shardflow-mapper@1.service shardflow-kcl.service"))
+        let written = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--reducers", "3", "--prefix", harness.path("root")])
+        #expect(written.status == 0)
+        for path in ["etc/systemd/system/shardflow-kcl.service", "etc/shardflow/shardflow.conf", "usr/lib/sysusers.d/shardflow.conf"] {
+            #expect(FileManager.default.fileExists(atPath: harness.path("root/" + path)), "\(path)")
+        }
+    }
+
+    @Test("router and reducer adopt sockets passed by socket activation, report READY=1, and serve end to end")
+    func socketActivation() throws {
+        let harness = try Harness("activation")
+        defer { harness.remove() }
+        let runtime = harness.runtimeDirectory
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let notify = NotifyRecorder()
+        let routerNotify = try notify.socket(runtime + "/n-router", name: "router")
+        let reducerNotify = try notify.socket(runtime + "/n-reducer", name: "reducer")
+        notify.start()
+        defer { notify.stop() }
+        let bin = Harness.binDirectory
+        let router = try Background("/usr/bin/systemd-socket-activate", [
+            "-l", runtime + "/router-0.sock", "--fdname=router", "-E", "NOTIFY_SOCKET=\(routerNotify)",
+            bin + "/shardflow-router", "--index", "0", "--runtime-dir", runtime + "/unused",
+        ], directory: harness.directory, shielded: true)
+        let reducer = try Background("/usr/bin/systemd-socket-activate", [
+            "-l", runtime + "/reducer-0.sock", "--fdname=reducer", "-E", "NOTIFY_SOCKET=\(reducerNotify)",
+            bin + "/shardflow-reducer", "--index", "0", "--runtime-dir", runtime + "/unused", "--processor", "jsonl:out",
+        ], directory: harness.directory, shielded: true)
+        #expect(Self.waitUntil(10) { FileManager.default.fileExists(atPath: runtime + "/reducer-0.sock") })
+        // The first connection (the mapper's) makes each activator exec its service.
+        let mapper = try Background(bin + "/shardflow-mapper", ["--runtime-dir", runtime, "--reducers", "1"], directory: harness.directory)
+        let driven = try harness.python("mld_driver.py", ["--records", "500", "--batch", "50", "--", bin + "/shardflow-worker", "--runtime-dir", runtime])
+        #expect(driven.status == 0, "\(driven.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(driven.stdout.utf8)) as? [String: Any]
+        #expect((summary?["checkpoints"] as? [String])?.last == "SHARD_END")
+        #expect(Self.waitUntil(10) { notify.ready("router") && notify.ready("reducer") }, "both report READY=1")
+        #expect(notify.statuses("router").first?.contains("workers=") == true)
+        #expect(notify.statuses("reducer").first?.contains("items=") == true)
+        let (_, mapperErrors) = mapper.stop()
+        let (_, routerErrors) = router.stop()
+        let (_, reducerErrors) = reducer.stop()
+        #expect(routerErrors.contains("router 0 listening on socket-activated fd 3 (router)"), "\(routerErrors)")
+        #expect(reducerErrors.contains("reducer 0 listening on socket-activated fd 3 (reducer)"), "\(reducerErrors)")
+        #expect(!FileManager.default.fileExists(atPath: runtime + "/unused"), "no socket of their own")
+        let numbers = try harness.outputItems(in: "out").map { try JSONSerialization.jsonObject(with: Data($0.data)) as! [String: Int] }
+        #expect(Set(numbers.compactMap { $0["n"] }) == Set(0..<500), "mapper stderr: \(mapperErrors.suffix(1000))")
+    }
+
+    @Test("a reducer restarted while its socket stays open: mappers wait instead of failing, nothing is lost")
+    func restartBehindHeldSocket() throws {
+        let harness = try Harness("heldsocket")
+        defer { harness.remove() }
+        let runtime = harness.runtimeDirectory
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let bin = Harness.binDirectory
+        let router = try Background(bin + "/shardflow-router", ["--runtime-dir", runtime], directory: harness.directory)
+        let activator = try Background("/usr/bin/env", [
+            "python3", Harness.fixtures + "/hold_socket.py", "--socket", runtime + "/reducer-0.sock", "--name", "reducer", "--delay", "1.5", "--",
+            bin + "/shardflow-reducer", "--index", "0", "--runtime-dir", runtime, "--processor", "jsonl:out", "--log-level", "info",
+        ], directory: harness.directory)
+        #expect(Self.waitUntil(10) { FileManager.default.fileExists(atPath: runtime + "/reducer-0.sock") })
+        let mapper = try Background(bin + "/shardflow-mapper", ["--runtime-dir", runtime, "--reducers", "1", "--log-level", "info"],
+                                    directory: harness.directory)
+        let driver = try Background("/usr/bin/env", [
+            "python3", Harness.fixtures + "/mld_driver.py", "--records", "3000", "--batch", "100", "--pause", "0.05", "--",
+            bin + "/shardflow-worker", "--runtime-dir", runtime,
+        ], directory: harness.directory)
+        var killed = false
+        #expect(Self.waitUntil(60) {
+            guard (try? harness.outputItems(in: "out").count) ?? 0 > 300,
+                  let pid = Self.pid(program: "shardflow-reducer", argumentsContaining: [runtime]) else { return false }
+            kill(pid, SIGKILL)
+            killed = true
+            return true
+        })
+        driver.process.waitUntilExit()
+        let (driverOut, driverErrors) = driver.stop()
+        #expect(driver.process.terminationStatus == 0, "\(driverErrors.suffix(2000))")
+        let (_, mapperErrors) = mapper.stop()
+        let (_, activatorErrors) = activator.stop()
+        _ = router.stop()
+        #expect(killed)
+        #expect(activatorErrors.contains("restarting in 1.5s with the same socket"))
+        #expect(mapperErrors.contains("lost reducer 0"), "the mapper saw the reducer go")
+        #expect(!mapperErrors.contains("cannot connect"), "its reconnect waited in the backlog: \(mapperErrors.suffix(2000))")
+        let summary = try JSONSerialization.jsonObject(with: Data(driverOut.utf8)) as? [String: Any]
+        #expect((summary?["checkpoints"] as? [String])?.last == "SHARD_END")
+        let numbers = try harness.outputItems(in: "out").map { try JSONSerialization.jsonObject(with: Data($0.data)) as! [String: Int] }
+        #expect(Set(numbers.compactMap { $0["n"] }) == Set(0..<3000), "every record at least once")
+    }
+
+    @Test("`shardflow kcl` writes the merged properties and execs java with them")
+    func kclCommand() throws {
+        let harness = try Harness("kcl")
+        defer { harness.remove() }
+        try "streamName = orders\napplicationName = app\n".write(toFile: harness.path("app.properties"), atomically: true, encoding: .utf8)
+        // A stand-in for java that prints its arguments.
+        try "#!/bin/sh\necho \"java $*\"\n".write(toFile: harness.path("java"), atomically: true, encoding: .utf8)
+        chmod(harness.path("java"), 0o755)
+        let result = try harness.run(Harness.binDirectory + "/shardflow", [
+            "kcl", "--properties", harness.path("app.properties"), "--kcl-classpath", "/opt/kcl/*", "--java", harness.path("java"),
+            "--runtime-dir", "/run/sf", "--routers", "2", "--output", harness.path("merged.properties"), "--checkpoint-interval", "10s",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            == "java -cp /opt/kcl/* software.amazon.kinesis.multilang.MultiLangDaemon \(harness.path("merged.properties"))")
+        let merged = try String(contentsOfFile: harness.path("merged.properties"), encoding: .utf8)
+        #expect(merged.contains("streamName = orders"))
+        #expect(merged.contains("executableName = \(Harness.binDirectory)/shardflow-worker --runtime-dir /run/sf --routers 2 --log-level info --checkpoint-interval 10s"))
+        #expect(merged.contains("callProcessRecordsEvenForEmptyRecordList = true"))
+        #expect(merged.contains("shutdownGraceMillis = 30000"))
+
+        let noJava = try harness.run(Harness.binDirectory + "/shardflow", [
+            "kcl", "--properties", harness.path("app.properties"), "--kcl-classpath", "x", "--java", "/nonexistent/java",
+            "--output", harness.path("m2.properties"),
+        ])
+        #expect(noJava.status != 0)
+        #expect(noJava.stderr.contains("cannot run /nonexistent/java"))
+    }
+}

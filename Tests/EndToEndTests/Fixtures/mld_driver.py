@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Plays the KCL MultiLangDaemon for one shard against a worker command, like the Java daemon:
+initialize, processRecords batches, checkpoint replies, shardEnded, then closes the worker's
+stdin. Prints a JSON summary on stdout.
+
+Usage: mld_driver.py --records N [--batch B] [--pause SECONDS] [--shard ID] -- WORKER COMMAND...
+Records: partition key "key-<i mod 50>", data {"n": i}.
+"""
+import argparse
+import base64
+import json
+import subprocess
+import sys
+import time
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--records", type=int, required=True)
+parser.add_argument("--batch", type=int, default=100)
+parser.add_argument("--pause", type=float, default=0.0)
+parser.add_argument("--shard", default="shardId-000000000000")
+parser.add_argument("worker", nargs=argparse.REMAINDER)
+options = parser.parse_args()
+command = options.worker[1:] if options.worker and options.worker[0] == "--" else options.worker
+
+worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+checkpoints = []
+
+
+def send(message):
+    worker.stdin.write(json.dumps(message) + "\n")
+    worker.stdin.flush()
+
+
+def exchange(message, largest):
+    send(message)
+    while True:
+        line = worker.stdout.readline()
+        if not line:
+            sys.exit(f"mld_driver: the worker closed its stdout while {message['action']} awaited its status")
+        line = line.strip()
+        if not line:
+            continue
+        reply = json.loads(line)
+        if reply["action"] == "checkpoint":
+            sequence = reply["sequenceNumber"]
+            if sequence is None:
+                sequence = "SHARD_END" if message["action"] == "shardEnded" else largest
+            checkpoints.append(sequence)
+            send({"action": "checkpoint", "sequenceNumber": reply["sequenceNumber"],
+                  "subSequenceNumber": reply["subSequenceNumber"], "error": None})
+        elif reply["action"] == "status":
+            if reply["responseFor"] != message["action"]:
+                sys.exit(f"mld_driver: status for {reply['responseFor']} while {message['action']} awaited one")
+            return
+
+
+exchange({"action": "initialize", "shardId": options.shard, "sequenceNumber": "TRIM_HORIZON", "subSequenceNumber": None}, None)
+sent = 0
+while sent < options.records:
+    records = []
+    for n in range(sent, min(options.records, sent + options.batch)):
+        sequence = str(49000000000000000000 + n)
+        records.append({"action": "record", "data": base64.b64encode(json.dumps({"n": n}).encode()).decode(),
+                        "partitionKey": f"key-{n % 50}", "sequenceNumber": sequence, "subSequenceNumber": 0,
+                        "approximateArrivalTimestamp": int(time.time() * 1000)})
+    sent += len(records)
+    exchange({"action": "processRecords", "records": records, "millisBehindLatest": 0}, records[-1]["sequenceNumber"])
+    if options.pause:
+        time.sleep(options.pause)
+exchange({"action": "shardEnded"}, None)
+worker.stdin.close()
+status = worker.wait(timeout=60)
+print(json.dumps({"records": sent, "checkpoints": checkpoints, "exit": status}))
