@@ -439,6 +439,8 @@ public final class Launcher: @unchecked Sendable {
         guard !finished else { return }
         finished = true
         if report.started {
+            // A last progress line, so even a run shorter than the interval shows one.
+            if configuration.progressInterval != nil { report.progress(snapshot()) }
             report.summary(snapshot(), code: code)
         }
         done.succeed(code)
