@@ -6,7 +6,7 @@ import PackageDescription
 /// (each costs a thread-local lookup per class property access; the code is single-threaded per
 /// object and debug builds keep the checks).
 let hotPathSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(

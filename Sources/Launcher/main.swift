@@ -24,6 +24,7 @@ struct ShardFlowCommand: ParsableCommand {
         @OptionGroup var options: RunOptions
 
         func run() throws {
+            tuneAllocator()
             prepareSignalHandling()
             let level = options.logLevel
             LoggingSystem.bootstrap { label in

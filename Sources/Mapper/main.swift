@@ -35,6 +35,7 @@ struct MapperCommand: ParsableCommand {
     }
 
     func run() throws {
+        tuneAllocator()
         prepareSignalHandling()
         let logger = common.bootstrapLogging(label: "shardflow-mapper-\(index)")
         let directory = common.runtimeDirectory

@@ -32,6 +32,7 @@ struct RouterCommand: ParsableCommand {
     var drainTimeout = DurationArgument(.seconds(30))
 
     func run() throws {
+        tuneAllocator()
         prepareSignalHandling()
         let logger = common.bootstrapLogging(label: "shardflow-router-\(index)")
         let path = socket ?? common.runtimeDirectory.routerSocket(Int(index))

@@ -51,6 +51,7 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
+        tuneAllocator()
         // stdin closing ends a worker, not a terminal's Ctrl-C; SIGTERM (from the daemon) ends it at once.
         var signals = sigset_t()
         sigemptyset(&signals)

@@ -18,11 +18,6 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         case complete
     }
 
-    struct Entry: Sendable {
-        var position: Position
-        var state: State
-    }
-
     /// Item sets of records with some but not all items acknowledged, by record index.
     private var partials: [UInt64: ItemSet] = [:]
 
@@ -42,7 +37,10 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         case itemCountMismatch(expected: UInt32, received: UInt32)
     }
 
-    private var entries: Deque<Entry> = []
+    // One entry per held record, in two parallel queues: the hot path reads and writes only the
+    // trivial states, never copying a position (which may hold a reference).
+    private var states: Deque<State> = []
+    private var positions: Deque<Position> = []
     /// Index of the first record still held (the first incomplete one, or `nextIndex`).
     public private(set) var firstIndex: UInt64
     /// The last record of the complete prefix: its index and position.
@@ -55,15 +53,16 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
     }
 
     /// Index the next appended record will get.
-    public var nextIndex: UInt64 { firstIndex + UInt64(entries.count) }
+    public var nextIndex: UInt64 { firstIndex + UInt64(states.count) }
 
     /// Records held: from the first incomplete one to the newest.
-    public var heldCount: Int { entries.count }
+    public var heldCount: Int { states.count }
 
     /// Appends a record and returns its index.
     @discardableResult
     public mutating func append(_ position: Position) -> UInt64 {
-        entries.append(Entry(position: position, state: .awaiting))
+        states.append(.awaiting)
+        positions.append(position)
         incompleteCount += 1
         return nextIndex - 1
     }
@@ -75,7 +74,7 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         guard record >= firstIndex else { return record < nextIndex ? .alreadyComplete : .unknownRecord }
         guard record < nextIndex else { return .unknownRecord }
         let offset = Int(record - firstIndex)
-        switch entries[offset].state {
+        switch states[offset] {
         case .complete:
             return .duplicate
         case .awaiting:
@@ -86,7 +85,7 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
             var set = ItemSet(itemCount: itemCount)
             _ = set.insert(item)
             partials[record] = set
-            entries[offset].state = .partial
+            states[offset] = .partial
             return .recorded
         case .partial:
             guard var set = partials.removeValue(forKey: record) else { return .unknownRecord }
@@ -111,36 +110,36 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
     public func isComplete(_ record: UInt64) -> Bool {
         guard record >= firstIndex else { return true }
         guard record < nextIndex else { return false }
-        if case .complete = entries[Int(record - firstIndex)].state { return true }
+        if case .complete = states[Int(record - firstIndex)] { return true }
         return false
     }
 
     /// The position of a held record.
     public func position(of record: UInt64) -> Position? {
         guard record >= firstIndex, record < nextIndex else { return nil }
-        return entries[Int(record - firstIndex)].position
+        return positions[Int(record - firstIndex)]
     }
 
     /// Indices of all incomplete records, in order.
     public var incompleteRecords: [UInt64] {
         var result: [UInt64] = []
         result.reserveCapacity(incompleteCount)
-        for (offset, entry) in entries.enumerated() {
-            if case .complete = entry.state { continue }
+        for (offset, state) in states.enumerated() {
+            if case .complete = state { continue }
             result.append(firstIndex + UInt64(offset))
         }
         return result
     }
 
     private mutating func markComplete(_ offset: Int) {
-        entries[offset].state = .complete
+        states[offset] = .complete
         incompleteCount -= 1
         guard offset == 0 else { return }
-        var last: Position?
-        while !entries.isEmpty, case .complete = entries[0].state {
-            last = entries.removeFirst().position
-            firstIndex += 1
-        }
-        if let last { checkpointable = (firstIndex - 1, last) }
+        var completed = 0
+        while completed < states.count, case .complete = states[completed] { completed += 1 }
+        checkpointable = (firstIndex + UInt64(completed) - 1, positions[completed - 1])
+        states.removeFirst(completed)
+        positions.removeFirst(completed)
+        firstIndex += UInt64(completed)
     }
 }

@@ -22,6 +22,26 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
         self.digits = ByteBuffer(string: text)
     }
 
+    /// Whether every byte is an ASCII decimal digit (eight at a time: this runs for every record).
+    public static func areDigits(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        var at = 0
+        while at + 8 <= bytes.count {
+            // Digits are 0x30...0x39: after xor 0x30 each byte must be at most 9, i.e. have no
+            // high nibble and not carry into bit 4 when 6 is added (no carry between bytes).
+            let word = base.loadUnaligned(fromByteOffset: at, as: UInt64.self) ^ 0x3030_3030_3030_3030
+            guard word & 0xF0F0_F0F0_F0F0_F0F0 == 0, (word &+ 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010 == 0 else {
+                return false
+            }
+            at += 8
+        }
+        while at < bytes.count {
+            guard bytes[at] &- UInt8(ascii: "0") < 10 else { return false }
+            at += 1
+        }
+        return true
+    }
+
     /// For bytes already checked to be decimal digits (the MLD decoder validates every record's).
     public init(validatedDigits digits: ByteBuffer) {
         self.digits = digits

@@ -53,11 +53,25 @@ public enum Base64 {
             var input = 0
             var out = 0
             let fullQuads = (count - (padding > 0 ? 4 : 0)) / 4
-            for _ in 0..<fullQuads {
-                let a = table[Int(text[input])], b = table[Int(text[input + 1])]
-                let c = table[Int(text[input + 2])], d = table[Int(text[input + 3])]
+            guard let source = text.baseAddress else { return 0 }
+            @inline(__always) func quad(at input: Int) -> UInt32? {
+                // One load for four characters; table lookups flag any non-alphabet one.
+                let chars = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: input, as: UInt32.self))
+                let a = table[Int(chars & 0xFF)], b = table[Int(chars >> 8 & 0xFF)]
+                let c = table[Int(chars >> 16 & 0xFF)], d = table[Int(chars >> 24)]
                 if (a | b | c | d) & 0xC0 != 0 { return nil }
-                let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                return UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+            }
+            // All but the last quad store four bytes at once: the fourth is overwritten by the
+            // next quad, so nothing is written past the decoded length.
+            for _ in 0..<max(fullQuads - 1, 0) {
+                guard let word = quad(at: input) else { return nil }
+                output.storeBytes(of: (word << 8).bigEndian, toByteOffset: out, as: UInt32.self)
+                input += 4
+                out += 3
+            }
+            if fullQuads > 0 {
+                guard let word = quad(at: input) else { return nil }
                 output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 16), toByteOffset: out, as: UInt8.self)
                 output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 8), toByteOffset: out + 1, as: UInt8.self)
                 output.storeBytes(of: UInt8(truncatingIfNeeded: word), toByteOffset: out + 2, as: UInt8.self)

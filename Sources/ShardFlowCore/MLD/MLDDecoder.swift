@@ -199,7 +199,7 @@ public enum MLDDecoder {
         let sequenceBytes = scanner.raw(sequenceNumber)
         guard !sequenceBytes.isEmpty, sequenceBytes.count <= 255,
               !sequenceNumber.hasEscapes,
-              sequenceBytes.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 })
+              SequenceNumber.areDigits(sequenceBytes)
         else {
             throw JSONError("record \(index) sequenceNumber is not 1 to 255 decimal digits", at: sequenceNumber.range.lowerBound)
         }

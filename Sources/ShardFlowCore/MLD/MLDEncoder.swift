@@ -98,6 +98,8 @@ public enum MLDEncoder {
 public struct ProcessRecordsWriter {
     private var json: JSONWriter
     public private(set) var count = 0
+    /// The last timestamp written and its decimal digits (at most 20 bytes).
+    private var timestampCache: (value: Int64, digits: (UInt64, UInt64, UInt64), count: Int) = (.min, (0, 0, 0), 0)
 
     public init(buffer: ByteBuffer) {
         json = JSONWriter(buffer: buffer)
@@ -152,6 +154,17 @@ public struct ProcessRecordsWriter {
             return append(data: data, partitionKey: partitionKey.map { Array($0) }, sequenceNumber: Array(sequenceNumber),
                           subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp, general: ())
         }
+        // Consecutive records mostly share their timestamp: its digits are rendered once.
+        if let approximateArrivalTimestamp, approximateArrivalTimestamp != timestampCache.value {
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            let length = withUnsafeMutableBytes(of: &digits) { raw in
+                var writer = RawWriter(raw.baseAddress!)
+                writer.decimal(approximateArrivalTimestamp)
+                return writer.position
+            }
+            timestampCache = (approximateArrivalTimestamp, digits, length)
+        }
+        let timestamp = approximateArrivalTimestamp == nil ? nil : timestampCache
         let dataCount = isBase64 ? data.count : Base64.encodedCount(data.count)
         let reserve = 160 + dataCount + (partitionKey?.count ?? 0) + sequenceNumber.count
         let first = count == 0
@@ -174,7 +187,11 @@ public struct ProcessRecordsWriter {
             out.text(#"","subSequenceNumber":"#)
             if let subSequenceNumber { out.decimal(subSequenceNumber) } else { out.text("null") }
             out.text(#","approximateArrivalTimestamp":"#)
-            if let approximateArrivalTimestamp { out.decimal(approximateArrivalTimestamp) } else { out.text("null") }
+            if let timestamp {
+                withUnsafeBytes(of: timestamp.digits) { out.bytes(UnsafeRawBufferPointer(rebasing: $0[..<timestamp.count])) }
+            } else {
+                out.text("null")
+            }
             out.byte(UInt8(ascii: "}"))
             return out.position
         }
@@ -183,7 +200,23 @@ public struct ProcessRecordsWriter {
     }
 
     static func needsEscaping(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+        guard let base = bytes.baseAddress else { return false }
+        var at = 0
+        // Eight bytes per step: any control byte, quote or backslash in the word.
+        while at + 8 <= bytes.count {
+            let word = base.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let control = (word &- ones &* 0x20) & ~word & highs
+            let quote = (word ^ (ones &* 0x22)), backslash = (word ^ (ones &* 0x5C))
+            let special = control | ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)
+            if special != 0 { return true }
+            at += 8
+        }
+        while at < bytes.count {
+            let byte = bytes[at]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            at += 1
+        }
         return false
     }
 

@@ -20,51 +20,137 @@ enum RecordFastPath {
 
     static func parse(_ bytes: UnsafeRawBufferPointer, at start: Int) -> Fields? {
         guard let base = bytes.baseAddress else { return nil }
-        let count = bytes.count
-        var index = start
+        var cursor = Cursor(base: base, count: bytes.count, index: start)
         var fields = Fields(end: start)
 
+        guard cursor.consume(UInt8(ascii: "{")) else { return nil }
+        cursor.skipWhitespace()
+        if cursor.peek == UInt8(ascii: "}") {
+            fields.end = cursor.index + 1
+            return fields
+        }
+        while true {
+            guard cursor.consume(UInt8(ascii: "\"")), let first = cursor.peek else { return nil }
+            // Keys are recognized by their literal text (and closing quote) in place.
+            switch first {
+            case UInt8(ascii: "d") where cursor.literal("data"):
+                guard cursor.consume(UInt8(ascii: ":")), let value = cursor.optionalString() else { return nil }
+                fields.data = value
+            case UInt8(ascii: "p") where cursor.literal("partitionKey"):
+                guard cursor.consume(UInt8(ascii: ":")), let value = cursor.optionalString() else { return nil }
+                fields.partitionKey = value
+            case UInt8(ascii: "s") where cursor.literal("sequenceNumber"):
+                guard cursor.consume(UInt8(ascii: ":")), let value = cursor.optionalString() else { return nil }
+                fields.sequenceNumber = value
+            case UInt8(ascii: "s") where cursor.literal("subSequenceNumber"):
+                guard cursor.consume(UInt8(ascii: ":")), let value = cursor.optionalInteger() else { return nil }
+                fields.subSequenceNumber = value
+            case UInt8(ascii: "a") where cursor.literal("approximateArrivalTimestamp"):
+                guard cursor.consume(UInt8(ascii: ":")), let value = cursor.optionalInteger() else { return nil }
+                fields.timestamp = value
+            case UInt8(ascii: "a") where cursor.literal("action"):
+                guard cursor.consume(UInt8(ascii: ":")), case .some(.some) = cursor.optionalString() else { return nil }
+            default:
+                return nil  // another key: the general parser knows how to skip any value
+            }
+            cursor.skipWhitespace()
+            switch cursor.peek {
+            case UInt8(ascii: ","):
+                cursor.index += 1
+            case UInt8(ascii: "}"):
+                fields.end = cursor.index + 1
+                return fields
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// A position in the line; a value type so the optimizer keeps it in registers.
+    private struct Cursor {
+        let base: UnsafeRawPointer
+        let count: Int
+        var index: Int
+
         @inline(__always) func byte(_ at: Int) -> UInt8 { base.load(fromByteOffset: at, as: UInt8.self) }
-        @inline(__always) func skipWhitespace() {
+
+        /// The byte at the cursor, nil at the end.
+        @inline(__always) var peek: UInt8? { index < count ? byte(index) : nil }
+
+        @inline(__always) mutating func skipWhitespace() {
             while index < count {
                 let c = byte(index)
-                guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
+                // The compact form has none: one comparison in the usual case.
+                guard c <= 0x20, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
                 index += 1
             }
         }
-        @inline(__always) func consume(_ expected: UInt8) -> Bool {
+
+        @inline(__always) mutating func consume(_ expected: UInt8) -> Bool {
             skipWhitespace()
             guard index < count, byte(index) == expected else { return false }
             index += 1
             return true
         }
-        /// A string without escapes; nil (fall back) otherwise.
-        func plainString() -> JSONStringRef? {
-            guard consume(UInt8(ascii: "\"")) else { return nil }
-            let from = index
-            guard let quote = memchr(base + from, Int32(UInt8(ascii: "\"")), count - from) else { return nil }
-            let to = base.distance(to: UnsafeRawPointer(quote))
-            if to > from, memchr(base + from, Int32(UInt8(ascii: "\\")), to - from) != nil { return nil }
-            index = to + 1
-            return JSONStringRef(range: from..<to, hasEscapes: false)
+
+        /// Matches `name` followed by its closing quote at the cursor (just after the opening quote).
+        @inline(__always) mutating func literal(_ name: StaticString) -> Bool {
+            let length = name.utf8CodeUnitCount
+            guard index + length < count, byte(index + length) == UInt8(ascii: "\"") else { return false }
+            let text = name.utf8Start
+            for offset in 0..<length where byte(index + offset) != text[offset] { return false }
+            index += length + 1
+            return true
         }
-        /// `null` → .some(nil); a string → .some(ref); anything else → nil.
-        func optionalString() -> JSONStringRef?? {
+
+        /// Whether `null` is at the cursor (consumed if so).
+        @inline(__always) mutating func null() -> Bool {
+            guard index + 4 <= count,
+                  base.loadUnaligned(fromByteOffset: index, as: UInt32.self) == Self.nullWord else { return false }
+            index += 4
+            return true
+        }
+
+        @inline(__always) private static var nullWord: UInt32 { UInt32(littleEndian: 0x6C6C_756E) }  // "null"
+
+        /// `null` → .some(nil); a string without escapes → .some(ref); anything else → nil.
+        mutating func optionalString() -> JSONStringRef?? {
             skipWhitespace()
-            if index + 4 <= count, memcmp(base + index, "null", 4) == 0 {
-                index += 4
-                return .some(nil)
-            }
-            guard let value = plainString() else { return nil }
-            return .some(value)
+            if null() { return .some(nil) }
+            guard index < count, byte(index) == UInt8(ascii: "\"") else { return nil }
+            let from = index + 1
+            guard let end = quoteOrBackslash(from: from), byte(end) == UInt8(ascii: "\"") else { return nil }
+            index = end + 1
+            return .some(JSONStringRef(range: from..<end, hasEscapes: false))
         }
+
+        /// The offset of the first quote or backslash at or after `from`, eight bytes per step.
+        @inline(__always) func quoteOrBackslash(from: Int) -> Int? {
+            var at = from
+            while at + 8 <= count {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                let found = Self.zeroBytes(word ^ 0x2222_2222_2222_2222) | Self.zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+                if found != 0 { return at + found.trailingZeroBitCount / 8 }
+                at += 8
+            }
+            while at < count {
+                let c = byte(at)
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { return at }
+                at += 1
+            }
+            return nil
+        }
+
+        /// The high bit set in each zero byte of `word` (exact for the lowest zero byte, which is
+        /// all the scan needs: bits above it may be spurious).
+        @inline(__always) static func zeroBytes(_ word: UInt64) -> UInt64 {
+            (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+        }
+
         /// `null` → .some(nil); a plain integer → .some(value); anything else → nil.
-        func optionalInteger() -> Int64?? {
+        mutating func optionalInteger() -> Int64?? {
             skipWhitespace()
-            if index + 4 <= count, memcmp(base + index, "null", 4) == 0 {
-                index += 4
-                return .some(nil)
-            }
+            if null() { return .some(nil) }
             var negative = false
             if index < count, byte(index) == UInt8(ascii: "-") {
                 negative = true
@@ -72,8 +158,10 @@ enum RecordFastPath {
             }
             let from = index
             var value: Int64 = 0
-            while index < count, byte(index) &- UInt8(ascii: "0") < 10, index - from < 18 {
-                value = value * 10 + Int64(byte(index) &- UInt8(ascii: "0"))
+            while index < count, index - from < 18 {
+                let digit = byte(index) &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                value = value &* 10 &+ Int64(digit)
                 index += 1
             }
             guard index > from else { return nil }
@@ -85,78 +173,6 @@ enum RecordFastPath {
                 }
             }
             return .some(negative ? -value : value)
-        }
-
-        /// Matches `name` followed by its closing quote at `index` (just after the opening quote).
-        @inline(__always) func literal(_ name: StaticString) -> Bool {
-            let length = name.utf8CodeUnitCount
-            guard index + length < count, memcmp(base + index, name.utf8Start, length) == 0,
-                  byte(index + length) == UInt8(ascii: "\"") else { return false }
-            index += length + 1
-            return true
-        }
-        /// A short string scanned byte by byte (no call), or nil on an escape.
-        func shortString() -> JSONStringRef?? {
-            skipWhitespace()
-            if index + 4 <= count, memcmp(base + index, "null", 4) == 0 {
-                index += 4
-                return .some(nil)
-            }
-            guard index < count, byte(index) == UInt8(ascii: "\"") else { return nil }
-            let from = index + 1
-            var at = from
-            while at < count {
-                let c = byte(at)
-                if c == UInt8(ascii: "\"") {
-                    index = at + 1
-                    return .some(JSONStringRef(range: from..<at, hasEscapes: false))
-                }
-                if c == UInt8(ascii: "\\") { return nil }
-                at += 1
-            }
-            return nil
-        }
-
-        guard consume(UInt8(ascii: "{")) else { return nil }
-        skipWhitespace()
-        if index < count, byte(index) == UInt8(ascii: "}") {
-            fields.end = index + 1
-            return fields
-        }
-        while true {
-            guard consume(UInt8(ascii: "\"")), index < count else { return nil }
-            // Keys are recognized by their literal text (and closing quote) in place.
-            switch byte(index) {
-            case UInt8(ascii: "d") where literal("data"):
-                guard consume(UInt8(ascii: ":")), let value = optionalString() else { return nil }
-                fields.data = value
-            case UInt8(ascii: "p") where literal("partitionKey"):
-                guard consume(UInt8(ascii: ":")), let value = shortString() else { return nil }
-                fields.partitionKey = value
-            case UInt8(ascii: "s") where literal("sequenceNumber"):
-                guard consume(UInt8(ascii: ":")), let value = shortString() else { return nil }
-                fields.sequenceNumber = value
-            case UInt8(ascii: "s") where literal("subSequenceNumber"):
-                guard consume(UInt8(ascii: ":")), let value = optionalInteger() else { return nil }
-                fields.subSequenceNumber = value
-            case UInt8(ascii: "a") where literal("approximateArrivalTimestamp"):
-                guard consume(UInt8(ascii: ":")), let value = optionalInteger() else { return nil }
-                fields.timestamp = value
-            case UInt8(ascii: "a") where literal("action"):
-                guard consume(UInt8(ascii: ":")), case .some(.some) = shortString() else { return nil }
-            default:
-                return nil  // another key: the general parser knows how to skip any value
-            }
-            skipWhitespace()
-            guard index < count else { return nil }
-            if byte(index) == UInt8(ascii: ",") {
-                index += 1
-                skipWhitespace()
-                continue
-            }
-            guard byte(index) == UInt8(ascii: "}") else { return nil }
-            fields.end = index + 1
-            return fields
         }
     }
 }

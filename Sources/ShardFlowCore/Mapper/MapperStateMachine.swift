@@ -79,12 +79,6 @@ public struct MapperStateMachine: Sendable {
         var inFlight = 0
     }
 
-    /// Encoded items for one reducer and their sizes (for credit, which counts items and bytes).
-    private struct ItemQueue: Sendable {
-        var buffer = ByteBuffer()
-        var sizes: Deque<Int> = []
-    }
-
     private struct Input: Sendable {
         var connection: ConnectionID
         var batch: RoutedRecordBatch
@@ -114,7 +108,7 @@ public struct MapperStateMachine: Sendable {
 
     public var connectedRouters: Int { routers.values.filter { $0.incarnation != nil }.count }
     public var connectedReducers: Int { reducers.values.filter(\.ready).count }
-    public var queuedItems: Int { queues.reduce(0) { $0 + $1.sizes.count } }
+    public var queuedItems: Int { queues.reduce(0) { $0 + $1.count } }
 
     // MARK: Events
 
@@ -243,8 +237,8 @@ public struct MapperStateMachine: Sendable {
 
     private var reducerQueuesHaveRoom: Bool {
         for queue in queues
-        where queue.sizes.count >= Int(configuration.reducerQueueLimit.count)
-            || queue.buffer.readableBytes >= Int(configuration.reducerQueueLimit.bytes) {
+        where queue.count >= Int(configuration.reducerQueueLimit.count)
+            || queue.byteCount >= Int(configuration.reducerQueueLimit.bytes) {
             return false
         }
         return true
@@ -264,7 +258,7 @@ public struct MapperStateMachine: Sendable {
                 let key = record.partitionKey ?? record.sequenceNumber
                 let reducer = key.withUnsafeReadableBytes { Partitioner.partition($0, count: configuration.reducerCount) }
                 let token = Token(router: batch.router, worker: batch.worker, record: record.index, item: 0, itemCount: 1)
-                queues[reducer].sizes.append(WireItem.writeWholeRecord(record, token: token, shardId: shardId, to: &queues[reducer].buffer))
+                queues[reducer].append { WireItem.writeWholeRecord(record, token: token, shardId: shardId, to: &$0) }
                 continue
             }
             scratch.removeAll(keepingCapacity: true)
@@ -287,20 +281,21 @@ public struct MapperStateMachine: Sendable {
                 let reducer = extracted.key.withUnsafeReadableBytes {
                     Partitioner.partition($0, count: configuration.reducerCount)
                 }
-                let size = WireItem.write(
-                    token: Token(router: batch.router, worker: batch.worker, record: record.index,
-                                 item: UInt32(position), itemCount: count),
-                    subSequenceNumber: record.subSequenceNumber,
-                    arrivalTimestamp: record.arrivalTimestamp,
-                    shardId: shardId,
-                    sequenceNumber: record.sequenceNumber,
-                    partitionKey: extracted.partitionKey,
-                    key: extracted.key,
-                    error: extracted.error,
-                    data: extracted.data,
-                    to: &queues[reducer].buffer
-                )
-                queues[reducer].sizes.append(size)
+                queues[reducer].append { buffer in
+                    WireItem.write(
+                        token: Token(router: batch.router, worker: batch.worker, record: record.index,
+                                     item: UInt32(position), itemCount: count),
+                        subSequenceNumber: record.subSequenceNumber,
+                        arrivalTimestamp: record.arrivalTimestamp,
+                        shardId: shardId,
+                        sequenceNumber: record.sequenceNumber,
+                        partitionKey: extracted.partitionKey,
+                        key: extracted.key,
+                        error: extracted.error,
+                        data: extracted.data,
+                        to: &buffer
+                    )
+                }
             }
         }
         recordsProcessed += batch.records.count
@@ -314,19 +309,13 @@ public struct MapperStateMachine: Sendable {
 
     private mutating func flush(reducer index: Int, into actions: inout [Action]) {
         guard let connection = reducerConnections[index], var reducer = reducers[connection], reducer.ready else { return }
-        while !queues[index].sizes.isEmpty, reducer.credit.count > 0, reducer.credit.bytes > 0 {
-            var count = 0
-            var bytes = 0
-            while let size = queues[index].sizes.first, reducer.credit.count > 0, reducer.credit.bytes > 0,
-                  count < configuration.maximumBatchItems, bytes < configuration.maximumBatchBytes {
-                queues[index].sizes.removeFirst()
-                reducer.credit.count -= 1
-                reducer.credit.bytes = reducer.credit.bytes > UInt64(size) ? reducer.credit.bytes - UInt64(size) : 0
-                bytes += size
-                count += 1
-            }
-            let chunk = queues[index].buffer.readSlice(length: bytes)!
-            if queues[index].sizes.isEmpty { queues[index].buffer = ByteBuffer() }
+        while reducer.credit.count > 0, reducer.credit.bytes > 0,
+              let (count, chunk) = queues[index].take(
+                  maximumItems: min(Int(reducer.credit.count), configuration.maximumBatchItems),
+                  maximumBytes: min(Int(clamping: reducer.credit.bytes), configuration.maximumBatchBytes)) {
+            reducer.credit.count -= UInt32(count)
+            let size = UInt64(chunk.readableBytes)
+            reducer.credit.bytes = reducer.credit.bytes > size ? reducer.credit.bytes - size : 0
             reducer.inFlight += count
             itemsSent += count
             actions.append(.send(connection, .items(count: count, bytes: chunk)))

@@ -178,21 +178,23 @@ public struct ReducerStateMachine: Sendable {
         precondition(batch.count == outcomes.count, "one outcome per item")
         processing = false
         var actions: [Action] = []
-        var done: [(PendingItem, AckStatus)] = []
+        var succeeded: [PendingItem] = []
         var failures: [PendingItem] = []
-        for (pending, outcome) in zip(batch, outcomes) {
-            switch outcome {
-            case .ok:
-                done.append((pending, .ok))
-            case .failed(let error):
-                var failed = pending
+        for (position, outcome) in outcomes.enumerated() {
+            if case .failed(let error) = outcome {
+                if failures.isEmpty { succeeded = Array(batch[..<position]) }
+                var failed = batch[position]
                 failed.attempts += 1
                 failed.lastError = error
                 failures.append(failed)
+            } else if !failures.isEmpty {
+                succeeded.append(batch[position])
             }
         }
-        itemsProcessed += done.count
-        acknowledge(done, into: &actions)
+        // The usual case, every item ok, acknowledges the batch as it is.
+        let acknowledged = failures.isEmpty ? batch : succeeded
+        itemsProcessed += acknowledged.count
+        acknowledge(acknowledged, status: .ok, into: &actions)
         if !failures.isEmpty {
             let attempt = failures.map(\.attempts).max()!
             let error = failures[0].lastError ?? "failed"
@@ -213,7 +215,7 @@ public struct ReducerStateMachine: Sendable {
         deadLettering = false
         itemsDeadLettered += items.count
         var actions: [Action] = []
-        acknowledge(items.map { ($0, .deadLettered) }, into: &actions)
+        acknowledge(items, status: .deadLettered, into: &actions)
         advance(now: now, into: &actions)
         return actions
     }
@@ -277,30 +279,49 @@ public struct ReducerStateMachine: Sendable {
             actions.append(.deadLetter(items))
         } else {
             itemsFailed += items.count
-            acknowledge(items.map { ($0, .failed) }, into: &actions)
+            acknowledge(items, status: .failed, into: &actions)
         }
     }
 
-    private mutating func acknowledge(_ done: [(PendingItem, AckStatus)], into actions: inout [Action]) {
+    private mutating func acknowledge(_ done: [PendingItem], status: AckStatus, into actions: inout [Action]) {
         guard !done.isEmpty else { return }
-        var bySource: [ConnectionID: [Ack]] = [:]
-        var returned: [ConnectionID: Credit] = [:]
+        // Items of a batch mostly come from one mapper: group by runs of the same source, with
+        // one lookup per run rather than per item.
+        var bySource: [ConnectionID: (acks: [Ack], credit: Credit)] = [:]
+        var run: (source: ConnectionID, acks: [Ack], credit: Credit)?
         var dropped = 0
-        for (pending, status) in done {
-            guard mappers[pending.source] != nil else {
-                dropped += 1
-                continue
+        func closeRun() {
+            guard let finished = run else { return }
+            run = nil
+            if var existing = bySource.removeValue(forKey: finished.source) {
+                existing.acks += finished.acks
+                existing.credit.count += finished.credit.count
+                existing.credit.bytes += finished.credit.bytes
+                bySource[finished.source] = existing
+            } else {
+                bySource[finished.source] = (finished.acks, finished.credit)
             }
-            bySource[pending.source, default: []].append(Ack(token: pending.item.token, status: status))
-            returned[pending.source, default: Credit(count: 0, bytes: 0)].count += 1
-            returned[pending.source]!.bytes += UInt64(pending.item.encodedSize)
         }
-        for (source, acks) in bySource.sorted(by: { $0.key < $1.key }) {
-            actions.append(.send(source, .acks(acks)))
-            let credit = returned[source]!
-            mappers[source]!.outstanding.count += credit.count
-            mappers[source]!.outstanding.bytes += credit.bytes
-            actions.append(.send(source, .credit(credit)))
+        for pending in done {
+            if run?.source != pending.source {
+                closeRun()
+                guard mappers[pending.source] != nil else {
+                    dropped += 1
+                    continue
+                }
+                run = (pending.source, [], Credit(count: 0, bytes: 0))
+                run!.acks.reserveCapacity(done.count)
+            }
+            run!.acks.append(Ack(token: pending.item.token, status: status))
+            run!.credit.count += 1
+            run!.credit.bytes += UInt64(pending.item.encodedSize)
+        }
+        closeRun()
+        for (source, returned) in bySource.sorted(by: { $0.key < $1.key }) {
+            actions.append(.send(source, .acks(returned.acks)))
+            mappers[source]!.outstanding.count += returned.credit.count
+            mappers[source]!.outstanding.bytes += returned.credit.bytes
+            actions.append(.send(source, .credit(returned.credit)))
         }
         if dropped > 0 { actions.append(.report(.acksDropped(count: dropped))) }
     }

@@ -51,6 +51,7 @@ public enum ReducerRunner {
     /// Parses nothing: `options` come from the caller's command. Never returns normally: throws
     /// `ExitCode` with the process's exit status.
     public static func run(_ options: ReducerOptions, processor makeProcessor: (_ index: Int) throws -> BatchProcessor) throws {
+        tuneAllocator()
         prepareSignalHandling()
         let logger = options.common.bootstrapLogging(label: "shardflow-reducer-\(options.index)")
         let path = options.socket ?? options.common.runtimeDirectory.reducerSocket(Int(options.index))

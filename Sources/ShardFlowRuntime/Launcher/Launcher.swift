@@ -233,6 +233,7 @@ public final class Launcher: @unchecked Sendable {
         session = nil
         switch outcome {
         case .completed(let summary):
+            report.sourceCompleted()
             sourceSummary = summary
             let code = summary.invalidLines.isEmpty ? ExitStatus.completed : ExitStatus.invalidInput
             stopGroup(code: stopping ?? code)

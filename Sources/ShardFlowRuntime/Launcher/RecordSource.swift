@@ -162,22 +162,21 @@ struct GeneratedRecordSource: RecordSource {
             key = Array("key-\(keyIndex)".utf8)
             if keyIndex < keyBytes.count { keyBytes[keyIndex] = key }
         }
+        // The data is the same on every record but for the 16 base64 characters of the id,
+        // rewritten in place.
+        if scratch.isEmpty { scratch = prefix64 + [UInt8](repeating: 0, count: 16) + suffix64 }
         var digits: (UInt64, UInt64) = (0, 0)
         var id = index
-        scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: prefix64)
+        let start = prefix64.count
         withUnsafeMutableBytes(of: &digits) { raw in
             for position in (0..<12).reversed() {
                 raw[position] = UInt8(ascii: "0") + UInt8(id % 10)
                 id /= 10
             }
-            let start = scratch.count
-            scratch.append(contentsOf: repeatElement(0, count: 16))
             scratch.withUnsafeMutableBytes { out in
                 _ = Base64.encode(UnsafeRawBufferPointer(rebasing: raw[0..<12]), to: out.baseAddress! + start)
             }
         }
-        scratch.append(contentsOf: suffix64)
         return .record(SourceRecord(lineNumber: index + 1, partitionKey: key, data: .base64(scratch),
                                     keyID: keyIndex < keyBytes.count ? keyIndex : nil))
     }

@@ -41,7 +41,20 @@ final class RunReport: @unchecked Sendable {
         last = (startTime, 0, 0)
     }
 
+    /// When the source completed: every shard ended with every item acknowledged.
+    private var completedTime: NIODeadline?
+
     private var elapsed: Double { Double((NIODeadline.now() - startTime).nanoseconds) / 1e9 }
+
+    /// The source completed; the group's shutdown follows.
+    func sourceCompleted() {
+        completedTime = .now()
+    }
+
+    /// Seconds from the source's start to its completion (or to now, when it did not complete).
+    private var processingSeconds: Double {
+        max(Double(((completedTime ?? .now()) - startTime).nanoseconds) / 1e9, 0.001)
+    }
 
     func progress(_ snapshot: Snapshot) {
         let now = NIODeadline.now()
@@ -83,7 +96,12 @@ final class RunReport: @unchecked Sendable {
             }
         }
         lines.append("  items        \(count(snapshot.items)) processed by \(configuration.reducers) reducers (\(snapshot.itemsFailed) failed, \(snapshot.itemsDeadLettered) dead-lettered)")
-        lines.append("  time         \(seconds.fixed(2)) s: \(count(Int(Double(snapshot.recordsDelivered) / seconds))) records/s, \(count(Int(Double(snapshot.items) / seconds))) items/s")
+        // Rates count the processing: from the source's start until every shard ended with every
+        // item acknowledged. Stopping the processes afterwards is shown apart.
+        let processing = processingSeconds
+        var timeLine = "  time         \(processing.fixed(2)) s: \(count(Int(Double(snapshot.recordsDelivered) / processing))) records/s, \(count(Int(Double(snapshot.items) / processing))) items/s"
+        if completedTime != nil { timeLine += " (then \((seconds - processing).fixed(2)) s to stop the group)" }
+        lines.append(timeLine)
         if configuration.source.isLocal {
             let ended = snapshot.checkpoints.values.filter { $0 == .shardEnd }.count
             lines.append("  checkpoints  \(stateDirectory)/checkpoints.json: \(ended) of \(configuration.shards) shards at SHARD_END")
@@ -121,7 +139,8 @@ final class RunReport: @unchecked Sendable {
         json.key("records"); json.integer(snapshot.recordsDelivered)
         json.key("items"); json.integer(snapshot.items)
         json.key("invalidLines"); json.integer(snapshot.source.invalidLines.count)
-        json.key("seconds"); json.number(text: seconds.fixed(4))
+        json.key("seconds"); json.number(text: processingSeconds.fixed(4))
+        json.key("totalSeconds"); json.number(text: seconds.fixed(4))
         json.key("cpuSeconds"); json.number(text: cpu.fixed(4))
         json.key("peakResidentBytesSum"); json.integer(peakSum)
         json.key("shardsEnded"); json.integer(snapshot.checkpoints.values.filter { $0 == .shardEnd }.count)

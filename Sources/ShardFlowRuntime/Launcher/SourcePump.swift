@@ -103,6 +103,7 @@ final class SourcePump: @unchecked Sendable {
         var summary = Summary()
         let count = configuration.shardCount
         var writers: [ProcessRecordsWriter?] = Array(repeating: nil, count: count)
+        var lineSizes = [Int](repeating: 0, count: count)
         var shardOfKey: [[UInt8]: Int] = [:]
         var shardOfKeyID: [Int] = []
         var digits: [[UInt8]] = (0..<count).map { Array(Self.sequenceNumber(shard: $0, line: 0).utf8) }
@@ -149,7 +150,10 @@ final class SourcePump: @unchecked Sendable {
             }
             Self.setLine(record.lineNumber, in: &digits[shard])
             if writers[shard] == nil {
-                writers[shard] = ProcessRecordsWriter(buffer: ByteBufferAllocator().buffer(capacity: 64 * 1024))
+                // Sized like the shard's previous line, so the buffer rarely grows (each growth
+                // copies everything written so far).
+                let capacity = min(lineSizes[shard] + lineSizes[shard] / 8, configuration.batchBytes + 1024 * 1024)
+                writers[shard] = ProcessRecordsWriter(buffer: ByteBufferAllocator().buffer(capacity: max(capacity, 64 * 1024)))
             }
             switch record.data {
             case .base64(let text):
@@ -174,6 +178,7 @@ final class SourcePump: @unchecked Sendable {
                 }
             }
             if writers[shard]!.count >= configuration.batchRecords || writers[shard]!.byteCount >= configuration.batchBytes {
+                lineSizes[shard] = writers[shard]!.byteCount
                 guard emit(shard: shard, writer: &writers[shard], last: Self.position(digits[shard])) else { break }
             }
         }

@@ -21,8 +21,12 @@ public final class SpinProcessor: BatchProcessor {
         guard microseconds > 0 else { return .success }
         let budget = Int64(microseconds) * 1000
         var now = Self.threadCPUTime()
+        // Deadlines are chained from the batch's start, so an item that overshoots its share
+        // shortens the next one's: the batch as a whole costs exactly `budget` per item.
+        var deadline = now
         for item in items {
-            let deadline = now + budget
+            deadline += budget
+            guard deadline > now else { continue }
             repeat {
                 // Aim a little short of the deadline, then top up in small steps.
                 let remaining = deadline - now

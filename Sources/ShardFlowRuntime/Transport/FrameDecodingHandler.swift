@@ -14,7 +14,16 @@ final class FrameDecodingHandler: ByteToMessageDecoder {
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try decoder.decode(&buffer) else { return .needMoreData }
+        guard let frame = try decoder.decode(&buffer) else {
+            // A partial frame of known (already validated) length: make room for all of it now,
+            // so the reads that complete it are appended without growing — and copying — the
+            // buffer again and again.
+            if let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) {
+                let missing = 4 + Int(length) - buffer.readableBytes
+                if missing > buffer.writableBytes { buffer.reserveCapacity(minimumWritableBytes: missing) }
+            }
+            return .needMoreData
+        }
         context.fireChannelRead(wrapInboundOut(frame))
         return .continue
     }

@@ -11,6 +11,8 @@ final class LineDecoder: ByteToMessageDecoder {
 
     private let maximumLength: Int
     private var scanned = 0
+    /// Length of the last line.
+    private var lastLength = 0
 
     init(maximumLength: Int) {
         self.maximumLength = maximumLength
@@ -28,9 +30,16 @@ final class LineDecoder: ByteToMessageDecoder {
             if scanned > maximumLength {
                 throw ConfigurationError("a line on stdin exceeds \(maximumLength) bytes (--max-line-bytes)")
             }
+            // Lines of one daemon are alike (processRecords batches): make room for one like the
+            // last now, so the rest of it is appended without growing — and copying — the buffer.
+            let expected = min(lastLength + lastLength / 8, maximumLength)
+            if expected - buffer.readableBytes > buffer.writableBytes {
+                buffer.reserveCapacity(minimumWritableBytes: expected - buffer.readableBytes)
+            }
             return .needMoreData
         }
         scanned = 0
+        lastLength = newline
         var line = buffer.readSlice(length: newline)!
         buffer.moveReaderIndex(forwardBy: 1)
         if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {

@@ -51,6 +51,8 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
 
     /// Takes over stdin and stdout and runs until the exchange ends; returns the exit code.
     public func run() throws -> Int32 {
+        enlargePipeBuffer(0)
+        enlargePipeBuffer(1)
         let channel = try NIOPipeBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
@@ -213,6 +215,9 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
     /// Sends queued records within the router's credit.
     private func pump() {
         guard link.ready, !link.draining, let id = link.connection else { return }
+        // One copy of the state machine for the whole pump, not one per record: completion
+        // only changes when acknowledgements arrive, never while pumping.
+        let machine = self.machine
         while link.credit.count > 0, link.credit.bytes > 0, !sendQueue.isEmpty {
             registry.write(to: id) { encoder in
                 encoder.beginRecords()
@@ -288,7 +293,8 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
         reportStatus()
         timer?.cancel()
         connector?.stop()
-        let done = { self.exitPromise.succeed(code) }
+        let exitPromise = self.exitPromise
+        let done: @Sendable () -> Void = { exitPromise.succeed(code) }
         if let pipe {
             pipe.writeAndFlush(ByteBuffer()).whenComplete { _ in done() }
         } else {

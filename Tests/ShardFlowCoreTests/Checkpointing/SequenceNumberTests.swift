@@ -36,6 +36,23 @@ struct SequenceNumberTests {
         #expect(SequenceNumber("TRIM_HORIZON") == nil)
     }
 
+    @Test("the word-at-a-time digit check agrees with a byte-by-byte one for every byte at every offset")
+    func digitCheck() {
+        for length in 0..<20 {
+            let digits = [UInt8]((0..<length).map { UInt8(ascii: "0") + UInt8($0 % 10) })
+            #expect(digits.withUnsafeBytes(SequenceNumber.areDigits), "length \(length)")
+            for position in 0..<length {
+                for byte in UInt8.min...UInt8.max where !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                    var bad = digits
+                    bad[position] = byte
+                    if bad.withUnsafeBytes(SequenceNumber.areDigits) {
+                        Issue.record("byte \(byte) at \(position) of \(length) passed as a digit")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("positions order by sequence number, then sub-sequence number (nil = 0)")
     func positions() throws {
         let s1 = try #require(SequencePosition("100", 0))

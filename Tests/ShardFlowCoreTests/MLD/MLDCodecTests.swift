@@ -119,6 +119,77 @@ struct MLDCodecTests {
         }
     }
 
+    @Test("the fast reader finds a string's end or escape at every offset of its eight-byte scan")
+    func fastPathStringBoundaries() throws {
+        for length in 0..<40 {
+            let plain = String(repeating: "7", count: length)
+            let record = #"{"sequenceNumber":"1\#(plain)","data":"\#(plain)","partitionKey":"\#(plain)"}"#
+            let bytes = Array(record.utf8)
+            let fields = try #require(bytes.withUnsafeBytes { RecordFastPath.parse($0, at: 0) }, "length \(length)")
+            #expect(fields.end == bytes.count)
+            #expect(fields.data?.range.count == length && fields.partitionKey?.range.count == length)
+            #expect(fields.sequenceNumber?.range.count == length + 1)
+            // An escape anywhere sends the record to the general parser.
+            for escapeAt in 0..<length {
+                var escaped = Array(plain.utf8)
+                escaped[escapeAt] = UInt8(ascii: "\\")
+                escaped.insert(UInt8(ascii: "n"), at: escapeAt + 1)
+                let text = #"{"data":"\#(String(decoding: escaped, as: UTF8.self))"}"#
+                #expect(Array(text.utf8).withUnsafeBytes { RecordFastPath.parse($0, at: 0) } == nil, "escape at \(escapeAt)")
+            }
+        }
+        // An unterminated string is not taken either.
+        #expect(Array(#"{"data":"abcdefghijklmnop"#.utf8).withUnsafeBytes { RecordFastPath.parse($0, at: 0) } == nil)
+    }
+
+    @Test("the word-at-a-time escape check agrees with a byte-by-byte one for every byte at every offset")
+    func escapeCheck() {
+        for length in 1..<20 {
+            let plain = [UInt8](repeating: UInt8(ascii: "k"), count: length)
+            #expect(!plain.withUnsafeBytes(ProcessRecordsWriter.needsEscaping))
+            for position in 0..<length {
+                for byte in UInt8.min...UInt8.max {
+                    var text = plain
+                    text[position] = byte
+                    let expected = byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                    if text.withUnsafeBytes(ProcessRecordsWriter.needsEscaping) != expected {
+                        Issue.record("byte \(byte) at \(position) of \(length)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("processRecords lines from the writer parse back to the same records")
+    func writerRoundTrip() throws {
+        var writer = ProcessRecordsWriter(buffer: ByteBuffer())
+        var expected: [MLDRecord] = []
+        let keys = ["plain-key", "quote\"inside-a-longer-key", "tab\there", "back\\slash", "ünïcödé"]
+        for n in 0..<40 {
+            let data = [UInt8]((0..<(n * 7 % 23)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ n) })
+            let key = n % 6 == 5 ? nil : keys[n % 6 % keys.count]
+            let sequence = "4959" + String(repeating: "0", count: n % 50) + String(n)
+            let timestamp: Int64? = n % 7 == 6 ? nil : 1_795_779_393_000 + Int64(n / 4)  // repeats, changes, is absent
+            let record = MLDRecord(data: data, partitionKey: key, sequenceNumber: sequence,
+                                   subSequenceNumber: n % 3 == 0 ? nil : Int64(n), approximateArrivalTimestamp: timestamp)
+            expected.append(record)
+            let keyBytes = key.map { Array($0.utf8) }
+            data.withUnsafeBytes { raw in
+                Array(sequence.utf8).withUnsafeBytes { digits in
+                    if let keyBytes {
+                        keyBytes.withUnsafeBytes { writer.append(data: raw, partitionKey: $0, sequenceNumber: digits,
+                                                                 subSequenceNumber: record.subSequenceNumber, approximateArrivalTimestamp: timestamp) }
+                    } else {
+                        writer.append(data: raw, partitionKey: nil, sequenceNumber: digits,
+                                      subSequenceNumber: record.subSequenceNumber, approximateArrivalTimestamp: timestamp)
+                    }
+                }
+            }
+        }
+        let line = writer.finish(millisBehindLatest: 12)
+        #expect(try Self.decode(String(buffer: line)) == .processRecords(records: expected, millisBehindLatest: 12))
+    }
+
     @Test("invalid lines are typed errors that show the line")
     func invalidLines() {
         func kind(_ line: String) -> MLDError.Kind? {
