@@ -63,6 +63,11 @@ extension EndToEnd {
             messages.withLockedValue { $0[name]?.contains { $0["READY"] == "1" } ?? false }
         }
 
+        /// Messages from `name` that set `field`.
+        func count(_ name: String, _ field: String) -> Int {
+            messages.withLockedValue { $0[name]?.filter { $0[field] == "1" }.count ?? 0 }
+        }
+
         func statuses(_ name: String) -> [String] {
             messages.withLockedValue { $0[name]?.compactMap { $0["STATUS"] } ?? [] }
         }
@@ -147,7 +152,7 @@ extension EndToEnd {
         defer { notify.stop() }
         let bin = Harness.binDirectory
         let router = try Background("/usr/bin/systemd-socket-activate", [
-            "-l", runtime + "/router-0.sock", "--fdname=router", "-E", "NOTIFY_SOCKET=\(routerNotify)",
+            "-l", runtime + "/router-0.sock", "--fdname=router", "-E", "NOTIFY_SOCKET=\(routerNotify)", "-E", "WATCHDOG_USEC=400000",
             bin + "/shardflow-router", "--index", "0", "--runtime-dir", runtime + "/unused",
         ], directory: harness.directory, shielded: true)
         let reducer = try Background("/usr/bin/systemd-socket-activate", [
@@ -164,9 +169,13 @@ extension EndToEnd {
         #expect(Self.waitUntil(10) { notify.ready("router") && notify.ready("reducer") }, "both report READY=1")
         #expect(notify.statuses("router").first?.contains("workers=") == true)
         #expect(notify.statuses("reducer").first?.contains("items=") == true)
+        #expect(notify.count("router", "WATCHDOG") >= 2, "the router pings the watchdog when WATCHDOG_USEC is set")
+        #expect(notify.count("reducer", "WATCHDOG") == 0, "and nobody else does")
         let (_, mapperErrors) = mapper.stop()
         let (_, routerErrors) = router.stop()
         let (_, reducerErrors) = reducer.stop()
+        #expect(Self.waitUntil(5) { notify.count("router", "STOPPING") == 1 && notify.count("reducer", "STOPPING") == 1 },
+                "STOPPING=1 on drain")
         #expect(routerErrors.contains("router 0 listening on socket-activated fd 3 (router)"), "\(routerErrors)")
         #expect(reducerErrors.contains("reducer 0 listening on socket-activated fd 3 (reducer)"), "\(reducerErrors)")
         #expect(!FileManager.default.fileExists(atPath: runtime + "/unused"), "no socket of their own")
