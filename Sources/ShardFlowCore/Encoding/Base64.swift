@@ -21,6 +21,19 @@ public enum Base64 {
         return table
     }()
 
+    /// Four 256-entry tables, one per position in a quad: the character's six bits already
+    /// shifted into place, or `1 << 24` when it is not in the alphabet, so a quad decodes with
+    /// four lookups and three ORs, and one comparison catches any bad character.
+    static let quadTables: [UInt32] = {
+        var tables = [UInt32](repeating: 1 << 24, count: 1024)
+        for (value, char) in alphabet.enumerated() {
+            for position in 0..<4 {
+                tables[position * 256 + Int(char)] = UInt32(value) << (18 - 6 * position)
+            }
+        }
+        return tables
+    }()
+
     /// Decoded size of `encodedCount` characters (an upper bound before padding is seen).
     public static func maximumDecodedCount(_ encodedCount: Int) -> Int { encodedCount / 4 * 3 }
 
@@ -49,29 +62,41 @@ public enum Base64 {
         var padding = 0
         if text[count - 1] == UInt8(ascii: "=") { padding += 1 }
         if text[count - 2] == UInt8(ascii: "=") { padding += 1 }
-        let result: Int? = decodeTable.withUnsafeBufferPointer { table in
+        let result: Int? = quadTables.withUnsafeBufferPointer { tables in
+            guard let source = text.baseAddress, let table = tables.baseAddress else { return 0 }
             var input = 0
             var out = 0
             let fullQuads = (count - (padding > 0 ? 4 : 0)) / 4
-            guard let source = text.baseAddress else { return 0 }
-            @inline(__always) func quad(at input: Int) -> UInt32? {
-                // One load for four characters; table lookups flag any non-alphabet one.
-                let chars = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: input, as: UInt32.self))
-                let a = table[Int(chars & 0xFF)], b = table[Int(chars >> 8 & 0xFF)]
-                let c = table[Int(chars >> 16 & 0xFF)], d = table[Int(chars >> 24)]
-                if (a | b | c | d) & 0xC0 != 0 { return nil }
-                return UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+            /// Four characters → their 24 bits; bit 24 or above set when one is not base64.
+            @inline(__always) func quad(_ chars: UInt32) -> UInt32 {
+                table[Int(chars & 0xFF)] | table[256 + Int(chars >> 8 & 0xFF)]
+                    | table[512 + Int(chars >> 16 & 0xFF)] | table[768 + Int(chars >> 24)]
             }
-            // All but the last quad store four bytes at once: the fourth is overwritten by the
-            // next quad, so nothing is written past the decoded length.
-            for _ in 0..<max(fullQuads - 1, 0) {
-                guard let word = quad(at: input) else { return nil }
+            // Eight characters per step while two more quads follow: the 8-byte store's last two
+            // bytes are overwritten by the next step, so nothing lands past the decoded length.
+            var quadsLeft = fullQuads
+            while quadsLeft >= 4 {
+                let chars = UInt64(littleEndian: source.loadUnaligned(fromByteOffset: input, as: UInt64.self))
+                let first = quad(UInt32(truncatingIfNeeded: chars)), second = quad(UInt32(truncatingIfNeeded: chars >> 32))
+                if (first | second) > 0xFF_FFFF { return nil }
+                let bytes = UInt64(first) << 40 | UInt64(second) << 16
+                output.storeBytes(of: bytes.bigEndian, toByteOffset: out, as: UInt64.self)
+                input += 8
+                out += 6
+                quadsLeft -= 2
+            }
+            // Then four bytes per quad but the last, whose fourth byte the next quad overwrites.
+            while quadsLeft > 1 {
+                let word = quad(UInt32(littleEndian: source.loadUnaligned(fromByteOffset: input, as: UInt32.self)))
+                if word > 0xFF_FFFF { return nil }
                 output.storeBytes(of: (word << 8).bigEndian, toByteOffset: out, as: UInt32.self)
                 input += 4
                 out += 3
+                quadsLeft -= 1
             }
-            if fullQuads > 0 {
-                guard let word = quad(at: input) else { return nil }
+            if quadsLeft == 1 {
+                let word = quad(UInt32(littleEndian: source.loadUnaligned(fromByteOffset: input, as: UInt32.self)))
+                if word > 0xFF_FFFF { return nil }
                 output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 16), toByteOffset: out, as: UInt8.self)
                 output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 8), toByteOffset: out + 1, as: UInt8.self)
                 output.storeBytes(of: UInt8(truncatingIfNeeded: word), toByteOffset: out + 2, as: UInt8.self)
@@ -79,10 +104,10 @@ public enum Base64 {
                 out += 3
             }
             if padding > 0 {
-                let a = table[Int(text[input])], b = table[Int(text[input + 1])]
-                let c = padding == 2 ? 0 : table[Int(text[input + 2])]
-                if (a | b | c) & 0xC0 != 0 { return nil }
-                let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                // "xx==" or "xxx=": the padding characters count as zero bits.
+                let c = padding == 2 ? 0 : table[512 + Int(text[input + 2])]
+                let word = table[Int(text[input])] | table[256 + Int(text[input + 1])] | c
+                if word > 0xFF_FFFF { return nil }
                 output.storeBytes(of: UInt8(truncatingIfNeeded: word >> 16), toByteOffset: out, as: UInt8.self)
                 out += 1
                 if padding == 1 {

@@ -6,7 +6,8 @@ public struct JSONWriter {
     public var buffer: ByteBuffer
     private var needsComma = false
 
-    public init(buffer: ByteBuffer) {
+    /// Takes ownership of `buffer` (consumed, so the first write does not copy it).
+    public init(buffer: consuming ByteBuffer) {
         self.buffer = buffer
     }
 

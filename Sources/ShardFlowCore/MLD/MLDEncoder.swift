@@ -101,7 +101,9 @@ public struct ProcessRecordsWriter {
     /// The last timestamp written and its decimal digits (at most 20 bytes).
     private var timestampCache: (value: Int64, digits: (UInt64, UInt64, UInt64), count: Int) = (.min, (0, 0, 0), 0)
 
-    public init(buffer: ByteBuffer) {
+    /// Writes into `buffer`, taking ownership of it: consumed, so the first write does not
+    /// copy it (a borrowed buffer would be shared, and copied whole on that write).
+    public init(buffer: consuming ByteBuffer) {
         json = JSONWriter(buffer: buffer)
         json.beginObject()
         json.key("action")

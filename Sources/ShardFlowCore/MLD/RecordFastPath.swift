@@ -93,12 +93,30 @@ enum RecordFastPath {
             return true
         }
 
-        /// Matches `name` followed by its closing quote at the cursor (just after the opening quote).
+        /// Matches `name` followed by its closing quote at the cursor (just after the opening
+        /// quote), comparing eight bytes at a time: the last word overlaps the one before it, so
+        /// any length from 4 up needs no byte loop.
         @inline(__always) mutating func literal(_ name: StaticString) -> Bool {
             let length = name.utf8CodeUnitCount
+            assert(length >= 4, "key literals are at least four bytes")
             guard index + length < count, byte(index + length) == UInt8(ascii: "\"") else { return false }
-            let text = name.utf8Start
-            for offset in 0..<length where byte(index + offset) != text[offset] { return false }
+            let text = UnsafeRawPointer(name.utf8Start)
+            let here = base + index
+            if length < 8 {
+                // 4…7 bytes: two overlapping 4-byte words.
+                guard here.loadUnaligned(as: UInt32.self) == text.loadUnaligned(as: UInt32.self),
+                      here.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self)
+                        == text.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self) else { return false }
+            } else {
+                var offset = 0
+                while offset + 8 < length {
+                    guard here.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                            == text.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
+                    offset += 8
+                }
+                guard here.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
+                        == text.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self) else { return false }
+            }
             index += length + 1
             return true
         }

@@ -74,7 +74,7 @@ final class Connector: @unchecked Sendable {
                     self.current = connection
                     self.onConnection(connection)
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength)))
+                        FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength))
                     try channel.pipeline.syncOperations.addHandler(
                         ConnectionHandler(connection: connection, delegate: self.delegate, logger: self.logger))
                 }

@@ -2,42 +2,98 @@ import NIOCore
 
 /// Decodes frames from a connection's bytes with ``FrameDecoder``.
 ///
-/// A malformed frame surfaces as a ``WireError`` through `errorCaught`; a peer that closes the
-/// connection in the middle of a frame surfaces as ``PeerVanishedError``.
-final class FrameDecodingHandler: ByteToMessageDecoder {
+/// Frames that arrive whole within one read are handed on as slices of that read (no copy);
+/// only a frame split across reads is assembled in a buffer of its own, sized from its length
+/// field, so each byte is copied at most once and no buffer grows by doubling. (NIO's
+/// `ByteToMessageHandler` would instead append every later read to the leftover bytes.)
+///
+/// A malformed frame surfaces as a ``WireError`` through `errorCaught` and stops decoding on
+/// this connection; a peer that closes the connection in the middle of a frame surfaces as
+/// ``PeerVanishedError``.
+final class FrameDecodingHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = Frame
 
     private let decoder: FrameDecoder
+    /// The start of a frame whose remaining bytes have not arrived yet.
+    private var partial: ByteBuffer?
+    private var failed = false
 
     init(maximumFrameLength: UInt32) {
         decoder = FrameDecoder(maximumFrameLength: maximumFrameLength)
     }
 
-    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try decoder.decode(&buffer) else {
-            // A partial frame of known (already validated) length: make room for all of it now,
-            // so the reads that complete it are appended without growing — and copying — the
-            // buffer again and again.
-            if let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) {
-                let missing = 4 + Int(length) - buffer.readableBytes
-                if missing > buffer.writableBytes { buffer.reserveCapacity(minimumWritableBytes: missing) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        var input = unwrapInboundIn(data)
+        do {
+            if partial != nil {
+                guard let frame = try complete(from: &input) else { return }
+                context.fireChannelRead(wrapInboundOut(frame))
             }
-            return .needMoreData
+            while let frame = try decoder.decode(&input) {
+                context.fireChannelRead(wrapInboundOut(frame))
+            }
+            if input.readableBytes > 0 { hold(input) }
+        } catch {
+            failed = true
+            partial = nil
+            context.fireErrorCaught(error)
         }
-        context.fireChannelRead(wrapInboundOut(frame))
-        return .continue
     }
 
-    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        if buffer.readableBytes > 0 {
-            let announced = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self)
-            let type = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self).flatMap(FrameType.init(rawValue:))
-            let held = buffer.readableBytes
-            buffer.moveReaderIndex(forwardBy: held)
-            throw PeerVanishedError(bytesHeld: held, frameLength: announced.map { Int($0) + 4 }, frameType: type)
+    func channelInactive(context: ChannelHandlerContext) {
+        reportVanishedPeer(context: context)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent { reportVanishedPeer(context: context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Copies the rest of a split frame into a buffer with room for all of it (as far as its
+    /// length field, once readable, says).
+    private func hold(_ bytes: ByteBuffer) {
+        var capacity = bytes.readableBytes
+        if let length = bytes.getInteger(at: bytes.readerIndex, as: UInt32.self) { capacity = max(capacity, 4 + Int(length)) }
+        var held = ByteBufferAllocator().buffer(capacity: capacity)
+        held.writeImmutableBuffer(bytes)
+        partial = held
+    }
+
+    /// Moves the bytes the held frame still lacks from `input`; returns the frame once whole.
+    private func complete(from input: inout ByteBuffer) throws(WireError) -> Frame? {
+        var held = partial!
+        partial = nil
+        if held.readableBytes < 4 {
+            held.writeImmutableBuffer(input.readSlice(length: min(4 - held.readableBytes, input.readableBytes))!)
+            // Checks the length as soon as it is readable (an oversize one throws here).
+            guard try decoder.decode(&held) == nil else { preconditionFailure("a frame fits in its 4-byte length field") }
+            guard let length = held.getInteger(at: held.readerIndex, as: UInt32.self) else {
+                partial = held
+                return nil
+            }
+            held.reserveCapacity(minimumWritableBytes: Int(length))
         }
-        return .needMoreData
+        let length = Int(held.getInteger(at: held.readerIndex, as: UInt32.self)!)
+        let missing = 4 + length - held.readableBytes
+        held.writeImmutableBuffer(input.readSlice(length: min(missing, input.readableBytes))!)
+        guard let frame = try decoder.decode(&held) else {
+            partial = held
+            return nil
+        }
+        return frame
+    }
+
+    private func reportVanishedPeer(context: ChannelHandlerContext) {
+        guard !failed, let held = partial, held.readableBytes > 0 else { return }
+        partial = nil
+        failed = true
+        let announced = held.getInteger(at: held.readerIndex, as: UInt32.self)
+        let type = held.getInteger(at: held.readerIndex + 4, as: UInt8.self).flatMap(FrameType.init(rawValue:))
+        context.fireErrorCaught(PeerVanishedError(
+            bytesHeld: held.readableBytes, frameLength: announced.map { Int($0) + 4 }, frameType: type))
     }
 }
 

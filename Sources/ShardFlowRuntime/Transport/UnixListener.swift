@@ -38,7 +38,7 @@ enum UnixListener {
                 admit(channel, transport: transport, logger: logger).flatMapThrowing { peer in
                     let connection = registry.register(channel: channel, peer: peer)
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength)))
+                        FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength))
                     try channel.pipeline.syncOperations.addHandler(
                         ConnectionHandler(connection: connection, delegate: delegate, logger: logger))
                 }

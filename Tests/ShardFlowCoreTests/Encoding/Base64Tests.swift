@@ -26,6 +26,40 @@ struct Base64Tests {
         #expect(try Base64.decode(Array(Base64.encode(bytes).utf8)) == bytes)
     }
 
+    @Test("every length decodes exactly, writing nothing past the decoded bytes")
+    func everyLength() throws {
+        var rng = SeededGenerator(seed: 7)
+        for count in 0...64 {
+            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let text = Array(Base64.encode(bytes).utf8)
+            var output = [UInt8](repeating: 0xA5, count: Base64.maximumDecodedCount(text.count) + 16)
+            let written = try text.withUnsafeBytes { raw in
+                try output.withUnsafeMutableBytes { out in try Base64.decode(raw, to: out.baseAddress!) }
+            }
+            #expect(written == count)
+            #expect(Array(output[..<count]) == bytes)
+            #expect(output[count...].allSatisfy { $0 == 0xA5 }, "bytes written past the end for length \(count)")
+        }
+    }
+
+    @Test("a bad character is caught at every position, with its offset")
+    func badCharacterEverywhere() {
+        let text = Array(Base64.encode(Array(0..<60 as Range<UInt8>)).utf8)  // 80 characters, no padding
+        for position in text.indices {
+            // "=" in the last place is valid padding; anywhere else it is a bad character.
+            for bad in [UInt8(ascii: "!"), UInt8(ascii: "="), 0x80, 0xFF] where !(bad == UInt8(ascii: "=") && position == text.count - 1) {
+                var corrupted = text
+                corrupted[position] = bad
+                #expect(throws: Base64.DecodingError.self) { try Base64.decode(corrupted) }
+                do {
+                    _ = try Base64.decode(corrupted)
+                } catch {
+                    #expect(error.offset == position)
+                }
+            }
+        }
+    }
+
     @Test("invalid input names the character and offset")
     func invalid() {
         #expect(throws: Base64.DecodingError(message: "invalid base64 character '!'", offset: 4)) {
