@@ -55,6 +55,8 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
         enlargePipeBuffer(1)
         let channel = try NIOPipeBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
+            // processRecords lines run to megabytes: read as much of the (enlarged) pipe as is there.
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     self.pipe = channel  // before the first line can arrive
