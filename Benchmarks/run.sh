@@ -30,6 +30,9 @@ for size in 100 1000; do
     done
   done
 done
+# Key-ordered routing over two mappers (the router splits batches by key).
+run "keyordered-100-4-2" --source "generate:$(( 1500000 / scale )),size=100,keys=1000" --shards 4 --reducers 2 --mappers 2 \
+  --key-ordered --processor discard
 # A longer run: a steady-state figure, with start-up and the last batch a small share of it.
 run "spin20-1-2" --source "generate:$(( 1000000 / scale )),size=100,keys=1000" --shards 1 --reducers 2 --mappers 1 --processor spin:20
 
@@ -41,7 +44,8 @@ for name in sorted(os.listdir(work)):
     if not name.endswith(".json"):
         continue
     s = json.load(open(os.path.join(work, name)))
-    kind, size = name.split("-")[0], int(name.split("-")[1]) if name.startswith("discard") else 100
+    kind = name.split("-")[0]
+    size = int(name.split("-")[1]) if kind in ("discard", "keyordered") else 100
     rate = s["records"] / s["seconds"]
     rows.append((name[:-5], kind, size, s["shards"], s["reducers"], s["records"], s["items"], s["seconds"], rate,
                  rate * size / 1e6, 100 * s["cpuSeconds"] / s["totalSeconds"], s["peakResidentBytesSum"] / 2**20, s["exitStatus"]))
@@ -53,4 +57,5 @@ print("records/s and MB/s: records delivered end to end per second of processing
 print("every shard ended with every item acknowledged (MB/s counts record payload bytes);")
 print("CPU %: CPU time of every process of the group (launcher included) per second of run (200% = both cores);")
 print("peak MiB: sum of each process's peak resident memory. spin20: 20 µs of CPU per item, one shard, 2 reducers.")
+print("keyordered: --key-ordered over 2 mappers (records go to mappers by partition key); the rest use 1 mapper.")
 PY

@@ -131,6 +131,12 @@ extension EndToEnd {
         #expect(printed.stdout.contains("# ---- /etc/systemd/system/shardflow-reducer@.socket"))
         #expect(printed.stdout.contains("SHARDFLOW_REDUCERS=3"))
         #expect(printed.stdout.contains("systemctl enable shardflow.target shardflow-router.socket shardflow-reducer@0.socket shardflow-reducer@1.socket shardflow-reducer@2.socket shardflow-mapper@0.service shardflow-mapper@1.service shardflow-kcl.service"))
+        #expect(printed.stdout.contains("SHARDFLOW_ROUTER_OPTIONS=\n"), "any-mapper routing by default")
+        let keyOrdered = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--reducers", "3", "--mappers", "2", "--key-ordered"])
+        #expect(keyOrdered.status == 0)
+        #expect(keyOrdered.stdout.contains("SHARDFLOW_ROUTER_OPTIONS=--key-ordered --mappers 2\n"))
+        #expect(keyOrdered.stdout.contains("systemctl restart shardflow-router.service"))
+        #expect(keyOrdered.stdout.contains("$SHARDFLOW_ROUTER_OPTIONS"), "the router unit passes the options on")
         let written = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--reducers", "3", "--prefix", harness.path("root")])
         #expect(written.status == 0)
         for path in ["etc/systemd/system/shardflow-kcl.service", "etc/shardflow/shardflow.conf", "usr/lib/sysusers.d/shardflow.conf"] {

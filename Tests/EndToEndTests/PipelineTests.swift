@@ -110,6 +110,28 @@ extension EndToEnd {
         #expect(Set(four.map(\.file)).count == 4, "150 keys spread over all 4 reducers")
     }
 
+    @Test("--key-ordered: over two mappers, each key's items reach the output in their shard's order")
+    func keyOrdered() throws {
+        let harness = try Harness("keyordered")
+        defer { harness.remove() }
+        let records = Harness.sampleRecords(count: 6000, keys: 40)
+        try harness.writeRecords(records, to: "input.jsonl")
+        let result = try harness.launch([
+            "--source", "file:input.jsonl", "--shards", "2", "--mappers", "2", "--reducers", "2", "--key-ordered",
+            "--records-per-batch", "100", "--batch-size", "50", "--state", "state", "--processor", "jsonl:out",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr.suffix(2000))")
+        let items = try harness.outputItems(in: "out")
+        #expect(Set(items.map(\.data)) == Set(records.map(\.data)), "every record is in the output")
+        #expect(items.count == records.count, "no duplicates in a clean run")
+        // Each reducer file lists items in processing order: per key, sequence numbers only grow.
+        for (key, keyItems) in Dictionary(grouping: items, by: \.key) {
+            #expect(Set(keyItems.map(\.file)).count == 1, "key \(key) in one reducer")
+            let numbers = keyItems.map { SequenceNumber($0.sequenceNumber)! }
+            #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 }, "key \(key) out of order")
+        }
+    }
+
     @Test("bad input lines are reported with file and line; every other record is processed")
     func badInput() throws {
         let harness = try Harness("badinput")

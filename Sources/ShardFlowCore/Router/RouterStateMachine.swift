@@ -7,7 +7,9 @@ public typealias ConnectionID = UInt64
 ///
 /// Workers send records within the credit the router granted them; the router queues them per
 /// worker and hands them to mappers within the credit each mapper granted, round-robin over
-/// workers so one busy shard cannot starve the others. Acknowledgements coming back from
+/// workers so one busy shard cannot starve the others. Which mapper takes a record depends on
+/// ``Routing``: any mapper with credit (the default), or the mapper its partition key hashes to
+/// (key-ordered mode, DESIGN §6). Acknowledgements coming back from
 /// mappers are routed to the worker connection named in each token (dropped when that worker
 /// is gone). When a mapper is lost, every worker is told (`PEER_LOST`) so it resends its
 /// incomplete records.
@@ -23,10 +25,32 @@ public struct RouterStateMachine: Sendable {
         public var maximumBatchRecords = 4096
         /// Target bytes per ROUTED_RECORDS frame.
         public var maximumBatchBytes = 4 * 1024 * 1024
+        /// How records are spread over mappers.
+        public var routing = Routing.anyMapper
 
         public init(index: UInt16, instance: UInt64) {
             self.index = index
             self.instance = instance
+        }
+    }
+
+    /// How the router picks the mapper for a record (DESIGN §6).
+    public enum Routing: Hashable, Sendable, CustomStringConvertible {
+        /// Whichever mapper has credit takes the next batch: the best balance. Items of one key
+        /// reach their reducer in order as far as one mapper is concerned; across mappers the
+        /// order is approximate (exmld's model).
+        case anyMapper
+        /// Mapper `Partitioner.partition(partitionKey, mappers)` takes every record (a record
+        /// without a key counts as the empty key), so items with the same key keep their shard
+        /// order end to end while different keys run in parallel. A mapper that is away holds
+        /// back only its own keys' records (within the worker's window); nothing is rerouted.
+        case byPartitionKey(mappers: Int)
+
+        public var description: String {
+            switch self {
+            case .anyMapper: "any mapper with credit"
+            case .byPartitionKey(let mappers): "by partition key over \(mappers) mappers"
+            }
         }
     }
 
@@ -59,8 +83,10 @@ public struct RouterStateMachine: Sendable {
     private struct Worker: Sendable {
         var id: UInt64
         var shardId: String
-        /// Batches as the worker sent them, forwarded without re-encoding.
+        /// Batches as the worker sent them, forwarded without re-encoding (any-mapper routing).
         var queue: Deque<RecordBatch> = []
+        /// Key-ordered routing: the worker's records per mapper index, in arrival order.
+        var byMapper: [Deque<RecordBatch>] = []
         var queuedRecords = 0
         /// Credit consumed by records that have left the queue, not yet returned.
         var returnable = Credit(count: 0, bytes: 0)
@@ -130,12 +156,19 @@ public struct RouterStateMachine: Sendable {
                 guard !draining else { return refuse(id, .shuttingDown, "router is draining") }
                 nextWorkerSerial &+= 1
                 let workerId = UInt64(UInt32(truncatingIfNeeded: configuration.instance)) << 32 | UInt64(nextWorkerSerial)
-                peers[id] = .worker(Worker(id: workerId, shardId: hello.name, outstanding: configuration.workerWindow))
+                var worker = Worker(id: workerId, shardId: hello.name, outstanding: configuration.workerWindow)
+                if case .byPartitionKey(let mappers) = configuration.routing {
+                    worker.byMapper = Array(repeating: [], count: mappers)
+                }
+                peers[id] = .worker(worker)
                 workerConnections[workerId] = id
                 workerOrder.append(id)
                 actions.append(.send(id, .credit(configuration.workerWindow)))
                 actions.append(.report(.workerJoined(shardId: hello.name, worker: workerId)))
             case .mapper:
+                if case .byPartitionKey(let mappers) = configuration.routing, hello.index >= mappers {
+                    return refuse(id, .roleRejected, "mapper \(hello.index) is outside this router's key-ordered routing over \(mappers) mappers (indices 0..<\(mappers)); start the router with --mappers matching the group")
+                }
                 peers[id] = .mapper(Mapper(index: hello.index))
                 actions.append(.report(.mapperJoined(index: hello.index)))
             case .router, .reducer:
@@ -153,7 +186,15 @@ public struct RouterStateMachine: Sendable {
                 let bytes = UInt64(records.byteCount)
                 worker.outstanding.bytes = worker.outstanding.bytes > bytes ? worker.outstanding.bytes - bytes : 0
                 if !records.isEmpty {
-                    worker.queue.append(records)
+                    if case .byPartitionKey(let mappers) = configuration.routing {
+                        let parts = records.partitioned(into: mappers) { record in
+                            guard let key = record.partitionKey else { return Partitioner.partition(EmptyCollection<UInt8>(), count: mappers) }
+                            return Partitioner.partition(key.readableBytesView, count: mappers)
+                        }
+                        for (mapper, part) in parts.enumerated() where !part.isEmpty { worker.byMapper[mapper].append(part) }
+                    } else {
+                        worker.queue.append(records)
+                    }
                     worker.queuedRecords += records.count
                 }
                 peers[id] = .worker(worker)
@@ -243,11 +284,13 @@ public struct RouterStateMachine: Sendable {
 
     /// Moves queued records to mappers with credit, round-robin over workers.
     private mutating func schedule(into actions: inout [Action]) {
+        guard !workerOrder.isEmpty else { return }
+        if case .byPartitionKey = configuration.routing { return scheduleByKey(into: &actions) }
         let mappers = peers.keys.filter {
             if case .mapper(let mapper) = peers[$0]!, !mapper.draining { return true }
             return false
         }.sorted()
-        guard !mappers.isEmpty, !workerOrder.isEmpty else { return }
+        guard !mappers.isEmpty else { return }
         var idleRounds = 0
         while idleRounds < workerOrder.count {
             workerCursor %= workerOrder.count
@@ -257,34 +300,71 @@ public struct RouterStateMachine: Sendable {
                 idleRounds += 1
                 continue
             }
-            guard let mapperConnection = nextMapperWithCredit(mappers),
-                  case .mapper(var mapper) = peers[mapperConnection]
-            else { return }
+            guard let mapperConnection = nextMapperWithCredit(mappers) else { return }
             idleRounds = 0
-            var chunk = worker.queue.removeFirst()
-            let allowed = Int(min(mapper.credit.count, UInt32(configuration.maximumBatchRecords)))
-            if chunk.count > allowed {
-                let (head, rest) = chunk.split(after: allowed)
-                worker.queue.prepend(rest)
-                chunk = head
-            }
-            let bytes = UInt64(chunk.byteCount)
-            mapper.credit.count -= UInt32(chunk.count)
-            mapper.credit.bytes = mapper.credit.bytes > bytes ? mapper.credit.bytes - bytes : 0
-            worker.queuedRecords -= chunk.count
-            worker.returnable.count += UInt32(chunk.count)
-            worker.returnable.bytes += bytes
-            if worker.returnable.count >= configuration.workerWindow.count / 4
-                || worker.returnable.bytes >= configuration.workerWindow.bytes / 4 || worker.queue.isEmpty {
-                actions.append(.send(workerConnection, .credit(worker.returnable)))
-                worker.outstanding.count += worker.returnable.count
-                worker.outstanding.bytes += worker.returnable.bytes
-                worker.returnable = Credit(count: 0, bytes: 0)
-            }
+            forward(lane: nil, of: &worker, workerConnection, to: mapperConnection, into: &actions)
             peers[workerConnection] = .worker(worker)
-            peers[mapperConnection] = .mapper(mapper)
-            actions.append(.send(mapperConnection, .routedRecords(worker: worker.id, shardId: worker.shardId, records: chunk)))
         }
+    }
+
+    /// Key-ordered routing: each worker's records for mapper `m` go to the connected mapper with
+    /// index `m`, in order; one chunk per worker and mapper per round, so shards share fairly.
+    private mutating func scheduleByKey(into actions: inout [Action]) {
+        var connectionOfIndex: [UInt32: ConnectionID] = [:]
+        for (id, peer) in peers {
+            // A restarted mapper may briefly overlap its old connection: the lowest id wins.
+            if case .mapper(let mapper) = peer, !mapper.draining, connectionOfIndex[mapper.index].map({ id < $0 }) ?? true {
+                connectionOfIndex[mapper.index] = id
+            }
+        }
+        guard !connectionOfIndex.isEmpty else { return }
+        var moved = true
+        while moved {
+            moved = false
+            for workerConnection in workerOrder {
+                guard case .worker(var worker) = peers[workerConnection], worker.queuedRecords > 0 else { continue }
+                for index in worker.byMapper.indices where !worker.byMapper[index].isEmpty {
+                    guard let mapperConnection = connectionOfIndex[UInt32(index)],
+                          case .mapper(let mapper) = peers[mapperConnection], mapper.credit.count > 0, mapper.credit.bytes > 0
+                    else { continue }
+                    forward(lane: index, of: &worker, workerConnection, to: mapperConnection, into: &actions)
+                    moved = true
+                }
+                peers[workerConnection] = .worker(worker)
+            }
+        }
+    }
+
+    /// Sends the head of one of the worker's queues — `lane` nil: its queue; `m`: its records
+    /// for mapper `m` — as far as the mapper's credit allows, and returns the worker's credit
+    /// once a quarter window has left.
+    private mutating func forward(
+        lane: Int?, of worker: inout Worker, _ workerConnection: ConnectionID,
+        to mapperConnection: ConnectionID, into actions: inout [Action]
+    ) {
+        guard case .mapper(var mapper) = peers[mapperConnection] else { return }
+        var chunk = lane.map { worker.byMapper[$0].removeFirst() } ?? worker.queue.removeFirst()
+        let allowed = Int(min(mapper.credit.count, UInt32(configuration.maximumBatchRecords)))
+        if chunk.count > allowed {
+            let (head, rest) = chunk.split(after: allowed)
+            if let lane { worker.byMapper[lane].prepend(rest) } else { worker.queue.prepend(rest) }
+            chunk = head
+        }
+        let bytes = UInt64(chunk.byteCount)
+        mapper.credit.count -= UInt32(chunk.count)
+        mapper.credit.bytes = mapper.credit.bytes > bytes ? mapper.credit.bytes - bytes : 0
+        worker.queuedRecords -= chunk.count
+        worker.returnable.count += UInt32(chunk.count)
+        worker.returnable.bytes += bytes
+        if worker.returnable.count >= configuration.workerWindow.count / 4
+            || worker.returnable.bytes >= configuration.workerWindow.bytes / 4 || worker.queuedRecords == 0 {
+            actions.append(.send(workerConnection, .credit(worker.returnable)))
+            worker.outstanding.count += worker.returnable.count
+            worker.outstanding.bytes += worker.returnable.bytes
+            worker.returnable = Credit(count: 0, bytes: 0)
+        }
+        peers[mapperConnection] = .mapper(mapper)
+        actions.append(.send(mapperConnection, .routedRecords(worker: worker.id, shardId: worker.shardId, records: chunk)))
     }
 
     private mutating func nextMapperWithCredit(_ mappers: [ConnectionID]) -> ConnectionID? {

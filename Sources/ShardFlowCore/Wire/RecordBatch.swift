@@ -44,6 +44,29 @@ public struct RecordBatch: Hashable, Sendable, Sequence {
         )
     }
 
+    /// Splits the batch into `parts` batches by `part(record)`, keeping each part's records in
+    /// their order. A batch whose records all fall into one part is returned as is (no copy).
+    public func partitioned(into parts: Int, by part: (WireRecord) -> Int) -> [RecordBatch] {
+        precondition(parts > 0, "partition count must be positive")
+        let targets = map(part)
+        var result = [RecordBatch](repeating: RecordBatch(trusted: ByteBuffer(), count: 0), count: parts)
+        if let first = targets.first, targets.allSatisfy({ $0 == first }) {
+            result[first] = self
+            return result
+        }
+        var buffers: [ByteBuffer?] = Array(repeating: nil, count: parts)
+        var counts = [Int](repeating: 0, count: parts)
+        for (record, target) in zip(self, targets) {
+            if buffers[target] == nil { buffers[target] = ByteBufferAllocator().buffer(capacity: byteCount / parts + record.encodedSize) }
+            record.write(to: &buffers[target]!)
+            counts[target] += 1
+        }
+        for index in 0..<parts where counts[index] > 0 {
+            result[index] = RecordBatch(trusted: buffers[index]!, count: counts[index])
+        }
+        return result
+    }
+
     /// Byte length of the first `prefix` records.
     public func byteCount(ofFirst prefix: Int) -> Int {
         try! Self.walk(bytes, count: count, stoppingAfter: prefix)

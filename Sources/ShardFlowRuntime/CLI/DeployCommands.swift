@@ -25,6 +25,9 @@ public struct SystemdCommand: ParsableCommand {
     @Option(help: "Mappers (template instances shardflow-mapper@0…M-1).")
     var mappers: Int = 1
 
+    @Flag(help: "Key-ordered routing: the router sends records to mappers by partition key (see `shardflow run --help`).")
+    var keyOrdered = false
+
     @Option(help: ArgumentHelp("Write the files under this root instead of printing them.", valueName: "dir"))
     var prefix: String?
 
@@ -63,6 +66,7 @@ public struct SystemdCommand: ParsableCommand {
         var deployment = SystemdDeployment()
         deployment.reducers = reducers
         deployment.mappers = mappers
+        deployment.keyOrdered = keyOrdered
         deployment.binDirectory = binDir
         deployment.user = user
         deployment.processor = processor.description

@@ -42,6 +42,10 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("partitionKey | json:/pointer", valueName: "key"))
     public var key: Extractor.KeySelector = .partitionKey
 
+    @Flag(help: ArgumentHelp(
+        "Key-ordered routing: records go to mappers by partition key, so items of one key keep their shard order end to end (DESIGN §6). Default: any mapper with credit (best balance)."))
+    public var keyOrdered = false
+
     @Option(help: "Reducer batch size.")
     public var batchSize: Int = 1000
 
@@ -130,6 +134,7 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.processor = processor
         configuration.extract = extract
         configuration.key = key
+        configuration.keyOrdered = keyOrdered
         configuration.reducerArguments = ["--batch-size", String(batchSize), "--batch-timeout", batchTimeout.description]
             + (retries.map { ["--retries", String($0)] } ?? [])
             + (deadLetter.map { ["--dead-letter", $0] } ?? [])

@@ -16,6 +16,8 @@ public struct SystemdDeployment: Sendable {
     public var processor = "jsonl:/var/lib/shardflow/output"
     public var reducerOptions = "--batch-size 500 --batch-timeout 50ms --dead-letter /var/lib/shardflow/dead-letter"
     public var mapperOptions = "--extract record --key partitionKey"
+    /// Key-ordered routing (DESIGN §6): the router picks the mapper by partition key.
+    public var keyOrdered = false
     public var workerOptions = "--checkpoint-interval 10s --max-pending 10000"
     public var kclProperties = "/etc/shardflow/kcl.properties"
     public var kclClasspath = "/opt/amazon-kinesis-client/lib/*"
@@ -63,6 +65,10 @@ public struct SystemdDeployment: Sendable {
             "systemctl disable --now $(systemctl list-unit-files --no-legend 'shardflow-reducer@*.socket' 'shardflow-mapper@*.service' --state=enabled | awk '{print $1}' | grep -vxE '\(enabledPattern)')",
             "# mappers read SHARDFLOW_REDUCERS at start: restart them after changing the reducer count",
             "systemctl restart 'shardflow-mapper@*.service'",
+        ] + (keyOrdered ? [
+            "# the router reads the mapper count of key-ordered routing at start: restart it after changing --mappers",
+            "systemctl restart shardflow-router.service",
+        ] : []) + [
             "systemctl start shardflow.target",
         ]
     }
@@ -140,7 +146,7 @@ public struct SystemdDeployment: Sendable {
         User=\(user)
         Group=\(user)
         EnvironmentFile=\(configurationPath)
-        ExecStart=\(binDirectory)/shardflow-router --index 0 --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --log-level ${SHARDFLOW_LOG_LEVEL}
+        ExecStart=\(binDirectory)/shardflow-router --index 0 --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_ROUTER_OPTIONS
         Restart=on-failure
         RestartSec=1s
         # The router pings at half this interval; a hung router is restarted.
@@ -351,6 +357,12 @@ public struct SystemdDeployment: Sendable {
         # (batching, retries, dead letters; see `shardflow-reducer --help`).
         SHARDFLOW_PROCESSOR=\(processor)
         SHARDFLOW_REDUCER_OPTIONS=\(reducerOptions)
+
+        # Router: how records are spread over mappers. Empty: any mapper with credit (the best
+        # balance). "--key-ordered --mappers M": by partition key over M mappers, so items of one
+        # key keep their shard order end to end; M must match the enabled shardflow-mapper@
+        # instances (`shardflow systemd --key-ordered --mappers M`).
+        SHARDFLOW_ROUTER_OPTIONS=\(keyOrdered ? "--key-ordered --mappers \(mappers)" : "")
 
         # Mappers: extraction and partitioning key (see `shardflow-mapper --help`).
         SHARDFLOW_MAPPER_OPTIONS=\(mapperOptions)

@@ -74,6 +74,8 @@ public struct LaunchConfiguration: Sendable {
     public var processor: ProcessorSpecification = .discard
     public var extract: Extractor.Mode = .record
     public var key: Extractor.KeySelector = .partitionKey
+    /// Key-ordered routing (DESIGN §6): routers pick the mapper by the record's partition key.
+    public var keyOrdered = false
     /// Extra reducer arguments (batching, retries, dead letters).
     public var reducerArguments: [String] = []
     /// Extra worker arguments (checkpoint interval, backpressure).

@@ -104,7 +104,8 @@ public final class Launcher: @unchecked Sendable {
         for index in 0..<configuration.routers {
             processes.append(GroupProcess(
                 kind: .router, index: index,
-                arguments: [configuration.binary("shardflow-router"), "--index", String(index)] + common,
+                arguments: [configuration.binary("shardflow-router"), "--index", String(index)] + common
+                    + (configuration.keyOrdered ? ["--key-ordered", "--mappers", String(configuration.mappers)] : []),
                 notifyPath: "\(runtime.path)/notify-router-\(index).sock"))
         }
         for index in 0..<configuration.mappers {
@@ -116,7 +117,7 @@ public final class Launcher: @unchecked Sendable {
                 notifyPath: "\(runtime.path)/notify-mapper-\(index).sock"))
         }
         report = RunReport(configuration: configuration, runtime: runtime, stateDirectory: configuration.stateDirectory)
-        logger.info("starting \(configuration.reducers) reducers, \(configuration.routers) routers and \(configuration.mappers) mappers in \(runtime.path)")
+        logger.info("starting \(configuration.reducers) reducers, \(configuration.routers) routers and \(configuration.mappers) mappers\(configuration.keyOrdered ? " (key-ordered routing)" : "") in \(runtime.path)")
 
         let firstWave = processes.filter { $0.kind != .mapper }
         let mappers = processes.filter { $0.kind == .mapper }

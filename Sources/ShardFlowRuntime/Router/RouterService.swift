@@ -8,6 +8,8 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         public var listen: ListenAddress
         public var transport = TransportConfiguration()
         public var workerWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
+        /// How records are spread over mappers (`--key-ordered --mappers M`).
+        public var routing = RouterStateMachine.Routing.anyMapper
 
         public init(index: UInt16, listen: ListenAddress) {
             self.index = index
@@ -31,6 +33,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         self.registry = ConnectionRegistry(eventLoop: eventLoop)
         var machineConfiguration = RouterStateMachine.Configuration(index: configuration.index, instance: UInt64.random(in: .min ... .max))
         machineConfiguration.workerWindow = configuration.workerWindow
+        machineConfiguration.routing = configuration.routing
         self.machine = RouterStateMachine(configuration: machineConfiguration)
         self.logger = logger
     }

@@ -131,6 +131,84 @@ struct RouterStateMachineTests {
         #expect(batches == [[0, 1, 2], [10, 11, 12]], "shard-B's batch goes before shard-A's second")
     }
 
+    // MARK: Key-ordered routing
+
+    /// A key-ordered router over two mappers: worker on connection 1, mapper 0 on 2, mapper 1 on 3.
+    static func keyOrdered() -> RouterStateMachine {
+        var configuration = RouterStateMachine.Configuration(index: 1, instance: instance)
+        configuration.workerWindow = Credit(count: 100, bytes: 1 << 20)
+        configuration.routing = .byPartitionKey(mappers: 2)
+        var router = RouterStateMachine(configuration: configuration)
+        _ = router.connectionOpened(1)
+        _ = router.frameReceived(hello(.worker, name: "shard-A"), from: 1)
+        _ = router.connectionOpened(2)
+        _ = router.frameReceived(hello(.mapper, 0), from: 2)
+        _ = router.connectionOpened(3)
+        _ = router.frameReceived(hello(.mapper, 1), from: 3)
+        return router
+    }
+
+    static func mapperOfKey(_ index: UInt64) -> Int { Partitioner.partition(Array("k\(index)".utf8), count: 2) }
+
+    @Test("key-ordered: every record goes to the mapper its partition key hashes to, in order")
+    func keyOrderedRouting() {
+        var router = Self.keyOrdered()
+        _ = router.frameReceived(.credit(Credit(count: 100, bytes: 1 << 20)), from: 2)
+        _ = router.frameReceived(.credit(Credit(count: 100, bytes: 1 << 20)), from: 3)
+        var got: [ConnectionID: [UInt64]] = [:]
+        for batch in [0...9, 10...19] as [ClosedRange<UInt64>] {
+            for (connection, indices) in Self.routed(router.frameReceived(.records(Self.records(batch)), from: 1)) {
+                got[connection, default: []] += indices
+            }
+        }
+        let expected0 = (0...19 as ClosedRange<UInt64>).filter { Self.mapperOfKey($0) == 0 }
+        let expected1 = (0...19 as ClosedRange<UInt64>).filter { Self.mapperOfKey($0) == 1 }
+        #expect(!expected0.isEmpty && !expected1.isEmpty, "the keys cover both mappers")
+        #expect(got[2] == expected0)
+        #expect(got[3] == expected1)
+        #expect(router.queuedRecords == 0)
+    }
+
+    @Test("key-ordered: a mapper without credit holds back only its own keys, which follow in order later")
+    func keyOrderedHoldsBack() {
+        var router = Self.keyOrdered()
+        _ = router.frameReceived(.credit(Credit(count: 100, bytes: 1 << 20)), from: 2)
+        let first = Self.routed(router.frameReceived(.records(Self.records(0...19)), from: 1))
+        let forMapper1 = (0...19 as ClosedRange<UInt64>).filter { Self.mapperOfKey($0) == 1 }
+        #expect(first.map(\.0) == [2], "only mapper 0 has credit")
+        #expect(first.flatMap(\.1) == (0...19 as ClosedRange<UInt64>).filter { Self.mapperOfKey($0) == 0 })
+        #expect(router.queuedRecords == forMapper1.count)
+        // Mapper 1 grants room for two records at a time: its records come in order, in pieces.
+        var delivered: [UInt64] = []
+        while delivered.count < forMapper1.count {
+            let routed = Self.routed(router.frameReceived(.credit(Credit(count: 2, bytes: 1 << 20)), from: 3))
+            #expect(routed.allSatisfy { $0.0 == 3 && $0.1.count <= 2 })
+            delivered += routed.flatMap(\.1)
+        }
+        #expect(delivered == forMapper1)
+        #expect(router.queuedRecords == 0)
+    }
+
+    @Test("key-ordered: a mapper index outside the configured count is refused, naming the fix")
+    func keyOrderedRefusesUnknownMapper() {
+        var router = Self.keyOrdered()
+        _ = router.connectionOpened(4)
+        let actions = router.frameReceived(Self.hello(.mapper, 2), from: 4)
+        let refusal = actions.compactMap { if case .close(4, let error?) = $0 { error } else { nil } }.first
+        #expect(refusal?.code == .roleRejected)
+        #expect(refusal?.message.contains("--mappers") == true)
+    }
+
+    @Test("a batch partitions into order-keeping parts; a batch all in one part is passed on whole")
+    func batchPartitioning() {
+        let batch = Self.records(0...9)
+        let parts = batch.partitioned(into: 3) { Int($0.index % 3) }
+        #expect(parts.map { Array($0).map(\.index) } == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]])
+        #expect(parts.map(\.count).reduce(0, +) == 10)
+        let whole = batch.partitioned(into: 3) { _ in 1 }
+        #expect(whole[1] == batch && whole[0].isEmpty && whole[2].isEmpty)
+    }
+
     @Test("drain tells workers to stop and refuses new ones")
     func drain() {
         var (router, _) = Self.connected()
