@@ -80,7 +80,7 @@ public final class Launcher: @unchecked Sendable {
             guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
                 throw SystemCallError(call: "mkdtemp(\(base)shardflow-XXXXXX)", code: errno)
             }
-            runtime = RuntimeDirectory(path: String(cString: template))
+            runtime = RuntimeDirectory(path: String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self))
             ownsRuntime = true
         }
         store = try CheckpointStore(directory: configuration.stateDirectory)
