@@ -261,4 +261,41 @@ extension EndToEnd {
         #expect(noJava.status != 0)
         #expect(noJava.stderr.contains("cannot run /nonexistent/java"))
     }
+
+    @Test("`shardflow run --source kcl:` runs the daemon with merged properties; its workers feed the group")
+    func kclSource() throws {
+        let harness = try Harness("kclsource")
+        defer { harness.remove() }
+        try "streamName = orders\napplicationName = app\nshutdownGraceMillis = 0\n"
+            .write(toFile: harness.path("app.properties"), atomically: true, encoding: .utf8)
+        // A stand-in for the Java daemon: checks its command line, keeps a copy of the properties
+        // (the runtime directory goes at exit), and plays the daemon for one shard with the
+        // properties' executableName — the real shardflow-worker, connected to the group.
+        let stand = """
+            #!/bin/sh
+            [ "$1" = "-cp" ] && [ "$3" = "software.amazon.kinesis.multilang.MultiLangDaemon" ] || { echo "bad arguments: $*" >&2; exit 64; }
+            echo "$*" > \(harness.path("java-arguments"))
+            cp "$4" \(harness.path("seen.properties"))
+            exec python3 \(Harness.fixtures)/mld_driver.py --records 400 --batch 40 -- $(sed -n 's/^executableName = //p' "$4") > \(harness.path("driver.json"))
+            """
+        try stand.write(toFile: harness.path("java"), atomically: true, encoding: .utf8)
+        chmod(harness.path("java"), 0o755)
+        let result = try harness.launch([
+            "--source", "kcl:" + harness.path("app.properties"), "--kcl-classpath", "/opt/kcl/*", "--java", harness.path("java"),
+            "--reducers", "2", "--mappers", "1", "--state", "state", "--processor", "jsonl:out",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr.suffix(2000))")
+        let arguments = try String(contentsOfFile: harness.path("java-arguments"), encoding: .utf8)
+        #expect(arguments.hasPrefix("-cp /opt/kcl/* software.amazon.kinesis.multilang.MultiLangDaemon \(harness.runtimeDirectory)/"))
+        let seen = try String(contentsOfFile: harness.path("seen.properties"), encoding: .utf8)
+        #expect(seen.contains("streamName = orders"))
+        #expect(seen.contains("executableName = \(Harness.binDirectory)/shardflow-worker --runtime-dir \(harness.runtimeDirectory)"))
+        #expect(seen.contains("callProcessRecordsEvenForEmptyRecordList = true"))
+        #expect(seen.contains("shutdownGraceMillis = 30000"), "0 skips the graceful hand-off, so it is replaced")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: harness.path("driver.json")))) as? [String: Any]
+        #expect((summary?["checkpoints"] as? [String])?.last == "SHARD_END")
+        #expect(summary?["exit"] as? Int == 0)
+        let numbers = try harness.outputItems(in: "out").map { try JSONSerialization.jsonObject(with: Data($0.data)) as! [String: Int] }
+        #expect(Set(numbers.compactMap { $0["n"] }) == Set(0..<400), "every record the daemon sent is in the output")
+    }
 }
