@@ -55,7 +55,7 @@ for r in rows:
 print()
 print("records/s and MB/s: records delivered end to end per second of processing, from the source's start until")
 print("every shard ended with every item acknowledged (MB/s counts record payload bytes);")
-print("CPU %: CPU time of every process of the group (launcher included) per second of run (200% = both cores);")
+print("CPU %: CPU time of every process of the group (launcher included) per second from launch to exit (200% = both cores);")
 print("peak MiB: sum of each process's peak resident memory. spin20: 20 µs of CPU per item, one shard, 2 reducers.")
 print("keyordered: --key-ordered over 2 mappers (records go to mappers by partition key); the rest use 1 mapper.")
 PY

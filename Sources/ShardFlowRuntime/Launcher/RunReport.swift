@@ -27,6 +27,8 @@ final class RunReport: @unchecked Sendable {
     private let stateDirectory: String
     private(set) var started = false
     private var startTime = NIODeadline.now()
+    /// When the group was launched (before its processes started): CPU use counts from here.
+    private let launchTime = NIODeadline.now()
     private var last: (time: NIODeadline, delivered: Int, items: Int)?
 
     init(configuration: LaunchConfiguration, runtime: RuntimeDirectory, stateDirectory: String) {
@@ -81,6 +83,7 @@ final class RunReport: @unchecked Sendable {
 
     func summary(_ snapshot: Snapshot, code: Int32) {
         let seconds = max(elapsed, 0.001)
+        let wall = max(Double((NIODeadline.now() - launchTime).nanoseconds) / 1e9, 0.001)
         let cpu = snapshot.processes.reduce(snapshot.workers.usage.cpuSeconds) { $0 + $1.usage.cpuSeconds } + Self.ownCPU()
         let peakSum = snapshot.processes.reduce(snapshot.workers.usage.maximumResidentBytes) { $0 + $1.usage.maximumResidentBytes } + Self.ownPeak()
         var lines = ["", "ShardFlow run summary"]
@@ -107,7 +110,7 @@ final class RunReport: @unchecked Sendable {
             lines.append("  checkpoints  \(stateDirectory)/checkpoints.json: \(ended) of \(configuration.shards) shards at SHARD_END")
         }
         lines.append("  output       \(outputDescription)")
-        lines.append("  resources    CPU \(cpu.fixed(2)) s (\((cpu / seconds * 100).fixed(0))% of one core), peak memory \(bytes(peakSum)) (sum of per-process peaks)")
+        lines.append("  resources    CPU \(cpu.fixed(2)) s (\((cpu / wall * 100).fixed(0))% of one core over \(wall.fixed(2)) s from launch to exit), peak memory \(bytes(peakSum)) (sum of per-process peaks)")
         var perProcess = snapshot.processes.map { "\($0.name) \($0.usage.cpuSeconds.fixed(2))s/\(bytes($0.usage.maximumResidentBytes))" }
         perProcess.append("workers(\(snapshot.workers.count)) \(snapshot.workers.usage.cpuSeconds.fixed(2))s/\(bytes(snapshot.workers.usage.maximumResidentBytes)) max")
         perProcess.append("launcher \(Self.ownCPU().fixed(2))s/\(bytes(Self.ownPeak()))")
@@ -115,7 +118,7 @@ final class RunReport: @unchecked Sendable {
         lines.append("  status       \(Self.describe(code))")
         emit(lines.joined(separator: "\n"))
         if let path = configuration.statsPath {
-            writeStats(to: path, snapshot: snapshot, seconds: seconds, cpu: cpu, peakSum: peakSum, code: code)
+            writeStats(to: path, snapshot: snapshot, seconds: wall, cpu: cpu, peakSum: peakSum, code: code)
         }
     }
 
