@@ -48,8 +48,8 @@ public struct RouterStateMachine: Sendable {
 
         public var description: String {
             switch self {
-            case .anyMapper: "any mapper with credit"
-            case .byPartitionKey(let mappers): "by partition key over \(mappers) mappers"
+            case .anyMapper: "to any mapper with credit"
+            case .byPartitionKey(let mappers): "to mappers by partition key (key-ordered, \(mappers) mappers)"
             }
         }
     }

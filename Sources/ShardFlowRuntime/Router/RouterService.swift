@@ -45,7 +45,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
             registry: registry, delegate: self, logger: logger
         ).map { channel in
             self.listener = channel
-            self.logger.info("router \(self.configuration.index) listening on \(self.configuration.listen)")
+            self.logger.info("router \(self.configuration.index) listening on \(self.configuration.listen); records go \(self.configuration.routing)")
         }
     }
 
