@@ -44,6 +44,8 @@ struct FileRecordSource: RecordSource {
     private let descriptor: CInt
     private var lineNumber = 0
     private let maximumRecordBytes: Int
+    /// Where each record's base64 is decoded to check it (reused: no allocation per record).
+    private var scratch = ByteBuffer()
 
     init(path: String, maximumRecordBytes: Int = 10 * 1024 * 1024) throws {
         location = path
@@ -68,13 +70,13 @@ struct FileRecordSource: RecordSource {
         lineNumber += 1
         if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { return .blank }
         do {
-            return .record(try Self.parse(line, lineNumber: lineNumber, maximumRecordBytes: maximumRecordBytes))
+            return .record(try Self.parse(line, lineNumber: lineNumber, maximumRecordBytes: maximumRecordBytes, scratch: &scratch))
         } catch {
             return .invalid(lineNumber: lineNumber, reason: "\(error)")
         }
     }
 
-    static func parse(_ line: [UInt8], lineNumber: Int, maximumRecordBytes: Int) throws -> SourceRecord {
+    static func parse(_ line: [UInt8], lineNumber: Int, maximumRecordBytes: Int, scratch decoded: inout ByteBuffer) throws -> SourceRecord {
         try line.withUnsafeBytes { raw in
             var scanner = JSONScanner(raw)
             var partitionKey: [UInt8]?
@@ -99,7 +101,7 @@ struct FileRecordSource: RecordSource {
                 throw ConfigurationError("\"partitionKey\" must be 1 to 256 bytes of UTF-8")
             }
             guard let data else { throw ConfigurationError("missing \"data\"") }
-            var decoded = ByteBuffer()
+            decoded.clear()
             let failure: Base64.DecodingError? = data.withUnsafeBytes { bytes in
                 do throws(Base64.DecodingError) {
                     try Base64.decode(bytes, into: &decoded)
