@@ -207,6 +207,10 @@ struct RouterStateMachineTests {
         #expect(parts.map(\.count).reduce(0, +) == 10)
         let whole = batch.partitioned(into: 3) { _ in 1 }
         #expect(whole[1] == batch && whole[0].isEmpty && whole[2].isEmpty)
+        let sameBytes = whole[1].bytes.withUnsafeReadableBytes { kept in
+            batch.bytes.withUnsafeReadableBytes { original in kept.baseAddress == original.baseAddress }
+        }
+        #expect(sameBytes, "a batch all in one part is not copied")
     }
 
     @Test("drain tells workers to stop and refuses new ones")
