@@ -57,6 +57,8 @@ public struct MapperStateMachine: Sendable {
         case itemError(shardId: String, sequenceNumber: String, reason: String)
         case acksDropped(count: Int, reason: String)
         case refused(ConnectionID, String)
+        /// A router or reducer sent an ERROR frame (it closes the connection next).
+        case peerError(peer: String, code: UInt16, message: String)
     }
 
     /// What a connection is, as the I/O layer opened it (mappers connect out).
@@ -145,7 +147,9 @@ public struct MapperStateMachine: Sendable {
                     return refuse(id, "router \(router.index) sent records stamped router \(batch.router)")
                 }
                 input.append(Input(connection: id, batch: batch))
-            case .drain, .error:
+            case .error(let error):
+                actions.append(.report(.peerError(peer: "router \(router.index)", code: error.rawCode, message: error.message)))
+            case .drain:
                 break
             case .hello, .records, .items, .acks, .credit, .peerLost:
                 return refuse(id, "unexpected \(frame.type) from router \(router.index)")
@@ -172,7 +176,9 @@ public struct MapperStateMachine: Sendable {
                 reducer.inFlight = max(0, reducer.inFlight - acks.count)
                 reducers[id] = reducer
                 routeAcks(acks, into: &actions)
-            case .drain, .error:
+            case .error(let error):
+                actions.append(.report(.peerError(peer: "reducer \(reducer.index)", code: error.rawCode, message: error.message)))
+            case .drain:
                 break
             case .hello, .records, .routedRecords, .items, .peerLost:
                 return refuse(id, "unexpected \(frame.type) from reducer \(reducer.index)")

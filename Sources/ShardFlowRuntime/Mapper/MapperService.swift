@@ -158,6 +158,8 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
             logger.debug("dropped \(count) acknowledgements: \(reason)")
         case .refused(let id, let reason):
             logger.error("closing \(registry[id]?.description ?? "connection \(id)"): \(reason)")
+        case .peerError(let peer, let code, let message):
+            logger.error("\(peer) refused this mapper (error \(code)): \(message)")
         }
     }
 

@@ -21,6 +21,9 @@ final class Connector: @unchecked Sendable {
     private var backoff = Backoff(initial: .milliseconds(20), maximum: .seconds(2))
     private var stopped = false
     private var failures = 0
+    /// When the current connection was made: only one that lasted resets the backoff, so a
+    /// peer that accepts and at once refuses (a handshake error) is not hammered.
+    private var connectedAt: NIODeadline?
     private(set) var current: Connection?
 
     init(
@@ -59,6 +62,8 @@ final class Connector: @unchecked Sendable {
     func connectionClosed(_ connection: Connection) {
         guard current === connection else { return }
         current = nil
+        if let connectedAt, NIODeadline.now() - connectedAt >= Self.establishedAfter { backoff.reset() }
+        connectedAt = nil
         pathIndex = (pathIndex + 1) % paths.count
         scheduleRetry()
     }
@@ -85,7 +90,7 @@ final class Connector: @unchecked Sendable {
                 case .success:
                     if self.failures > 0 { self.logger.info("connected to \(self.label) at \(self.path) after \(self.failures) failed attempts") }
                     self.failures = 0
-                    self.backoff.reset()
+                    self.connectedAt = .now()
                 case .failure(let error):
                     self.failures += 1
                     self.pathIndex = (self.pathIndex + 1) % self.paths.count
@@ -101,6 +106,9 @@ final class Connector: @unchecked Sendable {
                 }
             }
     }
+
+    /// How long a connection must have lasted for its loss to restart the backoff from the start.
+    static let establishedAfter: TimeAmount = .seconds(1)
 
     private func scheduleRetry() {
         guard !stopped else { return }

@@ -95,6 +95,15 @@ struct MapperStateMachineTests {
         #expect(mapper.queuedItems <= 3)
     }
 
+    @Test("an ERROR from a router or a reducer is reported with its code and message")
+    func peerErrors() {
+        var mapper = Self.connected()
+        let fromRouter = mapper.frameReceived(.error(ErrorFrame(code: .roleRejected, message: "mapper 1 is outside")), from: 1)
+        #expect(fromRouter.contains(.report(.peerError(peer: "router 0", code: ErrorFrame.Code.roleRejected.rawValue, message: "mapper 1 is outside"))))
+        let fromReducer = mapper.frameReceived(.error(ErrorFrame(code: .shuttingDown, message: "draining")), from: 11)
+        #expect(fromReducer.contains(.report(.peerError(peer: "reducer 1", code: ErrorFrame.Code.shuttingDown.rawValue, message: "draining"))))
+    }
+
     @Test("a record that yields no item is acknowledged complete at once")
     func zeroItems() {
         var mapper = Self.connected { $0.extractor = Extractor(mode: .lines) }
