@@ -70,14 +70,20 @@ let package = Package(
             dependencies: ["ShardFlowRuntime"],
             path: "Examples/CustomReducer"
         ),
+        // Test helpers shared by the test targets: frame builders, a hand-driven clock, and the
+        // Equatable conformances of the state machines' actions (production code needs none).
+        .target(
+            name: "ShardFlowTestKit",
+            dependencies: ["ShardFlowCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "ShardFlowCoreTests",
-            dependencies: ["ShardFlowCore"]
+            dependencies: ["ShardFlowCore", "ShardFlowTestKit"]
         ),
         .testTarget(
             name: "ShardFlowRuntimeTests",
             dependencies: [
-                "ShardFlowRuntime", "ShardFlowCore",
+                "ShardFlowRuntime", "ShardFlowCore", "ShardFlowTestKit",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
@@ -85,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "ShardFlowCore", "ShardFlowRuntime",
+                "ShardFlowCore", "ShardFlowRuntime", "ShardFlowTestKit",
                 "Launcher", "Worker", "Router", "Mapper", "Reducer", "ExampleReducer",
             ],
             exclude: ["Fixtures"]

@@ -16,4 +16,11 @@ extern int pipe2(int pipefd[2], int flags);
 static inline int shardflow_pipe_cloexec(int pipefd[2]) {
     return pipe2(pipefd, 02000000 /* O_CLOEXEC */);
 }
+// syscall is variadic too: a descriptor that becomes readable when process `pid` exits (Linux
+// 5.3+), so a process can wait for one it did not start without polling.
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline int shardflow_pidfd_open(int pid) {
+    return (int)syscall(434 /* SYS_pidfd_open */, pid, 0);
+}
 #endif

@@ -28,7 +28,7 @@ struct MapperCommand: ParsableCommand {
     var key: Extractor.KeySelector = .partitionKey
 
     @Option(help: "Records each router may have queued here.")
-    var routerWindowRecords: UInt32 = 16384
+    var routerWindowRecords: UInt32 = FlowDefaults.routerWindow.count
 
     func validate() throws {
         guard routers > 0, reducers > 0 else { throw ValidationError("--routers and --reducers must be positive") }

@@ -23,10 +23,10 @@ struct RouterCommand: ParsableCommand {
     var socket: String?
 
     @Option(help: "Records each worker may have queued at this router.")
-    var workerWindowRecords: UInt32 = 16384
+    var workerWindowRecords: UInt32 = FlowDefaults.workerWindow.count
 
     @Option(help: ArgumentHelp("Bytes each worker may have queued at this router.", valueName: "bytes"))
-    var workerWindowBytes: UInt64 = 32 * 1024 * 1024
+    var workerWindowBytes: UInt64 = FlowDefaults.workerWindow.bytes
 
     @Flag(help: ArgumentHelp(
         "Key-ordered routing: each record goes to mapper partition(partitionKey, --mappers), so items of one key keep their shard order end to end (needs --mappers)."))

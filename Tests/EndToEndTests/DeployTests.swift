@@ -33,27 +33,51 @@ extension EndToEnd {
             process.standardOutput = output
             process.standardError = errors
             collector = OutputCollector(output: output, errors: errors)
+            process.terminationHandler = { [exited] _ in exited.signal() }
             try process.run()
         }
 
-        /// SIGTERM to the whole group, then its output.
+        private let exited = DispatchSemaphore(value: 0)
+
+        /// SIGTERM to the whole group (SIGKILL after 5 s), then its output.
         func stop() -> (String, String) {
             kill(-process.processIdentifier, SIGTERM)
-            for _ in 0..<200 where process.isRunning { usleep(25_000) }
-            if process.isRunning { kill(-process.processIdentifier, SIGKILL) }
+            if exited.wait(timeout: .now() + 5) == .timedOut { ProcessEvents.killGroup(process.processIdentifier) }
             process.waitUntilExit()
             return collector.finish()
         }
+
+        /// Waits until stderr contains `text`.
+        func waitForLog(_ text: String, timeout: TimeInterval = 60) -> Bool {
+            collector.waitForStderr(timeout: timeout) { $0.contains(text) }
+        }
     }
 
-    /// Collects sd_notify messages sent to sockets in a directory.
+    /// Collects sd_notify messages sent to sockets in a directory; tests wait on them.
     final class NotifyRecorder: @unchecked Sendable {
         let hub = NotifyHub()
         let messages = NIOLockedValueBox([String: [[String: String]]]())
+        private let arrived = NSCondition()
 
         func socket(_ path: String, name: String) throws -> String {
-            try hub.listen(at: path) { [messages] fields in messages.withLockedValue { $0[name, default: []].append(fields) } }
+            try hub.listen(at: path) { [messages, arrived] fields in
+                messages.withLockedValue { $0[name, default: []].append(fields) }
+                arrived.lock()
+                arrived.broadcast()
+                arrived.unlock()
+            }
             return path
+        }
+
+        /// Waits until `condition` holds, re-checking whenever a message arrives.
+        func wait(_ seconds: TimeInterval = 30, until condition: () -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            arrived.lock()
+            defer { arrived.unlock() }
+            while !condition() {
+                guard arrived.wait(until: deadline) else { return condition() }
+            }
+            return true
         }
 
         func start() { hub.start() }
@@ -71,14 +95,6 @@ extension EndToEnd {
         func statuses(_ name: String) -> [String] {
             messages.withLockedValue { $0[name]?.compactMap { $0["STATUS"] } ?? [] }
         }
-    }
-
-    static func waitUntil(_ seconds: Double = 30, _ condition: () -> Bool) -> Bool {
-        for _ in 0..<Int(seconds * 20) {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
     }
 
     @Test("deploy/ holds exactly what `shardflow systemd` generates for the default topology")
@@ -165,22 +181,22 @@ extension EndToEnd {
             "-l", runtime + "/reducer-0.sock", "--fdname=reducer", "-E", "NOTIFY_SOCKET=\(reducerNotify)",
             bin + "/shardflow-reducer", "--index", "0", "--runtime-dir", runtime + "/unused", "--processor", "jsonl:out",
         ], directory: harness.directory, shielded: true)
-        #expect(Self.waitUntil(10) { FileManager.default.fileExists(atPath: runtime + "/reducer-0.sock") })
+        #expect(ProcessEvents.waitForFile(runtime + "/reducer-0.sock", timeout: 10))
         // The first connection (the mapper's) makes each activator exec its service.
         let mapper = try Background(bin + "/shardflow-mapper", ["--runtime-dir", runtime, "--reducers", "1"], directory: harness.directory)
         let driven = try harness.python("mld_driver.py", ["--records", "500", "--batch", "50", "--", bin + "/shardflow-worker", "--runtime-dir", runtime])
         #expect(driven.status == 0, "\(driven.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(driven.stdout.utf8)) as? [String: Any]
         #expect((summary?["checkpoints"] as? [String])?.last == "SHARD_END")
-        #expect(Self.waitUntil(10) { notify.ready("router") && notify.ready("reducer") }, "both report READY=1")
+        #expect(notify.wait(10) { notify.ready("router") && notify.ready("reducer") }, "both report READY=1")
         #expect(notify.statuses("router").first?.contains("workers=") == true)
         #expect(notify.statuses("reducer").first?.contains("items=") == true)
-        #expect(notify.count("router", "WATCHDOG") >= 2, "the router pings the watchdog when WATCHDOG_USEC is set")
+        #expect(notify.wait(5) { notify.count("router", "WATCHDOG") >= 2 }, "the router pings the watchdog when WATCHDOG_USEC is set")
         #expect(notify.count("reducer", "WATCHDOG") == 0, "and nobody else does")
         let (_, mapperErrors) = mapper.stop()
         let (_, routerErrors) = router.stop()
         let (_, reducerErrors) = reducer.stop()
-        #expect(Self.waitUntil(5) { notify.count("router", "STOPPING") == 1 && notify.count("reducer", "STOPPING") == 1 },
+        #expect(notify.wait(5) { notify.count("router", "STOPPING") == 1 && notify.count("reducer", "STOPPING") == 1 },
                 "STOPPING=1 on drain")
         #expect(routerErrors.contains("router 0 listening on socket-activated fd 3 (router)"), "\(routerErrors)")
         #expect(reducerErrors.contains("reducer 0 listening on socket-activated fd 3 (reducer)"), "\(reducerErrors)")
@@ -202,21 +218,17 @@ extension EndToEnd {
             "python3", Harness.fixtures + "/hold_socket.py", "--socket", runtime + "/reducer-0.sock", "--name", "reducer", "--delay", "1.5", "--",
             bin + "/shardflow-reducer", "--index", "0", "--runtime-dir", runtime, "--processor", "jsonl:out", "--log-level", "info",
         ], directory: harness.directory)
-        #expect(Self.waitUntil(10) { FileManager.default.fileExists(atPath: runtime + "/reducer-0.sock") })
+        #expect(ProcessEvents.waitForFile(runtime + "/reducer-0.sock", timeout: 10))
         let mapper = try Background(bin + "/shardflow-mapper", ["--runtime-dir", runtime, "--reducers", "1", "--log-level", "info"],
                                     directory: harness.directory)
         let driver = try Background("/usr/bin/env", [
             "python3", Harness.fixtures + "/mld_driver.py", "--records", "3000", "--batch", "100", "--pause", "0.05", "--",
             bin + "/shardflow-worker", "--runtime-dir", runtime,
         ], directory: harness.directory)
-        var killed = false
-        #expect(Self.waitUntil(60) {
-            guard (try? harness.outputItems(in: "out").count) ?? 0 > 300,
-                  let pid = Self.pid(program: "shardflow-reducer", argumentsContaining: [runtime]) else { return false }
-            kill(pid, SIGKILL)
-            killed = true
-            return true
-        })
+        #expect(ProcessEvents.waitForLines(in: harness.path("out"), atLeast: 300) { $0.hasPrefix("reducer-") })
+        let pid = Self.pid(program: "shardflow-reducer", argumentsContaining: [runtime])
+        let killed = pid != nil
+        if let pid { kill(pid, SIGKILL) }
         driver.process.waitUntilExit()
         let (driverOut, driverErrors) = driver.stop()
         #expect(driver.process.terminationStatus == 0, "\(driverErrors.suffix(2000))")

@@ -199,13 +199,7 @@ extension EndToEnd {
         let harness = try Harness("none")
         defer { harness.remove() }
         let running = try harness.start(["--source", "none", "--reducers", "1", "--state", "state"])
-        var printed = false
-        for _ in 0..<300 where !printed {
-            usleep(50_000)
-            printed = FileManager.default.fileExists(atPath: harness.runtimeDirectory + "/router-0.sock")
-        }
-        #expect(printed)
-        usleep(300_000)
+        #expect(running.waitForOutput("Ctrl-C stops the group."))
         kill(running.process.processIdentifier, SIGTERM)
         let result = running.wait()
         #expect(result.status == 143)

@@ -39,16 +39,11 @@ extension EndToEnd {
         // Kill twice at different moments: once early, once later in the rerun.
         for (round, outputLines) in [(1, 3000), (2, 15000)] {
             let running = try harness.start(arguments)
-            var seen = 0
-            for _ in 0..<2400 {
-                usleep(50_000)
-                seen = (try? harness.outputItems(in: "out").count) ?? 0
-                if seen >= outputLines || !running.process.isRunning { break }
-            }
-            try #require(running.process.isRunning, "round \(round): the run ended before it could be killed")
+            let reached = ProcessEvents.waitForLines(in: harness.path("out"), atLeast: outputLines, timeout: 120) { $0.hasPrefix("reducer-") }
+            try #require(reached && running.process.isRunning, "round \(round): the run ended before it could be killed")
             _ = running.killGroup()
             let covered = try Self.checkpointsCoverOutput(harness, records: records, shards: 4)
-            #expect(covered > 0, "round \(round): some checkpoint was stored before the kill (\(seen) items out)")
+            #expect(covered > 0, "round \(round): some checkpoint was stored before the kill")
         }
         let final = try harness.launch(arguments)
         #expect(final.status == 0, "stderr: \(final.stderr.suffix(2000))")
@@ -67,16 +62,10 @@ extension EndToEnd {
             "--source", "file:input.jsonl", "--shards", "2", "--reducers", "2", "--records-per-batch", "500",
             "--state", "state", "--processor", "jsonl:out", "--log-level", "info",
         ])
-        var killed = false
-        for _ in 0..<2400 where !killed {
-            usleep(50_000)
-            guard (try? harness.outputItems(in: "out").count) ?? 0 > 2000 else { continue }
-            if let pid = Self.pid(program: "shardflow-reducer", argumentsContaining: ["--index 1", harness.runtimeDirectory]) {
-                kill(pid, SIGKILL)
-                killed = true
-            }
-        }
-        #expect(killed)
+        #expect(ProcessEvents.waitForLines(in: harness.path("out"), atLeast: 2000, timeout: 120) { $0.hasPrefix("reducer-") })
+        let pid = Self.pid(program: "shardflow-reducer", argumentsContaining: ["--index 1", harness.runtimeDirectory])
+        #expect(pid != nil)
+        if let pid { kill(pid, SIGKILL) }
         let result = running.wait()
         #expect(result.status == 0, "stderr: \(result.stderr.suffix(3000))")
         #expect(result.stderr.contains("reducer-1 killed by signal 9 (SIGKILL); restarting it"))

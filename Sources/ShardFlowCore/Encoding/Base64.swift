@@ -1,3 +1,4 @@
+// Unsafe hot path: decodes and encodes through raw pointers, eight characters a step; output sizes are computed before writing.
 import NIOCore
 
 /// Standard base64 (RFC 4648 §4, with padding), as the MultiLangDaemon writes record data.

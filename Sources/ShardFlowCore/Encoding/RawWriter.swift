@@ -1,3 +1,4 @@
+// Unsafe hot path: writes through a raw pointer into memory the caller reserved; every caller reserves the size it writes.
 /// Writes into memory already reserved (inside `ByteBuffer.writeWithUnsafeMutableBytes`), so a
 /// record or an item costs one buffer call instead of one per field. The caller reserves enough
 /// room; ``position`` is how much was written.

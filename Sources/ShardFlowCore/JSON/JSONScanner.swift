@@ -1,3 +1,4 @@
+// Unsafe hot path: reads bytes through an UnsafeRawBufferPointer that the caller keeps alive for the scanner's lifetime.
 /// A forward-only JSON reader over bytes that are valid for the scanner's lifetime.
 ///
 /// It allocates nothing while reading: strings come back as ``JSONStringRef`` ranges and are
@@ -337,13 +338,6 @@ public struct JSONScanner {
         else { throw JSONError("invalid literal", at: position) }
         position += count
     }
-}
-
-/// A string inside the scanned bytes: its range (between the quotes) and whether it contains
-/// escapes that must be resolved before use.
-public struct JSONStringRef: Hashable, Sendable {
-    public var range: Range<Int>
-    public var hasEscapes: Bool
 }
 
 #if canImport(Glibc)

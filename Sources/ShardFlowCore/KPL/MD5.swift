@@ -1,3 +1,4 @@
+// Unsafe hot path: processes 64-byte blocks through raw loads.
 /// MD5 (RFC 1321). Used where formats require it: the KPL aggregate digest and the Kinesis
 /// mapping of partition keys to hash keys. Not for security.
 public struct MD5: Sendable {

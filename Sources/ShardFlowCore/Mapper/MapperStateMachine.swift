@@ -15,13 +15,13 @@ public struct MapperStateMachine: Sendable {
         public var reducerCount: Int
         public var extractor: Extractor
         /// Credit window granted to each router.
-        public var routerWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
+        public var routerWindow = FlowDefaults.routerWindow
         /// Items (and bytes) queued for one reducer beyond which no further record is processed.
-        public var reducerQueueLimit = Credit(count: 16384, bytes: 32 * 1024 * 1024)
+        public var reducerQueueLimit = FlowDefaults.reducerQueueLimit
         /// Most items per ITEMS frame.
-        public var maximumBatchItems = 4096
+        public var maximumBatchItems = FlowDefaults.maximumBatchCount
         /// Target bytes per ITEMS frame.
-        public var maximumBatchBytes = 4 * 1024 * 1024
+        public var maximumBatchBytes = FlowDefaults.maximumBatchBytes
 
         public init(index: UInt32, instance: UInt64, reducerCount: Int, extractor: Extractor) {
             self.index = index
@@ -31,22 +31,14 @@ public struct MapperStateMachine: Sendable {
         }
     }
 
-    public enum Outbound: Hashable, Sendable {
-        case hello(Hello)
-        case credit(Credit)
-        /// `count` items in wire layout, back to back.
-        case items(count: Int, bytes: ByteBuffer)
-        case acks([Ack])
-        case peerLost(PeerLost)
-    }
-
-    public enum Action: Hashable, Sendable {
-        case send(ConnectionID, Outbound)
+    public enum Action: Sendable {
+        case send(ConnectionID, OutboundFrame)
+        /// Send the error (when given) and close the connection.
         case close(ConnectionID, ErrorFrame?)
-        case report(MapperEvent)
+        case report(Event)
     }
 
-    public enum MapperEvent: Hashable, Sendable {
+    public enum Event: Hashable, Sendable {
         case routerJoined(index: UInt32)
         case routerLost(index: UInt32, droppedRecords: Int)
         case reducerJoined(index: UInt32)
@@ -69,16 +61,20 @@ public struct MapperStateMachine: Sendable {
 
     private struct Router: Sendable {
         var index: UInt32
-        var incarnation: UInt32?
-        var returnable = Credit(count: 0, bytes: 0)
+        var handshake: HandshakeStateMachine
+        var credit: CreditWindow
+        /// Low 32 bits of the router's HELLO instance, once it answered: worker ids it issued
+        /// carry it, so acks for an earlier router process are told apart.
+        var incarnation: UInt32? { handshake.peer.map { UInt32(truncatingIfNeeded: $0.instance) } }
     }
 
     private struct Reducer: Sendable {
         var index: UInt32
-        var ready = false
-        var credit = Credit(count: 0, bytes: 0)
+        var handshake: HandshakeStateMachine
+        var credit = CreditBalance()
         /// Items sent and not yet acknowledged (lost with the connection).
         var inFlight = 0
+        var ready: Bool { handshake.isEstablished }
     }
 
     private struct Input: Sendable {
@@ -117,10 +113,12 @@ public struct MapperStateMachine: Sendable {
     public mutating func connectionOpened(_ id: ConnectionID, to endpoint: Endpoint) -> [Action] {
         switch endpoint {
         case .router(let index):
-            routers[id] = Router(index: index)
+            routers[id] = Router(
+                index: index, handshake: HandshakeStateMachine(policy: .connecting(to: .router, index: index)),
+                credit: CreditWindow(window: configuration.routerWindow))
         case .reducer(let index):
             precondition(Int(index) < configuration.reducerCount, "reducer \(index) outside 0..<\(configuration.reducerCount)")
-            reducers[id] = Reducer(index: index)
+            reducers[id] = Reducer(index: index, handshake: HandshakeStateMachine(policy: .connecting(to: .reducer, index: index)))
         }
         return [.send(id, .hello(hello))]
     }
@@ -128,14 +126,12 @@ public struct MapperStateMachine: Sendable {
     public mutating func frameReceived(_ frame: Frame, from id: ConnectionID) -> [Action] {
         var actions: [Action] = []
         if var router = routers[id] {
-            guard router.incarnation != nil else {
-                guard case .hello(let hello) = frame, hello.role == .router, hello.version == Hello.currentVersion,
-                      hello.index == router.index
-                else {
-                    return refuse(id, "expected HELLO from router \(router.index), got \(describe(frame))")
+            guard router.handshake.isEstablished else {
+                switch router.handshake.firstFrameReceived(frame) {
+                case .refused(let error): return refuse(id, error)
+                case .peerRefused(let error): return peerRefused(id, "router \(router.index)", error)
+                case .established: routers[id] = router
                 }
-                router.incarnation = UInt32(truncatingIfNeeded: hello.instance)
-                routers[id] = router
                 routerByIndex[UInt16(truncatingIfNeeded: router.index)] = id
                 actions.append(.send(id, .credit(configuration.routerWindow)))
                 actions.append(.report(.routerJoined(index: router.index)))
@@ -144,33 +140,34 @@ public struct MapperStateMachine: Sendable {
             switch frame {
             case .routedRecords(let batch):
                 guard batch.router == UInt16(truncatingIfNeeded: router.index) else {
-                    return refuse(id, "router \(router.index) sent records stamped router \(batch.router)")
+                    return refuse(id, ErrorFrame(code: .protocolViolation, message: "router \(router.index) sent records stamped router \(batch.router)"))
                 }
+                guard router.credit.receive(count: batch.records.count, bytes: batch.records.byteCount) else {
+                    return refuse(id, ErrorFrame(code: .protocolViolation, message: "\(batch.records.count) records exceed the granted credit"))
+                }
+                routers[id] = router
                 input.append(Input(connection: id, batch: batch))
             case .error(let error):
                 actions.append(.report(.peerError(peer: "router \(router.index)", code: error.rawCode, message: error.message)))
             case .drain:
                 break
             case .hello, .records, .items, .acks, .credit, .peerLost:
-                return refuse(id, "unexpected \(frame.type) from router \(router.index)")
+                return refuse(id, ErrorFrame(code: .protocolViolation, message: "unexpected \(frame.type) from router \(router.index)"))
             }
         } else if var reducer = reducers[id] {
-            guard reducer.ready else {
-                guard case .hello(let hello) = frame, hello.role == .reducer, hello.version == Hello.currentVersion,
-                      hello.index == reducer.index
-                else {
-                    return refuse(id, "expected HELLO from reducer \(reducer.index), got \(describe(frame))")
+            guard reducer.handshake.isEstablished else {
+                switch reducer.handshake.firstFrameReceived(frame) {
+                case .refused(let error): return refuse(id, error)
+                case .peerRefused(let error): return peerRefused(id, "reducer \(reducer.index)", error)
+                case .established: reducers[id] = reducer
                 }
-                reducer.ready = true
-                reducers[id] = reducer
                 reducerConnections[Int(reducer.index)] = id
                 actions.append(.report(.reducerJoined(index: reducer.index)))
                 return actions
             }
             switch frame {
             case .credit(let credit):
-                reducer.credit.count &+= credit.count
-                reducer.credit.bytes &+= credit.bytes
+                reducer.credit.grant(credit)
                 reducers[id] = reducer
             case .acks(let acks):
                 reducer.inFlight = max(0, reducer.inFlight - acks.count)
@@ -181,12 +178,12 @@ public struct MapperStateMachine: Sendable {
             case .drain:
                 break
             case .hello, .records, .routedRecords, .items, .peerLost:
-                return refuse(id, "unexpected \(frame.type) from reducer \(reducer.index)")
+                return refuse(id, ErrorFrame(code: .protocolViolation, message: "unexpected \(frame.type) from reducer \(reducer.index)"))
             }
         } else {
             return []
         }
-        pump(into: &actions)
+        advance(into: &actions)
         return actions
     }
 
@@ -210,7 +207,7 @@ public struct MapperStateMachine: Sendable {
                 }
             }
         }
-        pump(into: &actions)
+        advance(into: &actions)
         return actions
     }
 
@@ -218,7 +215,7 @@ public struct MapperStateMachine: Sendable {
 
     /// Processes queued router batches while reducer queues have room, then sends what credit
     /// allows.
-    private mutating func pump(into actions: inout [Action]) {
+    private mutating func advance(into actions: inout [Action]) {
         var scratch: [Extractor.Item] = []
         var flushed: Bool
         repeat {
@@ -230,12 +227,10 @@ public struct MapperStateMachine: Sendable {
             for reducer in 0..<configuration.reducerCount { flush(reducer: reducer, into: &actions) }
             flushed = queuedItems < queued
         } while flushed && !input.isEmpty && reducerQueuesHaveRoom
-        for (connection, var router) in routers where router.returnable.count > 0 {
+        for (connection, var router) in routers {
             let pendingFromRouter = input.contains { $0.connection == connection }
-            if router.returnable.count >= configuration.routerWindow.count / 4
-                || router.returnable.bytes >= configuration.routerWindow.bytes / 4 || !pendingFromRouter {
-                actions.append(.send(connection, .credit(router.returnable)))
-                router.returnable = Credit(count: 0, bytes: 0)
+            if let credit = router.credit.takeReturn(drained: !pendingFromRouter) {
+                actions.append(.send(connection, .credit(credit)))
                 routers[connection] = router
             }
         }
@@ -254,11 +249,11 @@ public struct MapperStateMachine: Sendable {
         let batch = next.batch
         let shardId = ByteBuffer(string: batch.shardId)
         var zeroItemAcks: [Ack] = []
-        var returned = Credit(count: 0, bytes: 0)
+        var returned = (count: 0, bytes: 0)
         let wholeRecords = configuration.extractor.mode == .record && configuration.extractor.key == .partitionKey
         for record in batch.records {
             returned.count += 1
-            returned.bytes += UInt64(record.encodedSize)
+            returned.bytes += record.encodedSize
             if wholeRecords {
                 // One item per record, keyed by its partition key: copy it across as it is.
                 let key = record.partitionKey ?? record.sequenceNumber
@@ -307,21 +302,18 @@ public struct MapperStateMachine: Sendable {
         recordsProcessed += batch.records.count
         if !zeroItemAcks.isEmpty { actions.append(.send(next.connection, .acks(zeroItemAcks))) }
         if var router = routers[next.connection] {
-            router.returnable.count += returned.count
-            router.returnable.bytes += returned.bytes
+            router.credit.release(count: returned.count, bytes: returned.bytes)
             routers[next.connection] = router
         }
     }
 
     private mutating func flush(reducer index: Int, into actions: inout [Action]) {
         guard let connection = reducerConnections[index], var reducer = reducers[connection], reducer.ready else { return }
-        while reducer.credit.count > 0, reducer.credit.bytes > 0,
+        while reducer.credit.canSend,
               let (count, chunk) = queues[index].take(
-                  maximumItems: min(Int(reducer.credit.count), configuration.maximumBatchItems),
-                  maximumBytes: min(Int(clamping: reducer.credit.bytes), configuration.maximumBatchBytes)) {
-            reducer.credit.count -= UInt32(count)
-            let size = UInt64(chunk.readableBytes)
-            reducer.credit.bytes = reducer.credit.bytes > size ? reducer.credit.bytes - size : 0
+                  maximumItems: reducer.credit.allowedCount(limit: configuration.maximumBatchItems),
+                  maximumBytes: min(Int(clamping: reducer.credit.available.bytes), configuration.maximumBatchBytes)) {
+            reducer.credit.spend(count: count, bytes: chunk.readableBytes)
             reducer.inFlight += count
             itemsSent += count
             actions.append(.send(connection, .items(count: count, bytes: chunk)))
@@ -352,15 +344,12 @@ public struct MapperStateMachine: Sendable {
         if dropped > 0 { actions.append(.report(.acksDropped(count: dropped, reason: "router gone or restarted"))) }
     }
 
-    private func describe(_ frame: Frame) -> String {
-        if case .hello(let hello) = frame {
-            return "HELLO of \(hello.role) \(hello.index) version \(hello.version)"
-        }
-        return "\(frame.type)"
+    /// The peer answered the handshake with an ERROR: report it, close.
+    private mutating func peerRefused(_ id: ConnectionID, _ peer: String, _ error: ErrorFrame) -> [Action] {
+        [.report(.peerError(peer: peer, code: error.rawCode, message: error.message)), .close(id, nil)] + connectionClosed(id)
     }
 
-    private mutating func refuse(_ id: ConnectionID, _ message: String) -> [Action] {
-        [.report(.refused(id, message)), .close(id, ErrorFrame(code: .protocolViolation, message: message))]
-            + connectionClosed(id)
+    private mutating func refuse(_ id: ConnectionID, _ error: ErrorFrame) -> [Action] {
+        [.report(.refused(id, error.message)), .close(id, error)] + connectionClosed(id)
     }
 }

@@ -16,16 +16,15 @@ public struct ReducerStateMachine: Sendable {
         public var index: UInt32
         public var instance: UInt64
         /// Credit window granted to each mapper connection.
-        public var mapperWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
+        public var mapperWindow = FlowDefaults.mapperWindow
         /// Most items per processor batch.
         public var batchSize = 500
         /// A partial batch is processed once its oldest item has waited this long.
         public var batchTimeout: TimeAmount = .milliseconds(50)
         /// Retries of a failed item before the dead-letter sink (or a `failed` ack); nil = unlimited.
         public var retries: Int?
-        /// First retry delay; doubles per attempt up to `maximumRetryDelay`.
-        public var retryDelay: TimeAmount = .milliseconds(100)
-        public var maximumRetryDelay: TimeAmount = .seconds(30)
+        /// Delays between retries of a failed item: doubling from 100 ms up to 30 s by default.
+        public var retryBackoff = ExponentialBackoff(initial: .milliseconds(100), maximum: .seconds(30))
         /// Whether a dead-letter sink is configured.
         public var hasDeadLetterSink = false
 
@@ -49,24 +48,18 @@ public struct ReducerStateMachine: Sendable {
         case failed(String)
     }
 
-    public enum Outbound: Hashable, Sendable {
-        case hello(Hello)
-        case credit(Credit)
-        case acks([Ack])
-    }
-
-    public enum Action: Hashable, Sendable {
-        case send(ConnectionID, Outbound)
+    public enum Action: Sendable {
+        case send(ConnectionID, OutboundFrame)
         case close(ConnectionID, ErrorFrame?)
         /// Run the processor on these items and report with ``batchProcessed(_:now:)``.
         case process([PendingItem])
         /// Write these items to the dead-letter sink and report with ``deadLettered(_:now:)``.
         case deadLetter([PendingItem])
         case scheduleTimer(NIODeadline?)
-        case report(ReducerEvent)
+        case report(Event)
     }
 
-    public enum ReducerEvent: Hashable, Sendable {
+    public enum Event: Hashable, Sendable {
         case mapperJoined(index: UInt32)
         case mapperLeft(index: UInt32, droppedItems: Int)
         case retrying(items: Int, attempt: Int, delay: TimeAmount, error: String)
@@ -76,9 +69,9 @@ public struct ReducerStateMachine: Sendable {
     }
 
     private struct Mapper: Sendable {
-        var index: UInt32?
-        var outstanding: Credit
-        var returnable = Credit(count: 0, bytes: 0)
+        var handshake = HandshakeStateMachine(policy: .accepting(own: .reducer, roles: [.mapper]))
+        var credit: CreditWindow
+        var index: UInt32? { handshake.peer?.index }
     }
 
     public let configuration: Configuration
@@ -111,45 +104,40 @@ public struct ReducerStateMachine: Sendable {
     // MARK: Events
 
     public mutating func connectionOpened(_ id: ConnectionID) -> [Action] {
-        mappers[id] = Mapper(index: nil, outstanding: configuration.mapperWindow)
+        mappers[id] = Mapper(credit: CreditWindow(window: configuration.mapperWindow))
         return [.send(id, .hello(hello))]
     }
 
     public mutating func frameReceived(_ frame: Frame, from id: ConnectionID, now: NIODeadline) -> [Action] {
         guard var mapper = mappers[id] else { return [] }
         var actions: [Action] = []
-        guard mapper.index != nil else {
-            guard case .hello(let hello) = frame else {
-                return refuse(id, .protocolViolation, "expected HELLO first, got \(frame.type)")
+        guard mapper.handshake.isEstablished else {
+            switch mapper.handshake.firstFrameReceived(frame) {
+            case .refused(let error):
+                return refuse(id, error)
+            case .peerRefused:
+                mappers[id] = nil
+                return [.close(id, nil)]
+            case .established(let hello):
+                mappers[id] = mapper
+                return [.send(id, .credit(configuration.mapperWindow)), .report(.mapperJoined(index: hello.index))]
             }
-            guard hello.version == Hello.currentVersion else {
-                return refuse(id, .versionMismatch, "protocol version \(hello.version) is not \(Hello.currentVersion)")
-            }
-            guard hello.role == .mapper else {
-                return refuse(id, .roleRejected, "a reducer accepts mappers, not a \(hello.role)")
-            }
-            mapper.index = hello.index
-            mappers[id] = mapper
-            return [.send(id, .credit(configuration.mapperWindow)), .report(.mapperJoined(index: hello.index))]
         }
         switch frame {
         case .items(let items):
-            guard UInt32(items.count) <= mapper.outstanding.count, mapper.outstanding.bytes > 0 || items.isEmpty else {
-                return refuse(id, .protocolViolation, "\(items.count) items exceed the granted credit")
+            let bytes = items.reduce(0) { $0 + $1.encodedSize }
+            guard mapper.credit.receive(count: items.count, bytes: bytes) else {
+                return refuse(id, ErrorFrame(code: .protocolViolation, message: "\(items.count) items exceed the granted credit"))
             }
-            var bytes: UInt64 = 0
             for item in items {
-                bytes += UInt64(item.encodedSize)
                 if item.error != nil { poisonedInQueue += 1 }
                 queue.append(PendingItem(item: item, source: id, attempts: 0, lastError: nil, arrival: now))
             }
-            mapper.outstanding.count -= UInt32(items.count)
-            mapper.outstanding.bytes = mapper.outstanding.bytes > bytes ? mapper.outstanding.bytes - bytes : 0
             mappers[id] = mapper
         case .drain, .error:
             break
         case .hello, .records, .routedRecords, .acks, .credit, .peerLost:
-            return refuse(id, .protocolViolation, "unexpected \(frame.type) from a mapper")
+            return refuse(id, ErrorFrame(code: .protocolViolation, message: "unexpected \(frame.type) from a mapper"))
         }
         advance(now: now, into: &actions)
         return actions
@@ -199,7 +187,7 @@ public struct ReducerStateMachine: Sendable {
             let attempt = failures.map(\.attempts).max()!
             let error = failures[0].lastError ?? "failed"
             if configuration.retries.map({ attempt <= $0 }) ?? true {
-                let delay = Self.backoff(attempt: attempt, initial: configuration.retryDelay, maximum: configuration.maximumRetryDelay)
+                let delay = configuration.retryBackoff.delay(attempt: attempt)
                 retry = (failures, now + delay)
                 actions.append(.report(.retrying(items: failures.count, attempt: attempt, delay: delay, error: error)))
             } else {
@@ -319,9 +307,10 @@ public struct ReducerStateMachine: Sendable {
         closeRun()
         for (source, returned) in bySource.sorted(by: { $0.key < $1.key }) {
             actions.append(.send(source, .acks(returned.acks)))
-            mappers[source]!.outstanding.count += returned.credit.count
-            mappers[source]!.outstanding.bytes += returned.credit.bytes
-            actions.append(.send(source, .credit(returned.credit)))
+            mappers[source]!.credit.release(count: Int(returned.credit.count), bytes: Int(returned.credit.bytes))
+            if let credit = mappers[source]!.credit.takeReturn(drained: true) {
+                actions.append(.send(source, .credit(credit)))
+            }
         }
         if dropped > 0 { actions.append(.report(.acksDropped(count: dropped))) }
     }
@@ -341,12 +330,8 @@ public struct ReducerStateMachine: Sendable {
         }
     }
 
-    private mutating func refuse(_ id: ConnectionID, _ code: ErrorFrame.Code, _ message: String) -> [Action] {
+    private mutating func refuse(_ id: ConnectionID, _ error: ErrorFrame) -> [Action] {
         mappers[id] = nil
-        return [.report(.refused(id, message)), .close(id, ErrorFrame(code: code, message: message))]
-    }
-
-    static func backoff(attempt: Int, initial: TimeAmount, maximum: TimeAmount) -> TimeAmount {
-        WorkerStateMachine.backoff(attempt: attempt, initial: initial, maximum: maximum)
+        return [.report(.refused(id, error.message)), .close(id, error)]
     }
 }

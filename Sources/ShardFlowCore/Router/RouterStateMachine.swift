@@ -1,18 +1,13 @@
 import DequeModule
 
-/// Identifies one connection inside a process (assigned by the I/O layer).
-public typealias ConnectionID = UInt64
-
 /// The stage-router's logic: a rendezvous between transient workers and long-lived mappers.
 ///
 /// Workers send records within the credit the router granted them; the router queues them per
 /// worker and hands them to mappers within the credit each mapper granted, round-robin over
 /// workers so one busy shard cannot starve the others. Which mapper takes a record depends on
-/// ``Routing``: any mapper with credit (the default), or the mapper its partition key hashes to
-/// (key-ordered mode, DESIGN §6). Acknowledgements coming back from
-/// mappers are routed to the worker connection named in each token (dropped when that worker
-/// is gone). When a mapper is lost, every worker is told (`PEER_LOST`) so it resends its
-/// incomplete records.
+/// ``Routing``. Acknowledgements coming back from mappers are routed to the worker connection
+/// named in each token (dropped when that worker is gone). When a mapper is lost, every
+/// worker is told (`PEER_LOST`) so it resends its incomplete records.
 public struct RouterStateMachine: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The router's `--index`, stamped into every token.
@@ -20,11 +15,9 @@ public struct RouterStateMachine: Sendable {
         /// Random per process start; its low 32 bits prefix worker ids.
         public var instance: UInt64
         /// Credit window granted to each worker: records and bytes queued here for it.
-        public var workerWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
+        public var workerWindow = FlowDefaults.workerWindow
         /// Most records per ROUTED_RECORDS frame.
-        public var maximumBatchRecords = 4096
-        /// Target bytes per ROUTED_RECORDS frame.
-        public var maximumBatchBytes = 4 * 1024 * 1024
+        public var maximumBatchRecords = FlowDefaults.maximumBatchCount
         /// How records are spread over mappers.
         public var routing = Routing.anyMapper
 
@@ -34,7 +27,7 @@ public struct RouterStateMachine: Sendable {
         }
     }
 
-    /// How the router picks the mapper for a record (DESIGN §6).
+    /// How the router picks the mapper for a record.
     public enum Routing: Hashable, Sendable, CustomStringConvertible {
         /// Whichever mapper has credit takes the next batch: the best balance. Items of one key
         /// reach their reducer in order as far as one mapper is concerned; across mappers the
@@ -54,23 +47,14 @@ public struct RouterStateMachine: Sendable {
         }
     }
 
-    public enum Outbound: Hashable, Sendable {
-        case hello(Hello)
-        case credit(Credit)
-        case routedRecords(worker: UInt64, shardId: String, records: RecordBatch)
-        case acks([Ack])
-        case peerLost(PeerLost)
-        case drain(Drain)
-    }
-
-    public enum Action: Hashable, Sendable {
-        case send(ConnectionID, Outbound)
+    public enum Action: Sendable {
+        case send(ConnectionID, OutboundFrame)
         /// Send the error (when given) and close the connection.
         case close(ConnectionID, ErrorFrame?)
-        case report(RouterEvent)
+        case report(Event)
     }
 
-    public enum RouterEvent: Hashable, Sendable {
+    public enum Event: Hashable, Sendable {
         case workerJoined(shardId: String, worker: UInt64)
         case workerLeft(shardId: String, worker: UInt64, droppedRecords: Int)
         case mapperJoined(index: UInt32)
@@ -78,6 +62,8 @@ public struct RouterStateMachine: Sendable {
         case mapperLost(index: UInt32, announced: Bool)
         case acksDropped(count: Int, reason: String)
         case refused(ConnectionID, String)
+        /// A mapper sent an ERROR frame (it closes the connection next).
+        case peerError(peer: String, code: UInt16, message: String)
     }
 
     private struct Worker: Sendable {
@@ -88,20 +74,17 @@ public struct RouterStateMachine: Sendable {
         /// Key-ordered routing: the worker's records per mapper index, in arrival order.
         var byMapper: [Deque<RecordBatch>] = []
         var queuedRecords = 0
-        /// Credit consumed by records that have left the queue, not yet returned.
-        var returnable = Credit(count: 0, bytes: 0)
-        /// Credit the worker still holds (granted − used by records received).
-        var outstanding: Credit
+        var credit: CreditWindow
     }
 
     private struct Mapper: Sendable {
         var index: UInt32
-        var credit = Credit(count: 0, bytes: 0)
+        var credit = CreditBalance()
         var draining = false
     }
 
     private enum Peer: Sendable {
-        case awaitingHello
+        case handshaking(HandshakeStateMachine)
         case worker(Worker)
         case mapper(Mapper)
     }
@@ -136,7 +119,7 @@ public struct RouterStateMachine: Sendable {
     // MARK: Events
 
     public mutating func connectionOpened(_ id: ConnectionID) -> [Action] {
-        peers[id] = .awaitingHello
+        peers[id] = .handshaking(HandshakeStateMachine(policy: .accepting(own: .router, roles: [.worker, .mapper])))
         return [.send(id, .hello(hello))]
     }
 
@@ -144,47 +127,22 @@ public struct RouterStateMachine: Sendable {
         guard let peer = peers[id] else { return [] }
         var actions: [Action] = []
         switch peer {
-        case .awaitingHello:
-            guard case .hello(let hello) = frame else {
-                return refuse(id, .protocolViolation, "expected HELLO first, got \(frame.type)")
-            }
-            guard hello.version == Hello.currentVersion else {
-                return refuse(id, .versionMismatch, "protocol version \(hello.version) is not \(Hello.currentVersion)")
-            }
-            switch hello.role {
-            case .worker:
-                guard !draining else { return refuse(id, .shuttingDown, "router is draining") }
-                nextWorkerSerial &+= 1
-                let workerId = UInt64(UInt32(truncatingIfNeeded: configuration.instance)) << 32 | UInt64(nextWorkerSerial)
-                var worker = Worker(id: workerId, shardId: hello.name, outstanding: configuration.workerWindow)
-                if case .byPartitionKey(let mappers) = configuration.routing {
-                    worker.byMapper = Array(repeating: [], count: mappers)
-                }
-                peers[id] = .worker(worker)
-                workerConnections[workerId] = id
-                workerOrder.append(id)
-                actions.append(.send(id, .credit(configuration.workerWindow)))
-                actions.append(.report(.workerJoined(shardId: hello.name, worker: workerId)))
-            case .mapper:
-                if case .byPartitionKey(let mappers) = configuration.routing, hello.index >= mappers {
-                    return refuse(id, .roleRejected, "mapper \(hello.index) is outside this router's key-ordered routing over \(mappers) mappers (indices 0..<\(mappers)); start the router with --mappers matching the group")
-                }
-                peers[id] = .mapper(Mapper(index: hello.index))
-                actions.append(.report(.mapperJoined(index: hello.index)))
-            case .router, .reducer:
-                return refuse(id, .roleRejected, "a router accepts workers and mappers, not a \(hello.role)")
+        case .handshaking(var handshake):
+            switch handshake.firstFrameReceived(frame) {
+            case .refused(let error):
+                return refuse(id, error)
+            case .peerRefused(let error):
+                return [.report(.peerError(peer: "connection \(id)", code: error.rawCode, message: error.message)), .close(id, nil)]
+                    + connectionClosed(id)
+            case .established(let hello):
+                guard accept(hello, on: id, into: &actions) else { return actions }
             }
         case .worker(var worker):
             switch frame {
             case .records(let records):
-                // A sender may start a batch while it holds any byte credit, so a batch may
-                // overshoot the byte credit (by at most one batch); the count is strict.
-                guard UInt32(records.count) <= worker.outstanding.count, worker.outstanding.bytes > 0 || records.isEmpty else {
-                    return refuse(id, .protocolViolation, "\(records.count) records exceed the granted credit")
+                guard worker.credit.receive(count: records.count, bytes: records.byteCount) else {
+                    return refuse(id, ErrorFrame(code: .protocolViolation, message: "\(records.count) records exceed the granted credit"))
                 }
-                worker.outstanding.count -= UInt32(records.count)
-                let bytes = UInt64(records.byteCount)
-                worker.outstanding.bytes = worker.outstanding.bytes > bytes ? worker.outstanding.bytes - bytes : 0
                 if !records.isEmpty {
                     if case .byPartitionKey(let mappers) = configuration.routing {
                         let parts = records.partitioned(into: mappers) { record in
@@ -199,13 +157,12 @@ public struct RouterStateMachine: Sendable {
                 }
                 peers[id] = .worker(worker)
             case .hello, .routedRecords, .items, .acks, .credit, .peerLost, .drain, .error:
-                return refuse(id, .protocolViolation, "unexpected \(frame.type) from a worker")
+                return refuse(id, ErrorFrame(code: .protocolViolation, message: "unexpected \(frame.type) from a worker"))
             }
         case .mapper(var mapper):
             switch frame {
             case .credit(let credit):
-                mapper.credit.count &+= credit.count
-                mapper.credit.bytes &+= credit.bytes
+                mapper.credit.grant(credit)
                 peers[id] = .mapper(mapper)
             case .acks(let acks):
                 routeAcks(acks, into: &actions)
@@ -215,12 +172,12 @@ public struct RouterStateMachine: Sendable {
                 mapper.draining = true
                 peers[id] = .mapper(mapper)
             case .error(let error):
-                actions.append(.report(.refused(id, "mapper \(mapper.index) sent error \(error.rawCode): \(error.message)")))
+                actions.append(.report(.peerError(peer: "mapper \(mapper.index)", code: error.rawCode, message: error.message)))
             case .hello, .records, .routedRecords, .items:
-                return refuse(id, .protocolViolation, "unexpected \(frame.type) from a mapper")
+                return refuse(id, ErrorFrame(code: .protocolViolation, message: "unexpected \(frame.type) from a mapper"))
             }
         }
-        schedule(into: &actions)
+        advance(into: &actions)
         return actions
     }
 
@@ -228,7 +185,7 @@ public struct RouterStateMachine: Sendable {
         guard let peer = peers.removeValue(forKey: id) else { return [] }
         var actions: [Action] = []
         switch peer {
-        case .awaitingHello:
+        case .handshaking:
             break
         case .worker(let worker):
             workerConnections[worker.id] = nil
@@ -238,7 +195,7 @@ public struct RouterStateMachine: Sendable {
             actions.append(.report(.mapperLost(index: mapper.index, announced: mapper.draining)))
             broadcastPeerLost(PeerLost(role: .mapper, index: mapper.index, reason: "mapper \(mapper.index) disconnected from router \(configuration.index)"), into: &actions)
         }
-        schedule(into: &actions)
+        advance(into: &actions)
         return actions
     }
 
@@ -246,6 +203,43 @@ public struct RouterStateMachine: Sendable {
     public mutating func drain(reason: String) -> [Action] {
         draining = true
         return workerOrder.map { .send($0, .drain(Drain(reason: reason))) }
+    }
+
+    // MARK: Handshake
+
+    /// Admits a peer whose HELLO the handshake accepted; false (with the refusal in `actions`)
+    /// when this router's own rules refuse it.
+    private mutating func accept(_ hello: Hello, on id: ConnectionID, into actions: inout [Action]) -> Bool {
+        switch hello.role {
+        case .worker:
+            guard !draining else {
+                actions = refuse(id, ErrorFrame(code: .shuttingDown, message: "router is draining"))
+                return false
+            }
+            nextWorkerSerial &+= 1
+            let workerId = UInt64(UInt32(truncatingIfNeeded: configuration.instance)) << 32 | UInt64(nextWorkerSerial)
+            var worker = Worker(id: workerId, shardId: hello.name, credit: CreditWindow(window: configuration.workerWindow))
+            if case .byPartitionKey(let mappers) = configuration.routing {
+                worker.byMapper = Array(repeating: [], count: mappers)
+            }
+            peers[id] = .worker(worker)
+            workerConnections[workerId] = id
+            workerOrder.append(id)
+            actions.append(.send(id, .credit(configuration.workerWindow)))
+            actions.append(.report(.workerJoined(shardId: hello.name, worker: workerId)))
+        case .mapper:
+            if case .byPartitionKey(let mappers) = configuration.routing, hello.index >= mappers {
+                actions = refuse(id, ErrorFrame(
+                    code: .roleRejected,
+                    message: "mapper \(hello.index) is outside this router's key-ordered routing over \(mappers) mappers (indices 0..<\(mappers)); start the router with --mappers matching the group"))
+                return false
+            }
+            peers[id] = .mapper(Mapper(index: hello.index))
+            actions.append(.report(.mapperJoined(index: hello.index)))
+        case .router, .reducer:
+            preconditionFailure("the handshake policy admits workers and mappers only")
+        }
+        return true
     }
 
     // MARK: Routing
@@ -283,9 +277,9 @@ public struct RouterStateMachine: Sendable {
     }
 
     /// Moves queued records to mappers with credit, round-robin over workers.
-    private mutating func schedule(into actions: inout [Action]) {
+    private mutating func advance(into actions: inout [Action]) {
         guard !workerOrder.isEmpty else { return }
-        if case .byPartitionKey = configuration.routing { return scheduleByKey(into: &actions) }
+        if case .byPartitionKey = configuration.routing { return advanceByKey(into: &actions) }
         let mappers = peers.keys.filter {
             if case .mapper(let mapper) = peers[$0]!, !mapper.draining { return true }
             return false
@@ -309,7 +303,7 @@ public struct RouterStateMachine: Sendable {
 
     /// Key-ordered routing: each worker's records for mapper `m` go to the connected mapper with
     /// index `m`, in order; one chunk per worker and mapper per round, so shards share fairly.
-    private mutating func scheduleByKey(into actions: inout [Action]) {
+    private mutating func advanceByKey(into actions: inout [Action]) {
         var connectionOfIndex: [UInt32: ConnectionID] = [:]
         for (id, peer) in peers {
             // A restarted mapper may briefly overlap its old connection: the lowest id wins.
@@ -325,7 +319,7 @@ public struct RouterStateMachine: Sendable {
                 guard case .worker(var worker) = peers[workerConnection], worker.queuedRecords > 0 else { continue }
                 for index in worker.byMapper.indices where !worker.byMapper[index].isEmpty {
                     guard let mapperConnection = connectionOfIndex[UInt32(index)],
-                          case .mapper(let mapper) = peers[mapperConnection], mapper.credit.count > 0, mapper.credit.bytes > 0
+                          case .mapper(let mapper) = peers[mapperConnection], mapper.credit.canSend
                     else { continue }
                     forward(lane: index, of: &worker, workerConnection, to: mapperConnection, into: &actions)
                     moved = true
@@ -344,33 +338,27 @@ public struct RouterStateMachine: Sendable {
     ) {
         guard case .mapper(var mapper) = peers[mapperConnection] else { return }
         var chunk = lane.map { worker.byMapper[$0].removeFirst() } ?? worker.queue.removeFirst()
-        let allowed = Int(min(mapper.credit.count, UInt32(configuration.maximumBatchRecords)))
+        let allowed = mapper.credit.allowedCount(limit: configuration.maximumBatchRecords)
         if chunk.count > allowed {
             let (head, rest) = chunk.split(after: allowed)
             if let lane { worker.byMapper[lane].prepend(rest) } else { worker.queue.prepend(rest) }
             chunk = head
         }
-        let bytes = UInt64(chunk.byteCount)
-        mapper.credit.count -= UInt32(chunk.count)
-        mapper.credit.bytes = mapper.credit.bytes > bytes ? mapper.credit.bytes - bytes : 0
+        mapper.credit.spend(count: chunk.count, bytes: chunk.byteCount)
         worker.queuedRecords -= chunk.count
-        worker.returnable.count += UInt32(chunk.count)
-        worker.returnable.bytes += bytes
-        if worker.returnable.count >= configuration.workerWindow.count / 4
-            || worker.returnable.bytes >= configuration.workerWindow.bytes / 4 || worker.queuedRecords == 0 {
-            actions.append(.send(workerConnection, .credit(worker.returnable)))
-            worker.outstanding.count += worker.returnable.count
-            worker.outstanding.bytes += worker.returnable.bytes
-            worker.returnable = Credit(count: 0, bytes: 0)
+        worker.credit.release(count: chunk.count, bytes: chunk.byteCount)
+        if let credit = worker.credit.takeReturn(drained: worker.queuedRecords == 0) {
+            actions.append(.send(workerConnection, .credit(credit)))
         }
         peers[mapperConnection] = .mapper(mapper)
-        actions.append(.send(mapperConnection, .routedRecords(worker: worker.id, shardId: worker.shardId, records: chunk)))
+        actions.append(.send(mapperConnection, .routedRecords(RoutedRecordBatch(
+            router: configuration.index, worker: worker.id, shardId: worker.shardId, records: chunk))))
     }
 
     private mutating func nextMapperWithCredit(_ mappers: [ConnectionID]) -> ConnectionID? {
         for offset in 0..<mappers.count {
             let candidate = mappers[(mapperCursor + offset) % mappers.count]
-            if case .mapper(let mapper) = peers[candidate], mapper.credit.count > 0, mapper.credit.bytes > 0 {
+            if case .mapper(let mapper) = peers[candidate], mapper.credit.canSend {
                 mapperCursor = (mapperCursor + offset + 1) % mappers.count
                 return candidate
             }
@@ -378,7 +366,7 @@ public struct RouterStateMachine: Sendable {
         return nil
     }
 
-    private mutating func refuse(_ id: ConnectionID, _ code: ErrorFrame.Code, _ message: String) -> [Action] {
-        [.report(.refused(id, message)), .close(id, ErrorFrame(code: code, message: message))] + connectionClosed(id)
+    private mutating func refuse(_ id: ConnectionID, _ error: ErrorFrame) -> [Action] {
+        [.report(.refused(id, error.message)), .close(id, error)] + connectionClosed(id)
     }
 }

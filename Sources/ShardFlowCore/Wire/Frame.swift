@@ -1,3 +1,4 @@
+// Unsafe hot path: ACKS payloads are read with raw loads after their length was checked.
 import NIOCore
 
 /// A decoded frame. See `docs/wire-protocol.md` for the byte layout of each.
@@ -47,7 +48,7 @@ public enum Frame: Hashable, Sendable {
             return .routedRecords(RoutedRecordBatch(router: router, worker: worker, shardId: shardId, records: records))
         case .items:
             let count = try reader.integer("item count", as: UInt32.self)
-            guard Int(count) <= reader.remaining / WireItem.overheadSize else {
+            guard Int(count) <= reader.remaining / ItemLayout.overheadSize else {
                 throw WireError(.invalidField(field: "count", reason: "\(count) elements cannot fit in \(reader.remaining) bytes"))
             }
             return .items(try WireItem.decodeBatch(try reader.slice("items", length: reader.remaining), count: Int(count)))
@@ -93,7 +94,7 @@ public enum Frame: Hashable, Sendable {
     }
 
     private static func decodeRecords(_ count: UInt32, from reader: inout PayloadReader) throws(WireError) -> RecordBatch {
-        guard Int(count) <= reader.remaining / WireRecord.overheadSize else {
+        guard Int(count) <= reader.remaining / RecordLayout.overheadSize else {
             throw WireError(.invalidField(field: "count", reason: "\(count) elements cannot fit in \(reader.remaining) bytes"))
         }
         let bytes = try reader.slice("records", length: reader.remaining)

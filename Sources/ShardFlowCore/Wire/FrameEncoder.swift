@@ -1,3 +1,4 @@
+// Unsafe hot path: ACKS frames are written into reserved buffer memory (RawWriter).
 import NIOCore
 
 /// Writes frames into one reusable buffer, so many frames leave in one write.
@@ -223,8 +224,9 @@ public struct FrameEncoder: Sendable {
     // MARK: Batch headers (for payloads written separately, without a copy)
 
     /// The header of a ROUTED_RECORDS frame whose records (`records.bytes`) follow it.
-    public static func routedRecordsHeader(router: UInt16, worker: UInt64, shardId: String, records: RecordBatch) -> ByteBuffer {
-        let shard = shardId.utf8.prefix(255)
+    public static func routedRecordsHeader(_ batch: RoutedRecordBatch) -> ByteBuffer {
+        let (router, worker, records) = (batch.router, batch.worker, batch.records)
+        let shard = batch.shardId.utf8.prefix(255)
         var header = ByteBuffer()
         header.reserveCapacity(4 + 1 + 2 + 8 + 1 + shard.count + 4)
         header.writeInteger(UInt32(1 + 2 + 8 + 1 + shard.count + 4 + records.byteCount))
@@ -271,7 +273,33 @@ public struct FrameEncoder: Sendable {
 }
 
 extension FrameEncoder {
-    /// Encodes any frame value. Hot paths build batches in place with `begin…`/`append…` instead.
+    /// Writes `frame` whole into the buffer (the batch payloads are copied in). The I/O layer
+    /// sends batch payloads as separate buffers instead; see ``routedRecordsHeader(_:)`` and
+    /// ``itemsHeader(count:byteCount:)``.
+    public mutating func encode(_ frame: OutboundFrame) {
+        switch frame {
+        case .hello(let hello): self.hello(hello)
+        case .credit(let credit): self.credit(credit)
+        case .peerLost(let peerLost): self.peerLost(peerLost)
+        case .drain(let drain): self.drain(drain)
+        case .error(let error): self.error(error)
+        case .acks(let acks): self.acks(acks)
+        case .records(let records):
+            beginRecords()
+            for record in records { appendEncodedRecord(record) }
+            endBatch()
+        case .routedRecords(let batch):
+            beginRoutedRecords(router: batch.router, worker: batch.worker, shardId: batch.shardId)
+            appendRecords(batch.records)
+            endBatch()
+        case .items(let count, let bytes):
+            beginItems()
+            appendEncodedItems(bytes, count: count)
+            endBatch()
+        }
+    }
+
+    /// Encodes a decoded frame again (tests and tools).
     public mutating func encode(_ frame: Frame) {
         switch frame {
         case .hello(let hello): self.hello(hello)
@@ -285,9 +313,7 @@ extension FrameEncoder {
             appendRecords(records)
             endBatch()
         case .routedRecords(let batch):
-            beginRoutedRecords(router: batch.router, worker: batch.worker, shardId: batch.shardId)
-            appendRecords(batch.records)
-            endBatch()
+            encode(OutboundFrame.routedRecords(batch))
         case .items(let items):
             beginItems()
             for item in items { appendItem(item) }

@@ -1,3 +1,4 @@
+// Unsafe hot path: walks records through raw loads (RecordLayout); the batch was validated when decoded.
 import NIOCore
 
 /// Records in wire layout, back to back, as they travel in RECORDS and ROUTED_RECORDS frames.
@@ -88,13 +89,7 @@ public struct RecordBatch: Hashable, Sendable, Sequence {
         public mutating func next() -> WireRecord? {
             guard remaining > 0 else { return nil }
             remaining -= 1
-            let size = bytes.withUnsafeReadableBytes { raw in
-                let seqLength = Int(raw[offset + WireRecord.fixedHeaderSize])
-                let keyAt = offset + WireRecord.fixedHeaderSize + 1 + seqLength
-                let keyLength = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: keyAt, as: UInt16.self)))
-                let dataLength = Int(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: keyAt + 2 + keyLength, as: UInt32.self)))
-                return WireRecord.overheadSize + seqLength + keyLength + dataLength
-            }
+            let size = bytes.withUnsafeReadableBytes { RecordLayout.fields(at: offset, in: $0).size }
             let record = WireRecord(validated: bytes.getSlice(at: bytes.readerIndex + offset, length: size)!)
             offset += size
             return record
@@ -106,38 +101,10 @@ public struct RecordBatch: Hashable, Sendable, Sequence {
     private static func walk(_ bytes: ByteBuffer, count: Int, stoppingAfter prefix: Int) throws(WireError) -> Int {
         let result: Result<Int, WireError> = bytes.withUnsafeReadableBytes { raw in
             var offset = 0
-            func need(_ size: Int, _ field: String) throws(WireError) {
-                guard raw.count - offset >= size else {
-                    throw WireError(.truncatedPayload(field: field, needed: size, available: Swift.max(0, raw.count - offset)))
-                }
-            }
             do throws(WireError) {
                 for position in 0..<count {
                     if position == prefix { return .success(offset) }
-                    try need(WireRecord.fixedHeaderSize, "record header")
-                    let flags = raw[offset + 8]
-                    guard flags & ~WireRecord.Flag.recordMask == 0 else {
-                        throw WireError(.invalidField(field: "record flags", reason: "unknown bits 0x\(String(flags, radix: 16))"))
-                    }
-                    offset += WireRecord.fixedHeaderSize
-                    try need(1, "sequenceNumber length")
-                    let seqLength = Int(raw[offset])
-                    offset += 1
-                    try need(seqLength, "sequenceNumber")
-                    offset += seqLength
-                    try need(2, "partitionKey length")
-                    let keyLength = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-                    offset += 2
-                    if flags & WireRecord.Flag.hasPartitionKey == 0, keyLength != 0 {
-                        throw WireError(.invalidField(field: "partitionKey", reason: "\(keyLength) bytes but flagged absent"))
-                    }
-                    try need(keyLength, "partitionKey")
-                    offset += keyLength
-                    try need(4, "data length")
-                    let dataLength = Int(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                    offset += 4
-                    try need(dataLength, "data")
-                    offset += dataLength
+                    offset += try RecordLayout.validatedSize(at: offset, in: raw)
                 }
                 if prefix >= count, offset != raw.count { throw WireError(.trailingBytes(count: raw.count - offset)) }
                 return .success(offset)

@@ -1,3 +1,4 @@
+// Unsafe hot path: loads and stores tokens with unaligned raw memory access at offsets validated by the frame decoder.
 import NIOCore
 
 extension Token {

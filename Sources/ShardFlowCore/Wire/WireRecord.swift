@@ -1,30 +1,12 @@
+// Unsafe hot path: records are written straight into reserved buffer memory (see RecordLayout).
 import NIOCore
 
 /// One record as it travels worker → router → mapper: the worker's record index, the Kinesis
-/// metadata the processors need, and the payload.
-///
-/// Layout (big-endian): `index u64, flags u8, subSequenceNumber u64, arrivalTimestamp i64,
-/// u8 length + sequenceNumber, u16 length + partitionKey, u32 length + data`. Absent optional
-/// fields are written as zero and flagged absent.
+/// metadata the processors need, and the payload. ``RecordLayout`` has the byte layout.
 ///
 /// A `WireRecord` is a view over its own encoded bytes (one buffer, so copying it is one
 /// reference count); the fields are read from them on access.
 public struct WireRecord: Hashable, Sendable {
-    /// Bits of the flags byte shared by records and items.
-    enum Flag {
-        static let hasSubSequenceNumber: UInt8 = 0x01
-        static let hasArrivalTimestamp: UInt8 = 0x02
-        static let hasPartitionKey: UInt8 = 0x04
-        static let hasError: UInt8 = 0x08
-        static let recordMask: UInt8 = 0x07
-        static let itemMask: UInt8 = 0x0F
-    }
-
-    /// Size of the fixed part: index, flags, subSequenceNumber, timestamp.
-    public static let fixedHeaderSize = 8 + 1 + 8 + 8
-    /// Size of the fixed part plus the three length fields.
-    public static let overheadSize = fixedHeaderSize + 1 + 2 + 4
-
     /// The record's encoded bytes.
     public let encoded: ByteBuffer
     private let sequenceLength: UInt8
@@ -33,8 +15,9 @@ public struct WireRecord: Hashable, Sendable {
     /// Wraps bytes already validated to hold exactly one record.
     init(validated encoded: ByteBuffer) {
         self.encoded = encoded
-        sequenceLength = encoded.getInteger(at: encoded.readerIndex + WireRecord.fixedHeaderSize, as: UInt8.self)!
-        keyLength = encoded.getInteger(at: encoded.readerIndex + WireRecord.fixedHeaderSize + 1 + Int(sequenceLength), as: UInt16.self)!
+        let fields = encoded.withUnsafeReadableBytes { RecordLayout.fields(at: 0, in: $0) }
+        sequenceLength = UInt8(fields.sequenceLength)
+        keyLength = UInt16(fields.keyLength)
     }
 
     public init(
@@ -62,21 +45,23 @@ public struct WireRecord: Hashable, Sendable {
         self.init(validated: buffer)
     }
 
-    private var flags: UInt8 { encoded.getInteger(at: encoded.readerIndex + 8, as: UInt8.self)! }
+    private var flags: UInt8 { encoded.getInteger(at: encoded.readerIndex + RecordLayout.flagsOffset, as: UInt8.self)! }
 
-    public var index: UInt64 { encoded.getInteger(at: encoded.readerIndex, as: UInt64.self)! }
+    public var index: UInt64 { encoded.getInteger(at: encoded.readerIndex + RecordLayout.indexOffset, as: UInt64.self)! }
 
     /// KCL sub-sequence number; nil for DynamoDB Streams records through KCL 1.x.
     public var subSequenceNumber: UInt64? {
-        flags & Flag.hasSubSequenceNumber != 0 ? encoded.getInteger(at: encoded.readerIndex + 9, as: UInt64.self)! : nil
+        flags & RecordLayout.Flag.hasSubSequenceNumber != 0
+            ? encoded.getInteger(at: encoded.readerIndex + RecordLayout.subSequenceOffset, as: UInt64.self)! : nil
     }
 
     /// `approximateArrivalTimestamp`, epoch milliseconds.
     public var arrivalTimestamp: Int64? {
-        flags & Flag.hasArrivalTimestamp != 0 ? encoded.getInteger(at: encoded.readerIndex + 17, as: Int64.self)! : nil
+        flags & RecordLayout.Flag.hasArrivalTimestamp != 0
+            ? encoded.getInteger(at: encoded.readerIndex + RecordLayout.timestampOffset, as: Int64.self)! : nil
     }
 
-    private var sequenceAt: Int { encoded.readerIndex + WireRecord.fixedHeaderSize + 1 }
+    private var sequenceAt: Int { encoded.readerIndex + RecordLayout.fixedHeaderSize + 1 }
     private var keyAt: Int { sequenceAt + Int(sequenceLength) + 2 }
     private var dataAt: Int { keyAt + Int(keyLength) + 4 }
 
@@ -85,7 +70,7 @@ public struct WireRecord: Hashable, Sendable {
 
     /// nil when the daemon sent none (DynamoDB Streams through adapter 1.x).
     public var partitionKey: ByteBuffer? {
-        flags & Flag.hasPartitionKey != 0 ? encoded.getSlice(at: keyAt, length: Int(keyLength))! : nil
+        flags & RecordLayout.Flag.hasPartitionKey != 0 ? encoded.getSlice(at: keyAt, length: Int(keyLength))! : nil
     }
 
     public var data: ByteBuffer { encoded.getSlice(at: dataAt, length: encoded.writerIndex - dataAt)! }
@@ -108,23 +93,11 @@ public struct WireRecord: Hashable, Sendable {
         data: UnsafeRawBufferPointer,
         to buffer: inout ByteBuffer
     ) {
-        precondition(sequenceNumber.count <= 255, "sequence number longer than 255 bytes")
-        precondition((partitionKey?.count ?? 0) <= Int(UInt16.max), "partition key longer than 65535 bytes")
-        var flags: UInt8 = 0
-        if subSequenceNumber != nil { flags |= Flag.hasSubSequenceNumber }
-        if arrivalTimestamp != nil { flags |= Flag.hasArrivalTimestamp }
-        if partitionKey != nil { flags |= Flag.hasPartitionKey }
-        let size = overheadSize + sequenceNumber.count + (partitionKey?.count ?? 0) + data.count
+        let size = RecordLayout.headSize(sequenceNumber: sequenceNumber.count, partitionKey: partitionKey?.count ?? 0) + 4 + data.count
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
             var out = RawWriter(output.baseAddress!)
-            out.integer(index)
-            out.integer(flags)
-            out.integer(subSequenceNumber ?? 0)
-            out.integer(arrivalTimestamp ?? 0)
-            out.integer(UInt8(sequenceNumber.count))
-            out.bytes(sequenceNumber)
-            out.integer(UInt16(partitionKey?.count ?? 0))
-            if let partitionKey { out.bytes(partitionKey) }
+            RecordLayout.writeHead(index: index, subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp,
+                                   sequenceNumber: sequenceNumber, partitionKey: partitionKey, to: &out)
             out.integer(UInt32(data.count))
             out.bytes(data)
             return out.position
@@ -143,17 +116,25 @@ public struct WireRecord: Hashable, Sendable {
         to buffer: inout ByteBuffer,
         writeData: (inout ByteBuffer) throws(Failure) -> Void
     ) throws(Failure) {
-        precondition(sequenceNumber.count <= 255, "sequence number longer than 255 bytes")
-        precondition((partitionKey?.count ?? 0) <= Int(UInt16.max), "partition key longer than 65535 bytes")
-        var flags: UInt8 = 0
-        if subSequenceNumber != nil { flags |= Flag.hasSubSequenceNumber }
-        if arrivalTimestamp != nil { flags |= Flag.hasArrivalTimestamp }
-        if partitionKey != nil { flags |= Flag.hasPartitionKey }
         let start = buffer.writerIndex
-        buffer.writeMultipleIntegers(index, flags, subSequenceNumber ?? 0, arrivalTimestamp ?? 0, UInt8(sequenceNumber.count))
-        buffer.writeBytes(sequenceNumber)
-        buffer.writeInteger(UInt16(partitionKey?.count ?? 0))
-        if let partitionKey { buffer.writeBytes(partitionKey) }
+        let sequence = Array(sequenceNumber)
+        let key: [UInt8]? = partitionKey.map { Array($0) }
+        sequence.withUnsafeBytes { sequence in
+            let size = RecordLayout.headSize(sequenceNumber: sequence.count, partitionKey: key?.count ?? 0)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
+                var out = RawWriter(output.baseAddress!)
+                if let key {
+                    key.withUnsafeBytes { key in
+                        RecordLayout.writeHead(index: index, subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp,
+                                               sequenceNumber: sequence, partitionKey: key, to: &out)
+                    }
+                } else {
+                    RecordLayout.writeHead(index: index, subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp,
+                                           sequenceNumber: sequence, partitionKey: nil, to: &out)
+                }
+                return out.position
+            }
+        }
         let lengthIndex = buffer.writerIndex
         buffer.writeInteger(UInt32(0))
         do {
@@ -176,25 +157,13 @@ public struct WireRecord: Hashable, Sendable {
         base64Data: UnsafeRawBufferPointer?,
         to buffer: inout ByteBuffer
     ) throws(Base64.DecodingError) {
-        precondition(sequenceNumber.count <= 255, "sequence number longer than 255 bytes")
-        precondition((partitionKey?.count ?? 0) <= Int(UInt16.max), "partition key longer than 65535 bytes")
-        var flags: UInt8 = 0
-        if subSequenceNumber != nil { flags |= Flag.hasSubSequenceNumber }
-        if arrivalTimestamp != nil { flags |= Flag.hasArrivalTimestamp }
-        if partitionKey != nil { flags |= Flag.hasPartitionKey }
-        let reserve = overheadSize + sequenceNumber.count + (partitionKey?.count ?? 0)
-            + Base64.maximumDecodedCount(base64Data?.count ?? 0) + 3
+        let reserve = RecordLayout.headSize(sequenceNumber: sequenceNumber.count, partitionKey: partitionKey?.count ?? 0)
+            + 4 + Base64.maximumDecodedCount(base64Data?.count ?? 0) + 3
         var failure: Base64.DecodingError?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: reserve) { output in
             var out = RawWriter(output.baseAddress!)
-            out.integer(index)
-            out.integer(flags)
-            out.integer(subSequenceNumber ?? 0)
-            out.integer(arrivalTimestamp ?? 0)
-            out.integer(UInt8(sequenceNumber.count))
-            out.bytes(sequenceNumber)
-            out.integer(UInt16(partitionKey?.count ?? 0))
-            if let partitionKey { out.bytes(partitionKey) }
+            RecordLayout.writeHead(index: index, subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp,
+                                   sequenceNumber: sequenceNumber, partitionKey: partitionKey, to: &out)
             let lengthAt = out.position
             out.position += 4
             if let base64Data {
@@ -209,21 +178,5 @@ public struct WireRecord: Hashable, Sendable {
             return out.position
         }
         if let failure { throw failure }
-    }
-}
-
-/// A batch of records from one worker, stamped by the router with the token prefix
-/// (router index, worker id) and the worker's shard id.
-public struct RoutedRecordBatch: Hashable, Sendable {
-    public var router: UInt16
-    public var worker: UInt64
-    public var shardId: String
-    public var records: RecordBatch
-
-    public init(router: UInt16, worker: UInt64, shardId: String, records: RecordBatch) {
-        self.router = router
-        self.worker = worker
-        self.shardId = shardId
-        self.records = records
     }
 }

@@ -1,11 +1,12 @@
 import NIOCore
 
-/// The worker's side of the MultiLangDaemon exchange for one shard, as a pure state machine.
+/// The worker: the child side of the MultiLangDaemon exchange for one shard, composed with its
+/// link to a router (``RouterLinkStateMachine``), as a pure state machine.
 ///
-/// It takes past-tense events (a message arrived, acknowledgements arrived, a timer fired, the
-/// path downstream broke, stdin closed) and returns actions for the I/O layer (write a line,
-/// dispatch or resend records, arm the timer, report, exit). It owns the shard's
-/// ``CheckpointTracker`` and applies the checkpoint rule:
+/// It takes past-tense events (a daemon message arrived, a router frame arrived, a connection
+/// opened or closed, a timer fired, stdin closed) and returns actions for the I/O layer (write
+/// a line to the daemon, send a frame, connect, arm the timer, report, exit). It owns the
+/// shard's ``CheckpointTracker`` and applies the checkpoint rule:
 ///
 /// * `processRecords`: register the records; checkpoint the safe position when the interval has
 ///   passed and it moved; answer the status at once unless `maxPending` records are
@@ -21,52 +22,54 @@ import NIOCore
 ///   anything else is reported and not retried.
 public struct WorkerStateMachine: Sendable {
     public struct Configuration: Sendable, Hashable {
+        /// Random per process start; sent in the worker's HELLO.
+        public var instance: UInt64 = 0
+        /// Batching of the router link.
+        public var link = RouterLinkStateMachine.Configuration()
         /// Incomplete records at which the `processRecords` status is held back (backpressure).
         public var maxPending: Int = 10_000
         /// A held status is released when incomplete records drop below this.
         public var lowWater: Int = 5_000
         /// Minimum time between checkpoints while records flow.
         public var checkpointInterval: TimeAmount = .seconds(5)
-        /// First delay before retrying a retryable checkpoint error; doubles each attempt.
-        public var checkpointRetryDelay: TimeAmount = .milliseconds(200)
-        /// Longest delay between checkpoint retries.
-        public var checkpointRetryMaximumDelay: TimeAmount = .seconds(5)
+        /// Delays between retries of a retryable checkpoint error.
+        public var checkpointRetryBackoff = ExponentialBackoff(initial: .milliseconds(200), maximum: .seconds(5))
         /// Attempts for a retryable checkpoint error during `processRecords` or
         /// `shutdownRequested` before giving up until the next opportunity. At shard end the
         /// worker retries without limit, since the shard cannot complete otherwise.
         public var checkpointAttempts: Int = 5
         /// How long `shutdownRequested` waits for in-flight records before checkpointing.
         public var shutdownDrainTimeout: TimeAmount = .seconds(10)
-        /// First delay before resending a record one of whose items failed; doubles each time.
-        public var failedRecordRetryDelay: TimeAmount = .seconds(1)
-        /// Longest delay between resends of a failing record.
-        public var failedRecordRetryMaximumDelay: TimeAmount = .seconds(30)
+        /// Delays between resends of a record one of whose items failed.
+        public var failedRecordBackoff = ExponentialBackoff(initial: .seconds(1), maximum: .seconds(30))
 
         public init() {}
     }
 
-    public enum Action: Hashable, Sendable {
+    public enum Action: Sendable {
         /// Write this line to the daemon (stdout).
-        case send(ChildMessage)
-        /// These newly registered records must be sent downstream.
-        case dispatch(Range<UInt64>)
-        /// These records must be sent downstream again (their path broke or an item failed).
-        case resend([UInt64])
+        case writeLine(ChildMessage)
+        /// Start connecting to the routers (once, after `initialize`).
+        case connect(shardId: String)
+        /// Send a frame to the router.
+        case send(ConnectionID, OutboundFrame)
+        /// Send the error (when given) and close the connection; the I/O layer reconnects.
+        case close(ConnectionID, ErrorFrame?)
         /// Arm the single timer for this deadline (replacing any earlier one); nil cancels it.
         case scheduleTimer(NIODeadline?)
         /// Something worth logging or counting happened.
-        case report(WorkerEvent)
+        case report(Event)
         /// The worker is done: exit with this code.
         case exit(code: Int32)
     }
 
-    public enum WorkerEvent: Hashable, Sendable {
+    public enum Event: Hashable, Sendable {
         case initialized(shardId: String, checkpoint: String?)
         /// A checkpoint succeeded; nil = the null ("latest" / SHARD_END) checkpoint.
         case checkpointed(SequencePosition?)
-        case checkpointRetrying(error: String, attempt: Int, delay: TimeAmount)
+        case checkpointRetrying(error: CheckpointError, attempt: Int, delay: TimeAmount)
         /// A checkpoint failed and will not be retried now.
-        case checkpointFailed(error: String, position: SequencePosition?)
+        case checkpointFailed(error: CheckpointError, position: SequencePosition?)
         /// `ShutdownException`: the lease is gone; no more checkpoints until the shutdown message.
         case checkpointingStopped
         case backpressureApplied(incomplete: Int)
@@ -84,6 +87,8 @@ public struct WorkerStateMachine: Sendable {
         case protocolViolation(String)
         /// stdin closed before the exchange ended.
         case unexpectedEndOfInput
+        /// Something happened on the router link.
+        case link(RouterLinkStateMachine.Event)
     }
 
     private enum Phase: Hashable, Sendable {
@@ -102,7 +107,7 @@ public struct WorkerStateMachine: Sendable {
             case shutdownRequested(deadline: NIODeadline)
         }
 
-        var responseFor: String
+        var responseFor: MLDAction
         var kind: Kind
         /// Shard end / shutdown: the final checkpoint was made (or given up on).
         var finalCheckpointDone = false
@@ -117,6 +122,7 @@ public struct WorkerStateMachine: Sendable {
 
     public let configuration: Configuration
     public private(set) var tracker = CheckpointTracker<SequencePosition>()
+    public private(set) var link: RouterLinkStateMachine
     public private(set) var shardId: String?
     private var phase = Phase.awaitingInitialize
     private var checkpoint = CheckpointState.idle
@@ -131,15 +137,12 @@ public struct WorkerStateMachine: Sendable {
 
     public init(configuration: Configuration = Configuration(), now: NIODeadline) {
         self.configuration = configuration
+        self.link = RouterLinkStateMachine(configuration: configuration.link)
         self.lastCheckpointTime = now
     }
 
     /// Index the next record will get (the I/O layer encodes records before registering them).
     public var nextRecordIndex: UInt64 { tracker.nextIndex }
-
-    /// Index of the first record not yet behind the safe checkpoint (records below it may be
-    /// released).
-    public var firstHeldRecordIndex: UInt64 { tracker.firstIndex }
 
     /// Records registered and not complete.
     public var incompleteRecordCount: Int { tracker.incompleteCount }
@@ -165,50 +168,63 @@ public struct WorkerStateMachine: Sendable {
         case .checkpoint(_, _, let error):
             checkpointReplied(error: error, now: now, into: &actions)
         case .processRecords(let records, _):
-            let positions = records.map {
-                SequencePosition(sequenceNumber: SequenceNumber($0.sequenceNumber) ?? SequenceNumber("0")!,
-                                 subSequenceNumber: $0.subSequenceNumber)
+            var encoded = ByteBuffer()
+            var ends: [Int] = []
+            var positions: [SequencePosition] = []
+            for (offset, record) in records.enumerated() {
+                let position = SequencePosition(sequenceNumber: SequenceNumber(record.sequenceNumber) ?? SequenceNumber("0")!,
+                                                subSequenceNumber: record.subSequenceNumber)
+                WireRecord(index: tracker.nextIndex + UInt64(offset), subSequenceNumber: record.subSequenceNumber.map { UInt64($0) },
+                           arrivalTimestamp: record.approximateArrivalTimestamp,
+                           sequenceNumber: ByteBuffer(string: record.sequenceNumber),
+                           partitionKey: record.partitionKey.map { ByteBuffer(string: $0) },
+                           data: ByteBuffer(bytes: record.data)).write(to: &encoded)
+                ends.append(encoded.readableBytes)
+                positions.append(position)
             }
-            return processRecordsReceived(positions, now: now)
+            return processRecordsReceived(ReceivedRecords(encoded: encoded, ends: ends, positions: positions), now: now)
         case .initialize(let shardId, let sequenceNumber, _):
             guard case .awaitingInitialize = phase else {
                 return violation("initialize received twice", into: &actions)
             }
             self.shardId = shardId
             actions.append(.report(.initialized(shardId: shardId, checkpoint: sequenceNumber)))
-            actions.append(.send(.status(responseFor: "initialize")))
+            actions.append(.writeLine(.status(responseFor: .initialize)))
+            actions.append(.connect(shardId: shardId))
             phase = .idle
         case .leaseLost:
-            guard begin("leaseLost", into: &actions) else { return actions }
-            finishWithoutCheckpoint(responseFor: "leaseLost", into: &actions)
+            guard begin(.leaseLost, into: &actions) else { return actions }
+            finishWithoutCheckpoint(responseFor: .leaseLost, into: &actions)
         case .shutdown(let reason) where !reason.isShardEnd:
-            guard begin("shutdown", into: &actions) else { return actions }
-            finishWithoutCheckpoint(responseFor: "shutdown", into: &actions)
+            guard begin(.shutdown, into: &actions) else { return actions }
+            finishWithoutCheckpoint(responseFor: .shutdown, into: &actions)
         case .shardEnded, .shutdown:
             guard begin(message.action, into: &actions) else { return actions }
             actions.append(.report(.shardEnded))
             phase = .handling(Pending(responseFor: message.action, kind: .shardEnd))
         case .shutdownRequested:
             if case .awaitingInitialize = phase {
-                actions.append(.send(.status(responseFor: "shutdownRequested")))
+                actions.append(.writeLine(.status(responseFor: .shutdownRequested)))
                 return actions
             }
-            guard begin("shutdownRequested", into: &actions) else { return actions }
+            guard begin(.shutdownRequested, into: &actions) else { return actions }
             let deadline = now + configuration.shutdownDrainTimeout
-            phase = .handling(Pending(responseFor: "shutdownRequested", kind: .shutdownRequested(deadline: deadline)))
+            phase = .handling(Pending(responseFor: .shutdownRequested, kind: .shutdownRequested(deadline: deadline)))
         }
         advance(now: now, into: &actions)
         return actions
     }
 
-    /// A `processRecords` message arrived with records at these positions, in order.
-    public mutating func processRecordsReceived(_ positions: some Sequence<SequencePosition>, now: NIODeadline) -> [Action] {
+    /// A `processRecords` message arrived with these records (encoded with the indices from
+    /// ``nextRecordIndex`` on), in order.
+    public mutating func processRecordsReceived(_ records: ReceivedRecords, now: NIODeadline) -> [Action] {
         var actions: [Action] = []
-        guard begin("processRecords", into: &actions) else { return actions }
+        guard begin(.processRecords, into: &actions) else { return actions }
         let first = tracker.nextIndex
-        for position in positions { tracker.append(position) }
-        if tracker.nextIndex > first { actions.append(.dispatch(first..<tracker.nextIndex)) }
-        phase = .handling(Pending(responseFor: "processRecords", kind: .processRecords))
+        for position in records.positions { tracker.append(position) }
+        link.store(records)
+        if tracker.nextIndex > first { send(first..<tracker.nextIndex, into: &actions) }
+        phase = .handling(Pending(responseFor: .processRecords, kind: .processRecords))
         if !holdingStatus, tracker.incompleteCount >= configuration.maxPending {
             holdingStatus = true
             actions.append(.report(.backpressureApplied(incomplete: tracker.incompleteCount)))
@@ -217,9 +233,48 @@ public struct WorkerStateMachine: Sendable {
         return actions
     }
 
-    /// Acknowledgements for this worker's records arrived.
-    public mutating func acksReceived(_ acks: some Sequence<Ack>, now: NIODeadline) -> [Action] {
+    // MARK: Router link events
+
+    /// A connection to a router is up.
+    public mutating func connectionOpened(_ id: ConnectionID) -> [Action] {
         var actions: [Action] = []
+        let hello = Hello(role: .worker, index: 0, instance: configuration.instance, name: shardId ?? "unknown")
+        perform(link.connectionOpened(id, hello: hello), now: nil, into: &actions)
+        return actions
+    }
+
+    /// A frame arrived from the router.
+    public mutating func frameReceived(_ frame: Frame, from id: ConnectionID, now: NIODeadline) -> [Action] {
+        var actions: [Action] = []
+        perform(link.frameReceived(frame, from: id), now: now, into: &actions)
+        sendQueued(into: &actions)
+        advance(now: now, into: &actions)
+        return actions
+    }
+
+    /// A connection closed (the I/O layer reconnects).
+    public mutating func connectionClosed(_ id: ConnectionID, now: NIODeadline) -> [Action] {
+        var actions: [Action] = []
+        perform(link.connectionClosed(id), now: now, into: &actions)
+        advance(now: now, into: &actions)
+        return actions
+    }
+
+    /// Carries out what the link asked for.
+    private mutating func perform(_ linkActions: [RouterLinkStateMachine.Action], now: NIODeadline?, into actions: inout [Action]) {
+        for action in linkActions {
+            switch action {
+            case .send(let id, let frame): actions.append(.send(id, frame))
+            case .close(let id, let error): actions.append(.close(id, error))
+            case .report(let event): actions.append(.report(.link(event)))
+            case .deliverAcks(let acks): acksReceived(acks, now: now ?? lastCheckpointTime, into: &actions)
+            case .pathBroken(let reason): pathBroken(reason: reason, into: &actions)
+            }
+        }
+    }
+
+    /// Acknowledgements for this worker's records arrived.
+    private mutating func acksReceived(_ acks: [Ack], now: NIODeadline, into actions: inout [Action]) {
         for ack in acks {
             let token = ack.token
             if ack.status.completesItem {
@@ -237,11 +292,7 @@ public struct WorkerStateMachine: Sendable {
             } else if !tracker.isComplete(token.record), token.record < tracker.nextIndex, retryDue[token.record] == nil {
                 let attempt = (failedAttempts[token.record] ?? 0) + 1
                 failedAttempts[token.record] = attempt
-                let delay = Self.backoff(
-                    attempt: attempt,
-                    initial: configuration.failedRecordRetryDelay,
-                    maximum: configuration.failedRecordRetryMaximumDelay
-                )
+                let delay = configuration.failedRecordBackoff.delay(attempt: attempt)
                 retryDue[token.record] = now + delay
                 actions.append(.report(.recordFailed(record: token.record, attempt: attempt, delay: delay)))
             }
@@ -252,23 +303,31 @@ public struct WorkerStateMachine: Sendable {
                 retryDue[record] = nil
             }
         }
-        advance(now: now, into: &actions)
-        return actions
+        link.release(below: tracker.firstIndex)
     }
 
-    /// The path records took downstream broke (a router or mapper connection closed, a peer
-    /// further down was lost, or the worker reconnected): every incomplete record is resent.
-    public mutating func pathBroken(reason: String, now: NIODeadline) -> [Action] {
-        var actions: [Action] = []
-        guard !isFinished else { return actions }
+    /// The path records took downstream broke (a router connection closed, or a peer further
+    /// down was lost): every incomplete record is sent again.
+    private mutating func pathBroken(reason: String, into actions: inout [Action]) {
+        guard !isFinished else { return }
         let incomplete = tracker.incompleteRecords
         retryDue.removeAll()
         if !incomplete.isEmpty {
             actions.append(.report(.redelivering(records: incomplete.count, reason: reason)))
-            actions.append(.resend(incomplete))
+            send(incomplete, into: &actions)
         }
-        advance(now: now, into: &actions)
-        return actions
+    }
+
+    /// Queues records for the router and sends what its credit allows.
+    private mutating func send(_ indices: some Sequence<UInt64>, into actions: inout [Action]) {
+        link.enqueue(indices)
+        sendQueued(into: &actions)
+    }
+
+    private mutating func sendQueued(into actions: inout [Action]) {
+        guard link.queuedCount > 0 else { return }
+        let tracker = self.tracker
+        perform(link.pump(isComplete: tracker.isComplete), now: nil, into: &actions)
     }
 
     /// The timer armed by ``Action/scheduleTimer(_:)`` fired.
@@ -279,7 +338,7 @@ public struct WorkerStateMachine: Sendable {
         if !due.isEmpty {
             for record in due { retryDue[record] = nil }
             let stillIncomplete = due.filter { !tracker.isComplete($0) }
-            if !stillIncomplete.isEmpty { actions.append(.resend(stillIncomplete)) }
+            if !stillIncomplete.isEmpty { send(stillIncomplete, into: &actions) }
         }
         advance(now: now, into: &actions)
         return actions
@@ -364,7 +423,7 @@ public struct WorkerStateMachine: Sendable {
         }
     }
 
-    private mutating func checkpointReplied(error: String?, now: NIODeadline, into actions: inout [Action]) {
+    private mutating func checkpointReplied(error: CheckpointError?, now: NIODeadline, into actions: inout [Action]) {
         guard case .awaitingReply(let position, let index, let attempt) = checkpoint else {
             actions.append(.report(.protocolViolation("checkpoint reply without a checkpoint request")))
             return
@@ -378,24 +437,20 @@ public struct WorkerStateMachine: Sendable {
             return
         }
         switch error {
-        case "ThrottlingException", "KinesisClientLibDependencyException":
+        case .throttling, .dependency:
             let atShardEnd: Bool
             if case .handling(let pending) = phase, case .shardEnd = pending.kind { atShardEnd = true } else { atShardEnd = false }
             if atShardEnd || attempt < configuration.checkpointAttempts {
-                let delay = Self.backoff(
-                    attempt: attempt,
-                    initial: configuration.checkpointRetryDelay,
-                    maximum: configuration.checkpointRetryMaximumDelay
-                )
+                let delay = configuration.checkpointRetryBackoff.delay(attempt: attempt)
                 checkpoint = .backingOff(position: position, index: index, attempt: attempt, until: now + delay)
                 actions.append(.report(.checkpointRetrying(error: error, attempt: attempt, delay: delay)))
             } else {
                 actions.append(.report(.checkpointFailed(error: error, position: position)))
             }
-        case "ShutdownException":
+        case .shutdown:
             checkpointingStopped = true
             actions.append(.report(.checkpointingStopped))
-        default:
+        case .invalidState, .illegalArgument, .other:
             actions.append(.report(.checkpointFailed(error: error, position: position)))
         }
         advance(now: now, into: &actions)
@@ -415,18 +470,18 @@ public struct WorkerStateMachine: Sendable {
         into actions: inout [Action]
     ) {
         checkpoint = .awaitingReply(position: position, index: index, attempt: attempt)
-        actions.append(.send(.checkpoint(
+        actions.append(.writeLine(.checkpoint(
             sequenceNumber: position?.sequenceNumber.text,
             subSequenceNumber: position?.subSequenceNumber
         )))
     }
 
-    private mutating func answer(_ responseFor: String, next: Phase, into actions: inout [Action]) {
-        actions.append(.send(.status(responseFor: responseFor)))
+    private mutating func answer(_ responseFor: MLDAction, next: Phase, into actions: inout [Action]) {
+        actions.append(.writeLine(.status(responseFor: responseFor)))
         phase = next
     }
 
-    private mutating func finishWithoutCheckpoint(responseFor: String, into actions: inout [Action]) {
+    private mutating func finishWithoutCheckpoint(responseFor: MLDAction, into actions: inout [Action]) {
         actions.append(.report(.leaseLost))
         checkpoint = .idle
         holdingStatus = false
@@ -435,7 +490,7 @@ public struct WorkerStateMachine: Sendable {
     }
 
     /// Checks that a new message may start now; reports a violation otherwise.
-    private mutating func begin(_ action: String, into actions: inout [Action]) -> Bool {
+    private mutating func begin(_ action: MLDAction, into actions: inout [Action]) -> Bool {
         switch phase {
         case .idle:
             return true
@@ -483,17 +538,5 @@ public struct WorkerStateMachine: Sendable {
             armedTimer = deadline
             actions.append(.scheduleTimer(deadline))
         }
-    }
-
-    static func backoff(attempt: Int, initial: TimeAmount, maximum: TimeAmount) -> TimeAmount {
-        backoffDelay(attempt: attempt, initial: initial, maximum: maximum)
-    }
-
-    /// `initial × 2^(attempt−1)`, capped at `maximum`.
-    public static func backoffDelay(attempt: Int, initial: TimeAmount, maximum: TimeAmount) -> TimeAmount {
-        let shift = min(max(attempt - 1, 0), 20)
-        let nanoseconds = initial.nanoseconds.multipliedReportingOverflow(by: Int64(1) << shift)
-        if nanoseconds.overflow { return maximum }
-        return .nanoseconds(min(nanoseconds.partialValue, maximum.nanoseconds))
     }
 }

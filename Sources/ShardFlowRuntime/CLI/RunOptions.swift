@@ -146,11 +146,11 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.batchRecords = recordsPerBatch
         configuration.progressInterval = noProgress ? nil : progressInterval.amount
         configuration.statsPath = statsJson
-        configuration.restartLimit = restartLimit
+        configuration.restart.limit = restartLimit
         configuration.kcl.classpath = kclClasspath
         configuration.kcl.java = java
         configuration.kcl.mainClass = kclMainClass
-        configuration.injectedCheckpointErrors = injectCheckpointErrors
+        configuration.injectedCheckpointErrors = injectCheckpointErrors.map(CheckpointError.init(name:))
         configuration.workerCommandOverride = workerCommand.map { $0.split(separator: " ").map(String.init) }
         return configuration
     }

@@ -20,11 +20,13 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
 
     private let configuration: Configuration
     private let eventLoop: EventLoop
-    private let registry: ConnectionRegistry
+    let registry: ConnectionRegistry
     private var machine: MapperStateMachine
     private let logger: Logger
     private var connectors: [Connector] = []
-    private var endpoints: [ConnectionID: (MapperStateMachine.Endpoint, Connector)] = [:]
+    /// What each connection is, and the connector that made it (which reconnects it).
+    private var endpoints: [ConnectionID: MapperStateMachine.Endpoint] = [:]
+    private var connectorOf: [ConnectionID: Connector] = [:]
     private var joined: Set<MapperStateMachine.Endpoint> = []
     private var readyPromise: EventLoopPromise<Void>?
     private let rate = RateMeter()
@@ -53,7 +55,8 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
                     paths: [path], label: label, eventLoop: self.eventLoop, transport: self.configuration.transport,
                     registry: self.registry, delegate: self, logger: self.logger
                 ) { connection in
-                    self.endpoints[connection.id] = (endpoint, connector)
+                    self.endpoints[connection.id] = endpoint
+                    self.connectorOf[connection.id] = connector
                 }
                 self.connectors.append(connector)
                 connector.start()
@@ -69,7 +72,7 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
         eventLoop.submit {
             self.stopping = true
             for connection in self.registry.connections.values {
-                self.registry.write(to: connection.id) { $0.drain(Drain(reason: reason)) }
+                self.registry.send(.drain(Drain(reason: reason)), to: connection.id)
             }
             self.registry.flush()
             for connector in self.connectors { connector.stop() }
@@ -85,8 +88,14 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
 
     // MARK: ConnectionDelegate
 
+    /// Adopts a channel connected to `endpoint` (how tests connect an `EmbeddedChannel`).
+    func attach(_ channel: Channel, as endpoint: MapperStateMachine.Endpoint) throws {
+        let connection = try registry.attach(channel, peer: "\(endpoint)", transport: configuration.transport, delegate: self, logger: logger)
+        endpoints[connection.id] = endpoint
+    }
+
     func connectionDidBecomeActive(_ connection: Connection) {
-        guard let (endpoint, _) = endpoints[connection.id] else { return }
+        guard let endpoint = endpoints[connection.id] else { return }
         run(machine.connectionOpened(connection.id, to: endpoint))
         registry.flush()
     }
@@ -103,9 +112,8 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
         registry.remove(connection.id)
         run(machine.connectionClosed(connection.id))
         registry.flush()
-        if let (_, connector) = endpoints.removeValue(forKey: connection.id) {
-            connector.connectionClosed(connection)
-        }
+        endpoints[connection.id] = nil
+        connectorOf.removeValue(forKey: connection.id)?.connectionClosed(connection)
     }
 
     // MARK: Actions
@@ -113,28 +121,17 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
     private func run(_ actions: [MapperStateMachine.Action]) {
         for action in actions {
             switch action {
-            case .send(let id, .items(let count, let bytes)):
-                registry.writeBatch(to: id, header: FrameEncoder.itemsHeader(count: count, byteCount: bytes.readableBytes), payload: bytes)
-            case .send(let id, let outbound):
-                registry.write(to: id) { encoder in
-                    switch outbound {
-                    case .hello(let hello): encoder.hello(hello)
-                    case .credit(let credit): encoder.credit(credit)
-                    case .acks(let acks): encoder.acks(acks)
-                    case .peerLost(let lost): encoder.peerLost(lost)
-                    case .items:
-                        preconditionFailure("handled above")
-                    }
-                }
+            case .send(let id, let frame):
+                registry.send(frame, to: id)
             case .close(let id, let error):
-                registry[id]?.close(with: error)
+                registry.close(id, with: error)
             case .report(let event):
                 report(event)
             }
         }
     }
 
-    private func report(_ event: MapperStateMachine.MapperEvent) {
+    private func report(_ event: MapperStateMachine.Event) {
         switch event {
         case .routerJoined(let index):
             logger.info("connected to router \(index)")

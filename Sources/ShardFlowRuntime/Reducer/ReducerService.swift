@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -20,18 +21,23 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
 
     private let configuration: Configuration
     private let eventLoop: EventLoop
-    private let registry: ConnectionRegistry
+    let registry: ConnectionRegistry
     private var machine: ReducerStateMachine
     private let processor: ProcessorBox
     private let deadLetterSink: DeadLetterSink?
-    private let pool = NIOThreadPool(numberOfThreads: 1)
+    private let executor: any BlockingExecutor
     private let logger: Logger
     private var listener: Channel?
     private var timer: Scheduled<Void>?
     private var drainPromise: EventLoopPromise<Void>?
     private let rate = RateMeter()
 
-    public init(configuration: Configuration, processor: BatchProcessor, eventLoop: EventLoop, logger: Logger) throws {
+    public convenience init(configuration: Configuration, processor: BatchProcessor, eventLoop: EventLoop, logger: Logger) throws {
+        try self.init(configuration: configuration, processor: processor, executor: ThreadExecutor(eventLoop: eventLoop), logger: logger)
+    }
+
+    init(configuration: Configuration, processor: BatchProcessor, executor: any BlockingExecutor, logger: Logger) throws {
+        let eventLoop = executor.eventLoop
         var configuration = configuration
         configuration.machine.hasDeadLetterSink = configuration.deadLetterDirectory != nil
         self.configuration = configuration
@@ -43,7 +49,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
             try DeadLetterSink(directory: $0, reducerIndex: Int(configuration.machine.index))
         }
         self.logger = logger
-        pool.start()
+        self.executor = executor
     }
 
     public func start() -> EventLoopFuture<Void> {
@@ -62,10 +68,10 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
             self.listener?.close(promise: nil)
             let promise = self.eventLoop.makePromise(of: Void.self)
             self.drainPromise = promise
-            self.run(self.machine.drain(now: .now()))
+            self.run(self.machine.drain(now: self.eventLoop.now))
             self.completeDrainIfIdle()
             return promise.futureResult.flatMap {
-                self.pool.runIfActive(eventLoop: self.eventLoop) { try self.processor.value.close() }
+                self.executor.run { try self.processor.value.close() }
             }
         }
     }
@@ -79,6 +85,11 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
 
     // MARK: ConnectionDelegate
 
+    /// Adopts an accepted channel (how tests connect an `EmbeddedChannel`).
+    func attach(_ channel: Channel) throws {
+        try registry.attach(channel, peer: "peer", transport: configuration.transport, delegate: self, logger: logger)
+    }
+
     func connectionDidBecomeActive(_ connection: Connection) {
         run(machine.connectionOpened(connection.id))
         registry.flush()
@@ -86,7 +97,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
 
     func connection(_ connection: Connection, didReceive frame: Frame) {
         if case .hello(let hello) = frame { connection.peer = "\(hello.role) \(hello.index)" }
-        run(machine.frameReceived(frame, from: connection.id, now: .now()))
+        run(machine.frameReceived(frame, from: connection.id, now: eventLoop.now))
     }
 
     func connectionDidCompleteRead(_ connection: Connection) {
@@ -95,7 +106,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
 
     func connectionDidClose(_ connection: Connection) {
         registry.remove(connection.id)
-        run(machine.connectionClosed(connection.id, now: .now()))
+        run(machine.connectionClosed(connection.id, now: eventLoop.now))
         registry.flush()
     }
 
@@ -104,19 +115,13 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
     private func run(_ actions: [ReducerStateMachine.Action]) {
         for action in actions {
             switch action {
-            case .send(let id, let outbound):
-                registry.write(to: id) { encoder in
-                    switch outbound {
-                    case .hello(let hello): encoder.hello(hello)
-                    case .credit(let credit): encoder.credit(credit)
-                    case .acks(let acks): encoder.acks(acks)
-                    }
-                }
+            case .send(let id, let frame):
+                registry.send(frame, to: id)
             case .close(let id, let error):
-                registry[id]?.close(with: error)
+                registry.close(id, with: error)
             case .process(let batch):
                 let processor = self.processor
-                pool.runIfActive(eventLoop: eventLoop) { () -> [ReducerStateMachine.Outcome] in
+                executor.run { () -> [ReducerStateMachine.Outcome] in
                     let items = batch.map { ProcessorItem($0.item) }
                     do {
                         let result = try processor.value.process(items)
@@ -127,7 +132,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
                     }
                 }.whenComplete { result in
                     let outcomes = (try? result.get()) ?? Array(repeating: .failed("processor thread stopped"), count: batch.count)
-                    self.run(self.machine.batchProcessed(batch, outcomes: outcomes, now: .now()))
+                    self.run(self.machine.batchProcessed(batch, outcomes: outcomes, now: self.eventLoop.now))
                     self.registry.flush()
                     self.completeDrainIfIdle()
                 }
@@ -137,7 +142,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
                 timer?.cancel()
                 timer = deadline.map { deadline in
                     eventLoop.scheduleTask(deadline: deadline) {
-                        self.run(self.machine.timerFired(now: .now()))
+                        self.run(self.machine.timerFired(now: self.eventLoop.now))
                         self.registry.flush()
                     }
                 }
@@ -149,11 +154,11 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
 
     private func writeDeadLetters(_ items: [ReducerStateMachine.PendingItem]) {
         guard let sink = deadLetterSink else { return }
-        pool.runIfActive(eventLoop: eventLoop) { try sink.write(items) }.whenComplete { result in
+        executor.run { try sink.write(items) }.whenComplete { result in
             switch result {
             case .success:
                 self.logger.warning("\(items.count) items written to the dead-letter sink \(sink.path)")
-                self.run(self.machine.deadLettered(items, now: .now()))
+                self.run(self.machine.deadLettered(items, now: self.eventLoop.now))
                 self.registry.flush()
                 self.completeDrainIfIdle()
             case .failure(let error):
@@ -163,7 +168,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    private func report(_ event: ReducerStateMachine.ReducerEvent) {
+    private func report(_ event: ReducerStateMachine.Event) {
         switch event {
         case .mapperJoined(let index):
             logger.info("mapper \(index) connected")
@@ -185,10 +190,4 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
         drainPromise = nil
         promise.succeed()
     }
-}
-
-/// Hands a processor to the processor thread (it is only ever used there, one call at a time).
-final class ProcessorBox: @unchecked Sendable {
-    let value: BatchProcessor
-    init(_ value: BatchProcessor) { self.value = value }
 }

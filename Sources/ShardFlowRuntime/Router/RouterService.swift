@@ -7,7 +7,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         public var index: UInt16
         public var listen: ListenAddress
         public var transport = TransportConfiguration()
-        public var workerWindow = Credit(count: 16384, bytes: 32 * 1024 * 1024)
+        public var workerWindow = FlowDefaults.workerWindow
         /// How records are spread over mappers (`--key-ordered --mappers M`).
         public var routing = RouterStateMachine.Routing.anyMapper
 
@@ -19,7 +19,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
 
     private let configuration: Configuration
     private let eventLoop: EventLoop
-    private let registry: ConnectionRegistry
+    let registry: ConnectionRegistry
     private var machine: RouterStateMachine
     private let logger: Logger
     private var listener: Channel?
@@ -72,6 +72,11 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
 
     // MARK: ConnectionDelegate
 
+    /// Adopts an accepted channel (how tests connect an `EmbeddedChannel`).
+    func attach(_ channel: Channel) throws {
+        try registry.attach(channel, peer: "peer", transport: configuration.transport, delegate: self, logger: logger)
+    }
+
     func connectionDidBecomeActive(_ connection: Connection) {
         run(machine.connectionOpened(connection.id))
     }
@@ -97,33 +102,18 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
     private func run(_ actions: [RouterStateMachine.Action]) {
         for action in actions {
             switch action {
-            case .send(let id, .routedRecords(let worker, let shardId, let records)):
-                registry.writeBatch(
-                    to: id,
-                    header: FrameEncoder.routedRecordsHeader(router: configuration.index, worker: worker, shardId: shardId, records: records),
-                    payload: records.bytes)
-                recordsRouted += records.count
-            case .send(let id, let outbound):
-                registry.write(to: id) { encoder in
-                    switch outbound {
-                    case .hello(let hello): encoder.hello(hello)
-                    case .credit(let credit): encoder.credit(credit)
-                    case .acks(let acks): encoder.acks(acks)
-                    case .peerLost(let lost): encoder.peerLost(lost)
-                    case .drain(let drain): encoder.drain(drain)
-                    case .routedRecords:
-                        preconditionFailure("handled above")
-                    }
-                }
+            case .send(let id, let frame):
+                if case .routedRecords(let batch) = frame { recordsRouted += batch.records.count }
+                registry.send(frame, to: id)
             case .close(let id, let error):
-                registry[id]?.close(with: error)
+                registry.close(id, with: error)
             case .report(let event):
                 report(event)
             }
         }
     }
 
-    private func report(_ event: RouterStateMachine.RouterEvent) {
+    private func report(_ event: RouterStateMachine.Event) {
         switch event {
         case .workerJoined(let shardId, let worker):
             logger.info("worker for \(shardId) joined", metadata: ["shard.id": "\(shardId)", "worker.id": "\(String(worker, radix: 16))"])
@@ -142,6 +132,8 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
             logger.debug("dropped \(count) acknowledgements: \(reason)")
         case .refused(let id, let reason):
             logger.warning("refused \(registry[id]?.description ?? "connection \(id)"): \(reason)")
+        case .peerError(let peer, let code, let message):
+            logger.error("\(peer) sent error \(code): \(message)")
         }
     }
 

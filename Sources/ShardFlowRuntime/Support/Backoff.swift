@@ -1,6 +1,7 @@
 import NIOCore
 
-/// Exponential backoff with a ceiling and ±20 % jitter, for reconnects and restarts.
+/// ``ExponentialBackoff`` with ±20 % jitter and a running attempt count, for reconnects (so
+/// many peers that lost the same listener do not all retry at the same instant).
 public struct Backoff: Sendable {
     public var initial: TimeAmount
     public var maximum: TimeAmount
@@ -14,7 +15,7 @@ public struct Backoff: Sendable {
     /// The delay before the next attempt.
     public mutating func next() -> TimeAmount {
         attempt += 1
-        let base = WorkerStateMachine.backoffDelay(attempt: attempt, initial: initial, maximum: maximum)
+        let base = ExponentialBackoff(initial: initial, maximum: maximum).delay(attempt: attempt)
         let jitter = Double.random(in: 0.8...1.2)
         return .nanoseconds(Int64(Double(base.nanoseconds) * jitter))
     }

@@ -120,17 +120,6 @@ public enum ProcessLifecycle {
     }
 }
 
-extension TimeAmount {
-    /// "250ms", "5s", "2m".
-    public var prettyDescription: String {
-        let nanoseconds = self.nanoseconds
-        if nanoseconds % 60_000_000_000 == 0, nanoseconds > 0 { return "\(nanoseconds / 60_000_000_000)m" }
-        if nanoseconds % 1_000_000_000 == 0 { return "\(nanoseconds / 1_000_000_000)s" }
-        if nanoseconds % 1_000_000 == 0 { return "\(nanoseconds / 1_000_000)ms" }
-        return "\(nanoseconds / 1000)µs"
-    }
-}
-
 /// Prepares a ShardFlow process's signal handling; call first thing on the main thread, before
 /// any other thread starts. A process inherits its parent's signal mask and dispositions (some
 /// parents start children with signals blocked or ignored): this resets the ones ShardFlow uses

@@ -23,18 +23,24 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
 
     public var description: String { "\(peer) (connection \(id))" }
 
-    /// Writes frames into the pending buffer; they leave on the next ``flush()``.
-    func write(_ body: (inout FrameEncoder) -> Void) {
+    /// Queues a frame; it leaves with the next ``flush()``. The one send path of every
+    /// service: control frames and small batches go into the connection's encoder, while the
+    /// payloads of forwarded batches (a router's records, a mapper's items) are queued as the
+    /// buffers they already are, behind a header of their own, so they are not copied again.
+    func send(_ frame: OutboundFrame) {
         guard !isClosed else { return }
-        body(&encoder)
-        isDirty = encoder.byteCount > 0
+        switch frame {
+        case .routedRecords(let batch):
+            queue(header: FrameEncoder.routedRecordsHeader(batch), payload: batch.records.bytes)
+        case .items(let count, let bytes):
+            queue(header: FrameEncoder.itemsHeader(count: count, byteCount: bytes.readableBytes), payload: bytes)
+        case .hello, .credit, .records, .acks, .peerLost, .drain, .error:
+            encoder.encode(frame)
+            isDirty = isDirty || encoder.byteCount > 0
+        }
     }
 
-    /// Queues a batch frame whose elements are already encoded: `header` (from
-    /// ``FrameEncoder``'s `…Header` methods) and the payload bytes are written as separate
-    /// buffers, so the payload is not copied again.
-    func writeBatch(header: ByteBuffer, payload: ByteBuffer) {
-        guard !isClosed else { return }
+    private func queue(header: ByteBuffer, payload: ByteBuffer) {
         if encoder.byteCount > 0 { pendingBuffers.append(encoder.take()) }
         pendingBuffers.append(header)
         pendingBuffers.append(payload)
@@ -67,72 +73,3 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
 
     func markClosed() { isClosed = true }
 }
-
-/// Receives a connection's events on its event loop.
-protocol ConnectionDelegate: AnyObject, Sendable {
-    func connectionDidBecomeActive(_ connection: Connection)
-    func connection(_ connection: Connection, didReceive frame: Frame)
-    func connectionDidCompleteRead(_ connection: Connection)
-    func connectionDidClose(_ connection: Connection)
-}
-
-/// Forwards a connection's decoded frames and lifecycle to its delegate. A malformed frame
-/// closes only this connection, with an ERROR frame and a log line naming the peer and the
-/// frame type.
-final class ConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Frame
-
-    let connection: Connection
-    private let delegate: ConnectionDelegate
-    private let logger: Logger
-
-    init(connection: Connection, delegate: ConnectionDelegate, logger: Logger) {
-        self.connection = connection
-        self.delegate = delegate
-        self.logger = logger
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        delegate.connectionDidBecomeActive(connection)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !connection.isClosed else { return }
-        delegate.connection(connection, didReceive: unwrapInboundIn(data))
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        delegate.connectionDidCompleteRead(connection)
-        context.fireChannelReadComplete()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        connection.markClosed()
-        delegate.connectionDidClose(connection)
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        switch error {
-        case let wire as WireError:
-            logger.error("malformed frame from \(connection): \(wire); closing this connection", metadata: [
-                "peer": "\(connection.peer)", "frame.type": "\(wire.frameType.map { "\($0)" } ?? "unknown")",
-            ])
-            connection.close(with: ErrorFrame(code: .malformedFrame, message: wire.description))
-        case let vanished as PeerVanishedError:
-            logger.warning("\(connection): \(vanished)", metadata: ["peer": "\(connection.peer)"])
-            connection.close(with: nil)
-        case let ioError as IOError where ioError.errnoCode == ECONNRESET || ioError.errnoCode == EPIPE:
-            logger.info("\(connection): connection reset by peer")
-            connection.close(with: nil)
-        default:
-            logger.warning("\(connection): \(error); closing this connection", metadata: ["peer": "\(connection.peer)"])
-            connection.close(with: nil)
-        }
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -21,26 +21,36 @@ final class ConnectionRegistry: @unchecked Sendable {
         return connection
     }
 
+    /// Registers `channel` and installs what every frame connection runs: the frame decoder and
+    /// the handler that hands frames and the connection's life to `delegate`.
+    @discardableResult
+    func attach(
+        _ channel: Channel, peer: String, transport: TransportConfiguration, delegate: ConnectionDelegate, logger: Logger
+    ) throws -> Connection {
+        let connection = register(channel: channel, peer: peer)
+        try channel.pipeline.syncOperations.addHandler(FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength))
+        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(connection: connection, delegate: delegate, logger: logger))
+        return connection
+    }
+
     func remove(_ id: ConnectionID) {
         connections[id] = nil
     }
 
     subscript(id: ConnectionID) -> Connection? { connections[id] }
 
-    /// Queues frames for `id` (dropped silently if it is gone: its peer will resend).
-    func write(to id: ConnectionID, _ body: (inout FrameEncoder) -> Void) {
+    /// Queues a frame for `id`; it leaves with the next ``flush()``. Dropped silently when the
+    /// connection is gone (what it carried is resent by its worker).
+    func send(_ frame: OutboundFrame, to id: ConnectionID) {
         guard let connection = connections[id], !connection.isClosed else { return }
         let wasDirty = connection.isDirty
-        connection.write(body)
+        connection.send(frame)
         if !wasDirty, connection.isDirty { dirty.append(connection) }
     }
 
-    /// Queues a batch frame as a header and an already-encoded payload (no copy of the payload).
-    func writeBatch(to id: ConnectionID, header: ByteBuffer, payload: ByteBuffer) {
-        guard let connection = connections[id], !connection.isClosed else { return }
-        let wasDirty = connection.isDirty
-        connection.writeBatch(header: header, payload: payload)
-        if !wasDirty { dirty.append(connection) }
+    /// Sends `error` (when given) after what is pending, and closes the connection.
+    func close(_ id: ConnectionID, with error: ErrorFrame?) {
+        connections[id]?.close(with: error)
     }
 
     /// Sends every connection's pending frames.

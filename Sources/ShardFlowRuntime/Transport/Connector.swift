@@ -75,13 +75,10 @@ final class Connector: @unchecked Sendable {
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let connection = self.registry.register(channel: channel, peer: self.label)
+                    let connection = try self.registry.attach(
+                        channel, peer: self.label, transport: transport, delegate: self.delegate, logger: self.logger)
                     self.current = connection
                     self.onConnection(connection)
-                    try channel.pipeline.syncOperations.addHandler(
-                        FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength))
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(connection: connection, delegate: self.delegate, logger: self.logger))
                 }
             }
             .connect(unixDomainSocketPath: path)

@@ -1,3 +1,4 @@
+// Unsafe hot path: finds newlines with memchr over the readable bytes.
 import NIOCore
 
 #if canImport(Glibc)

@@ -6,20 +6,6 @@ import NIOPosix
 import Glibc
 #endif
 
-/// Where a listener gets its socket: a path it binds itself, or a descriptor passed by socket
-/// activation.
-public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
-    case path(String)
-    case descriptor(CInt, name: String)
-
-    public var description: String {
-        switch self {
-        case .path(let path): path
-        case .descriptor(let descriptor, let name): "socket-activated fd \(descriptor) (\(name))"
-        }
-    }
-}
-
 /// Accepts frame connections on a Unix stream socket, admitting only peers whose credentials
 /// (SO_PEERCRED) are this user's or explicitly allowed.
 enum UnixListener {
@@ -36,11 +22,7 @@ enum UnixListener {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
             .childChannelInitializer { channel in
                 admit(channel, transport: transport, logger: logger).flatMapThrowing { peer in
-                    let connection = registry.register(channel: channel, peer: peer)
-                    try channel.pipeline.syncOperations.addHandler(
-                        FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength))
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(connection: connection, delegate: delegate, logger: logger))
+                    try registry.attach(channel, peer: peer, transport: transport, delegate: delegate, logger: logger)
                 }
             }
         switch address {
@@ -81,12 +63,4 @@ enum UnixListener {
             return channel.eventLoop.makeSucceededFuture("pid \(credentials.pid)")
         }
     }
-}
-
-/// The layout of Linux's `struct ucred` (which Glibc's Swift module does not export): what
-/// `getsockopt(SO_PEERCRED)` fills in.
-struct PeerCredentials: Sendable {
-    var pid: Int32 = 0
-    var uid: UInt32 = 0
-    var gid: UInt32 = 0
 }

@@ -1,13 +1,11 @@
-import DequeModule
 import Logging
 import NIOCore
 import NIOPosix
 
-/// The worker process: a MultiLangDaemon child for one shard. Reads the daemon's JSON lines on
-/// stdin, answers on stdout, sends records to a router in batches within the router's credit,
-/// keeps every record until it is complete, and lets ``WorkerStateMachine`` decide when to
-/// checkpoint and answer.
-public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
+/// The worker process: a MultiLangDaemon child for one shard. Reads the daemon's lines on
+/// stdin, connects to a router, and performs what ``WorkerStateMachine`` decides: answer the
+/// daemon on stdout, send records to the router, checkpoint, exit.
+public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchecked Sendable {
     public struct Configuration: Sendable {
         /// Router sockets; the worker uses one and moves to the next when it fails.
         public var routerSockets: [String]
@@ -15,36 +13,32 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
         public var machine = WorkerStateMachine.Configuration()
         /// Longest line accepted on stdin.
         public var maximumLineLength = 256 * 1024 * 1024
-        /// Most records per RECORDS frame.
-        public var maximumBatchRecords = 4096
-        /// Target bytes per RECORDS frame.
-        public var maximumBatchBytes = 4 * 1024 * 1024
 
         public init(routerSockets: [String]) {
             self.routerSockets = routerSockets
+            machine.instance = UInt64.random(in: .min ... .max)
         }
     }
 
     private let configuration: Configuration
     private let eventLoop: EventLoop
-    private let registry: ConnectionRegistry
+    let registry: ConnectionRegistry
     private var machine: WorkerStateMachine
     private let logger: Logger
-    private var store = RecordStore()
-    private var sendQueue: Deque<UInt64> = []
-    private var link = RouterLink()
     private var connector: Connector?
-    private var pipe: Channel?
+    /// The daemon's pipe (stdin and stdout); tests attach an `EmbeddedChannel`.
+    var pipe: Channel?
     private var stdoutBuffer = ByteBuffer()
     private var timer: Scheduled<Void>?
     private var lineNumber = 0
+    private var finished = false
     private let exitPromise: EventLoopPromise<Int32>
 
     public init(configuration: Configuration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.registry = ConnectionRegistry(eventLoop: eventLoop)
-        self.machine = WorkerStateMachine(configuration: configuration.machine, now: .now())
+        self.machine = WorkerStateMachine(configuration: configuration.machine, now: eventLoop.now)
         self.logger = logger
         self.exitPromise = eventLoop.makePromise(of: Int32.self)
     }
@@ -62,7 +56,7 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
                     self.pipe = channel  // before the first line can arrive
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineDecoder(maximumLength: self.configuration.maximumLineLength)))
-                    try channel.pipeline.syncOperations.addHandler(StdinHandler(service: self))
+                    try channel.pipeline.syncOperations.addHandler(StdinHandler(delegate: self))
                 }
             }
             .takingOwnershipOfDescriptors(input: 0, output: 1)
@@ -82,73 +76,104 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
         SystemdNotifier.status("shard=\(shardId) records=\(machine.nextRecordIndex) incomplete=\(machine.incompleteRecordCount)")
     }
 
-    // MARK: stdin
+    // MARK: LineInputDelegate (stdin)
 
-    fileprivate func lineReceived(_ line: ByteBuffer) {
+    func lineReceived(_ line: ByteBuffer) {
         lineNumber += 1
         guard line.readableBytes > 0 else { return }
-        let now = NIODeadline.now()
-        var batch = ByteBufferAllocator().buffer(capacity: line.readableBytes)
-        var offsets: [Int] = []
-        var sequences: [(length: Int, sub: Int64?)] = []
-        let base = machine.nextRecordIndex
-        let parsed: Result<MLDDecoder.Parsed, MLDError> = line.withUnsafeReadableBytes { raw in
-            Result { () throws(MLDError) -> MLDDecoder.Parsed in
-                try MLDDecoder.parseDaemonMessage(raw) { (view: MLDRecordView) throws(MLDError) in
-                    offsets.append(batch.writerIndex)
-                    do throws(Base64.DecodingError) {
-                        try WireRecord.append(
-                            index: base + UInt64(sequences.count),
-                            subSequenceNumber: view.subSequenceNumber.map { UInt64($0) },
-                            arrivalTimestamp: view.approximateArrivalTimestamp,
-                            sequenceNumber: view.sequenceNumber,
-                            partitionKey: view.partitionKey,
-                            base64Data: view.base64Data,
-                            to: &batch)
-                    } catch {
-                        throw MLDError(.invalidField(field: "data", reason: error.description))
-                    }
-                    sequences.append((view.sequenceNumber.count, view.subSequenceNumber))
-                }
+        let now = eventLoop.now
+        do {
+            switch try DaemonLine.parse(line, firstIndex: machine.nextRecordIndex) {
+            case .processRecords(let records, _):
+                run(machine.processRecordsReceived(records, now: now))
+            case .message(let message):
+                run(machine.messageReceived(message, now: now))
             }
-        }
-        switch parsed {
-        case .success(.processRecords):
-            offsets.append(batch.writerIndex)
-            var positions: [SequencePosition] = []
-            positions.reserveCapacity(sequences.count)
-            for (record, sequence) in sequences.enumerated() {
-                store.append(batch.getSlice(at: offsets[record], length: offsets[record + 1] - offsets[record])!)
-                // The digits stay inside the encoded record: no copy per record.
-                let digits = batch.getSlice(at: offsets[record] + WireRecord.fixedHeaderSize + 1, length: sequence.length)!
-                positions.append(SequencePosition(sequenceNumber: SequenceNumber(validatedDigits: digits), subSequenceNumber: sequence.sub))
-            }
-            run(machine.processRecordsReceived(positions, now: now))
-        case .success(.message(let message)):
-            let wasInitialized = machine.shardId != nil
-            run(machine.messageReceived(message, now: now))
-            if !wasInitialized, machine.shardId != nil { connectToRouter() }
-        case .failure(var error):
+        } catch {
+            var error = error
             error.lineNumber = lineNumber
             run(machine.invalidLineReceived(error))
         }
-        flushStdout()
+        flushOutput()
     }
 
-    fileprivate func inputClosed() {
+    func inputClosed() {
         run(machine.inputClosed())
-        flushStdout()
+        flushOutput()
     }
 
-    fileprivate func pipeFailed(_ error: Error) {
+    func inputFailed(_ error: Error) {
         logger.error("stdin/stdout failed: \(error)")
         finish(code: 1)
     }
 
-    // MARK: Router link
+    // MARK: ConnectionDelegate (the router)
 
-    private func connectToRouter() {
-        let shardId = machine.shardId ?? "unknown"
+    func connectionDidBecomeActive(_ connection: Connection) {
+        run(machine.connectionOpened(connection.id))
+        registry.flush()
+    }
+
+    func connection(_ connection: Connection, didReceive frame: Frame) {
+        if case .hello(let hello) = frame { connection.peer = "\(hello.role) \(hello.index)" }
+        run(machine.frameReceived(frame, from: connection.id, now: eventLoop.now))
+        flushOutput()
+    }
+
+    func connectionDidCompleteRead(_ connection: Connection) {
+        registry.flush()
+    }
+
+    func connectionDidClose(_ connection: Connection) {
+        registry.remove(connection.id)
+        connector?.connectionClosed(connection)
+        run(machine.connectionClosed(connection.id, now: eventLoop.now))
+        flushOutput()
+    }
+
+    // MARK: Actions
+
+    private func run(_ actions: [WorkerStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .writeLine(let message):
+                MLDEncoder.encode(message, into: &stdoutBuffer)
+            case .connect(let shardId):
+                connect(shardId: shardId)
+            case .send(let id, let frame):
+                registry.send(frame, to: id)
+            case .close(let id, let error):
+                registry.close(id, with: error)
+            case .scheduleTimer(let deadline):
+                timer?.cancel()
+                timer = deadline.map { deadline in
+                    eventLoop.scheduleTask(deadline: deadline) {
+                        self.run(self.machine.timerFired(now: self.eventLoop.now))
+                        self.flushOutput()
+                    }
+                }
+            case .report(let event):
+                report(event)
+            case .exit(let code):
+                flushOutput()
+                finish(code: code)
+            }
+        }
+    }
+
+    /// Whether `.connect` dials the router sockets (tests attach an `EmbeddedChannel` instead,
+    /// with ``attachRouter(_:)``).
+    var dialsRouters = true
+
+    /// Adopts a channel connected to a router (how tests connect an `EmbeddedChannel`).
+    func attachRouter(_ channel: Channel) throws {
+        try registry.attach(channel, peer: "router", transport: configuration.transport, delegate: self, logger: logger)
+    }
+
+    /// Starts connecting to a router: the shard's hash picks the first, so a host's shards
+    /// spread over its routers.
+    private func connect(shardId: String) {
+        guard dialsRouters else { return }
         let first = Int(Partitioner.hash(Array(shardId.utf8)) % UInt64(configuration.routerSockets.count))
         let connector = Connector(
             paths: configuration.routerSockets, startingAt: first, label: "router", eventLoop: eventLoop,
@@ -158,126 +183,9 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
         connector.start()
     }
 
-    func connectionDidBecomeActive(_ connection: Connection) {
-        link = RouterLink(connection: connection.id)
-        registry.write(to: connection.id) { encoder in
-            encoder.hello(Hello(role: .worker, index: 0, instance: UInt64.random(in: .min ... .max), name: machine.shardId ?? "unknown"))
-        }
+    /// Writes what is pending for the daemon (stdout) and the router.
+    private func flushOutput() {
         registry.flush()
-    }
-
-    func connection(_ connection: Connection, didReceive frame: Frame) {
-        guard link.connection == connection.id else { return }
-        let now = NIODeadline.now()
-        switch frame {
-        case .hello(let hello):
-            guard hello.role == .router, hello.version == Hello.currentVersion else {
-                logger.error("\(connection) answered with \(hello.role) version \(hello.version), not a router speaking version \(Hello.currentVersion)")
-                connection.close(with: ErrorFrame(code: .roleRejected, message: "expected a router"))
-                return
-            }
-            connection.peer = "router \(hello.index)"
-            link.ready = true
-            logger.info("connected to router \(hello.index)", metadata: ["shard.id": "\(machine.shardId ?? "")"])
-        case .credit(let credit):
-            link.credit.count &+= credit.count
-            link.credit.bytes &+= credit.bytes
-            pump()
-        case .acks(let acks):
-            run(machine.acksReceived(acks, now: now))
-            store.release(below: machine.firstHeldRecordIndex)
-        case .peerLost(let lost):
-            run(machine.pathBroken(reason: "\(lost.role) \(lost.index) lost: \(lost.reason)", now: now))
-        case .drain(let drain):
-            logger.info("\(connection) is draining (\(drain.reason)); waiting for its acknowledgements before moving on")
-            link.draining = true
-        case .error(let error):
-            logger.error("\(connection) sent error \(error.rawCode): \(error.message)")
-        case .records, .routedRecords, .items:
-            connection.close(with: ErrorFrame(code: .protocolViolation, message: "unexpected \(frame.type) for a worker"))
-        }
-        flushStdout()
-    }
-
-    func connectionDidCompleteRead(_ connection: Connection) {
-        registry.flush()
-    }
-
-    func connectionDidClose(_ connection: Connection) {
-        registry.remove(connection.id)
-        guard link.connection == connection.id else { return }
-        link = RouterLink()
-        for index in sendQueue { store.setQueued(index, false) }
-        sendQueue.removeAll()
-        connector?.connectionClosed(connection)
-        run(machine.pathBroken(reason: "router connection closed", now: .now()))
-        flushStdout()
-    }
-
-    /// Sends queued records within the router's credit.
-    private func pump() {
-        guard link.ready, !link.draining, let id = link.connection else { return }
-        // One copy of the state machine for the whole pump, not one per record: completion
-        // only changes when acknowledgements arrive, never while pumping.
-        let machine = self.machine
-        while link.credit.count > 0, link.credit.bytes > 0, !sendQueue.isEmpty {
-            registry.write(to: id) { encoder in
-                encoder.beginRecords()
-                while let index = sendQueue.first, link.credit.count > 0, link.credit.bytes > 0,
-                      encoder.batchCount < configuration.maximumBatchRecords,
-                      encoder.batchBytes < configuration.maximumBatchBytes {
-                    sendQueue.removeFirst()
-                    store.setQueued(index, false)
-                    guard !machine.isComplete(index), let record = store[index] else { continue }
-                    encoder.appendEncodedRecord(record)
-                    link.credit.count -= 1
-                    let size = UInt64(record.readableBytes)
-                    link.credit.bytes = link.credit.bytes > size ? link.credit.bytes - size : 0
-                }
-                encoder.endBatch()
-            }
-        }
-        registry.flush()
-    }
-
-    private func enqueue(_ indices: some Sequence<UInt64>) {
-        for index in indices where store.contains(index) && !store.isQueued(index) {
-            store.setQueued(index, true)
-            sendQueue.append(index)
-        }
-    }
-
-    // MARK: Actions
-
-    private func run(_ actions: [WorkerStateMachine.Action]) {
-        for action in actions {
-            switch action {
-            case .send(let message):
-                MLDEncoder.encode(message, into: &stdoutBuffer)
-            case .dispatch(let range):
-                enqueue(range)
-                pump()
-            case .resend(let indices):
-                enqueue(indices)
-                pump()
-            case .scheduleTimer(let deadline):
-                timer?.cancel()
-                timer = deadline.map { deadline in
-                    eventLoop.scheduleTask(deadline: deadline) {
-                        self.run(self.machine.timerFired(now: .now()))
-                        self.flushStdout()
-                    }
-                }
-            case .report(let event):
-                report(event)
-            case .exit(let code):
-                flushStdout()
-                finish(code: code)
-            }
-        }
-    }
-
-    private func flushStdout() {
         guard stdoutBuffer.readableBytes > 0, let pipe else { return }
         let bytes = stdoutBuffer
         stdoutBuffer = ByteBuffer()
@@ -286,8 +194,6 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
             self.finish(code: 1)
         }
     }
-
-    private var finished = false
 
     private func finish(code: Int32) {
         guard !finished else { return }
@@ -304,7 +210,7 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    private func report(_ event: WorkerStateMachine.WorkerEvent) {
+    private func report(_ event: WorkerStateMachine.Event) {
         let shard: Logger.Metadata = ["shard.id": "\(machine.shardId ?? "-")"]
         switch event {
         case .initialized(let shardId, let checkpoint):
@@ -337,81 +243,15 @@ public final class WorkerService: ConnectionDelegate, @unchecked Sendable {
             logger.error("protocol violation: \(description)", metadata: shard)
         case .unexpectedEndOfInput:
             logger.warning("stdin closed before the exchange ended; exiting", metadata: shard)
+        case .link(.connected(let router)):
+            logger.info("connected to router \(router)", metadata: shard)
+        case .link(.draining(let reason)):
+            logger.info("the router is draining (\(reason)); waiting for its acknowledgements before moving on", metadata: shard)
+        case .link(.routerError(let code, let message)):
+            logger.error("the router sent error \(code): \(message)", metadata: shard)
+        case .link(.refused(let reason)):
+            logger.error("closed the router connection: \(reason)", metadata: shard)
         }
-    }
-}
-
-/// The worker's connection to its router.
-private struct RouterLink {
-    var connection: ConnectionID?
-    var ready = false
-    var draining = false
-    var credit = Credit(count: 0, bytes: 0)
-}
-
-/// The encoded bytes of every record not yet released, by record index.
-struct RecordStore {
-    private struct Entry {
-        var bytes: ByteBuffer
-        var queued = false
-    }
-
-    private var base: UInt64 = 0
-    private var entries: Deque<Entry> = []
-
-    mutating func append(_ bytes: ByteBuffer) {
-        entries.append(Entry(bytes: bytes))
-    }
-
-    func contains(_ index: UInt64) -> Bool { index >= base && index < base + UInt64(entries.count) }
-
-    subscript(index: UInt64) -> ByteBuffer? {
-        contains(index) ? entries[Int(index - base)].bytes : nil
-    }
-
-    func isQueued(_ index: UInt64) -> Bool { contains(index) && entries[Int(index - base)].queued }
-
-    mutating func setQueued(_ index: UInt64, _ queued: Bool) {
-        guard contains(index) else { return }
-        entries[Int(index - base)].queued = queued
-    }
-
-    /// Drops records below `index` (complete, behind the safe checkpoint).
-    mutating func release(below index: UInt64) {
-        while base < index, !entries.isEmpty {
-            entries.removeFirst()
-            base += 1
-        }
-    }
-}
-
-/// Hands stdin lines and end of input to the worker service.
-private final class StdinHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let service: WorkerService
-
-    init(service: WorkerService) {
-        self.service = service
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        service.lineReceived(unwrapInboundIn(data))
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event {
-            service.inputClosed()
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        service.inputClosed()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        service.pipeFailed(error)
     }
 }
 

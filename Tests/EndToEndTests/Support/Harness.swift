@@ -54,15 +54,16 @@ struct Harness {
         try run(Harness.binDirectory + "/shardflow", launchArguments(arguments), environment: environment, timeout: timeout)
     }
 
-    func launchArguments(_ arguments: [String]) -> [String] {
-        ["run", "--runtime-dir", runtimeDirectory, "--no-progress"] + arguments
+    func launchArguments(_ arguments: [String], progress: Bool = false) -> [String] {
+        ["run", "--runtime-dir", runtimeDirectory] + (progress ? ["--progress-interval", "100ms"] : ["--no-progress"]) + arguments
     }
 
-    /// Starts `shardflow run` in its own process group and returns at once.
+    /// Starts `shardflow run` in its own process group and returns at once; with progress
+    /// lines every 100 ms, which ``Running/waitForItems(_:timeout:)`` reads.
     func start(_ arguments: [String]) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.binDirectory + "/shardflow")
-        process.arguments = launchArguments(arguments)
+        process.arguments = launchArguments(arguments, progress: true)
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let output = Pipe()
         let errors = Pipe()
@@ -78,13 +79,24 @@ struct Harness {
         let process: Process
         let collector: OutputCollector
 
-        /// SIGKILL to the launcher's whole process group: every ShardFlow process dies at once.
+        /// SIGKILL to the launcher's whole process group: every ShardFlow process dies at once;
+        /// returns once each of them has exited.
         func killGroup() -> (String, String) {
-            kill(-process.processIdentifier, SIGKILL)
+            ProcessEvents.killGroup(process.processIdentifier)
             process.waitUntilExit()
-            usleep(200_000)  // the killed children are reaped by init
             return collector.finish()
         }
+
+        /// Waits until stdout contains `text`.
+        func waitForOutput(_ text: String, timeout: TimeInterval = 60) -> Bool {
+            collector.waitForStdout(timeout: timeout) { $0.contains(text) }
+        }
+
+        /// Waits until stderr contains `text`.
+        func waitForLog(_ text: String, timeout: TimeInterval = 60) -> Bool {
+            collector.waitForStderr(timeout: timeout) { $0.contains(text) }
+        }
+
 
         func wait() -> Result {
             process.waitUntilExit()
@@ -108,10 +120,10 @@ struct Harness {
         process.standardOutput = output
         process.standardError = errors
         let collected = OutputCollector(output: output, errors: errors)
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning {
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
             kill(-process.processIdentifier, SIGKILL)
             process.terminate()
             process.waitUntilExit()
@@ -191,33 +203,5 @@ struct Harness {
             let key = "key-\(n % keys)"
             return (key, Array(#"{"n":\#(n),"user":{"id":"u\#(n % 37)"},"note":"record \#(n)"}"#.utf8))
         }
-    }
-}
-
-/// Reads a child's stdout and stderr on background threads so full pipes never block it.
-final class OutputCollector: @unchecked Sendable {
-    private var stdout = Data()
-    private var stderr = Data()
-    private let group = DispatchGroup()
-    private let lock = NSLock()
-
-    init(output: Pipe, errors: Pipe) {
-        for (pipe, isError) in [(output, false), (errors, true)] {
-            group.enter()
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                self.lock.lock()
-                if isError { self.stderr = data } else { self.stdout = data }
-                self.lock.unlock()
-                self.group.leave()
-            }
-        }
-    }
-
-    func finish() -> (String, String) {
-        group.wait()
-        lock.lock()
-        defer { lock.unlock() }
-        return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 }

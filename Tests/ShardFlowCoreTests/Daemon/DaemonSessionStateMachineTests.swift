@@ -1,3 +1,4 @@
+import ShardFlowTestKit
 import Testing
 
 @testable import ShardFlowCore
@@ -28,8 +29,8 @@ struct DaemonSessionStateMachineTests {
         _ = session.initialize()
         #expect(session.lineReceived(Self.line("")) == [])
         #expect(session.lineReceived(Self.line(#"{"action": "checkpoint", "sequenceNumber": null, "subSequenceNumber": null}"#))
-            == [.reply(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil, error: "InvalidStateException"))])
-        #expect(session.lineReceived(Self.line(#"{"action": "status", "responseFor": "initialize"}"#)) == [.completed(action: "initialize")])
+            == [.reply(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil, error: CheckpointError(name: "InvalidStateException")))])
+        #expect(session.lineReceived(Self.line(#"{"action": "status", "responseFor": "initialize"}"#)) == [.completed(action: .initialize)])
         #expect(session.isReady)
 
         session.sendingProcessRecords(lastPosition: Self.position("105"))
@@ -37,20 +38,20 @@ struct DaemonSessionStateMachineTests {
         #expect(session.lineReceived(Self.line(#"{"action":"checkpoint","sequenceNumber":"103","subSequenceNumber":0}"#))
             == [.persist(.position(Self.position("103"))), .reply(.checkpoint(sequenceNumber: "103", subSequenceNumber: 0, error: nil))])
         #expect(session.lineReceived(Self.line(#"{"action":"checkpoint","sequenceNumber":"106","subSequenceNumber":0}"#))
-            == [.reply(.checkpoint(sequenceNumber: "106", subSequenceNumber: 0, error: "IllegalArgumentException"))],
+            == [.reply(.checkpoint(sequenceNumber: "106", subSequenceNumber: 0, error: CheckpointError(name: "IllegalArgumentException")))],
                 "beyond the largest delivered record")
         #expect(session.lineReceived(Self.line(#"{"action":"checkpoint","sequenceNumber":"102","subSequenceNumber":0}"#))
-            == [.reply(.checkpoint(sequenceNumber: "102", subSequenceNumber: 0, error: "IllegalArgumentException"))],
+            == [.reply(.checkpoint(sequenceNumber: "102", subSequenceNumber: 0, error: CheckpointError(name: "IllegalArgumentException")))],
                 "before the stored checkpoint")
         #expect(session.lineReceived(Self.line(#"{"action":"checkpoint","sequenceNumber":null,"subSequenceNumber":null}"#))
             == [.persist(.position(Self.position("105"))), .reply(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil, error: nil))],
                 "null = the largest delivered")
-        #expect(session.lineReceived(Self.line(#"{"action":"status","responseFor":"processRecords"}"#)) == [.completed(action: "processRecords")])
+        #expect(session.lineReceived(Self.line(#"{"action":"status","responseFor":"processRecords"}"#)) == [.completed(action: .processRecords)])
 
         _ = session.sending(.shardEnded)
         #expect(session.lineReceived(Self.line(#"{"action":"checkpoint","sequenceNumber":null,"subSequenceNumber":null}"#))
             == [.persist(.shardEnd), .reply(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil, error: nil))])
-        #expect(session.lineReceived(Self.line(#"{"action":"status","responseFor":"shardEnded"}"#)) == [.completed(action: "shardEnded")])
+        #expect(session.lineReceived(Self.line(#"{"action":"status","responseFor":"shardEnded"}"#)) == [.completed(action: .shardEnded)])
         #expect(session.isEnded)
         #expect(session.checkpoint == .shardEnd)
     }
@@ -80,8 +81,8 @@ struct DaemonSessionStateMachineTests {
         _ = session.lineReceived(Self.line(#"{"action":"status","responseFor":"initialize"}"#))
         _ = session.sending(.leaseLost)
         #expect(session.lineReceived(Self.line(#"{"action":"checkpoint","sequenceNumber":null,"subSequenceNumber":null}"#))
-            == [.reply(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil, error: "InvalidStateException"))])
-        #expect(session.lineReceived(Self.line(#"{"action":"status","responseFor":"leaseLost"}"#)) == [.completed(action: "leaseLost")])
+            == [.reply(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil, error: CheckpointError(name: "InvalidStateException")))])
+        #expect(session.lineReceived(Self.line(#"{"action":"status","responseFor":"leaseLost"}"#)) == [.completed(action: .leaseLost)])
         #expect(session.isEnded)
     }
 
@@ -102,12 +103,12 @@ struct DaemonSessionStateMachineTests {
     @Test("injected checkpoint errors answer the next requests, in order")
     func injectedErrors() {
         var session = Self.session()
-        session.injectedCheckpointErrors = ["ThrottlingException"]
+        session.injectedCheckpointErrors = [.throttling]
         _ = session.initialize()
         _ = session.lineReceived(Self.line(#"{"action":"status","responseFor":"initialize"}"#))
         session.sendingProcessRecords(lastPosition: Self.position("5"))
         #expect(session.lineReceived(Self.line(#"{"action":"checkpoint","sequenceNumber":"5","subSequenceNumber":0}"#))
-            == [.reply(.checkpoint(sequenceNumber: "5", subSequenceNumber: 0, error: "ThrottlingException"))])
+            == [.reply(.checkpoint(sequenceNumber: "5", subSequenceNumber: 0, error: CheckpointError(name: "ThrottlingException")))])
         #expect(session.lineReceived(Self.line(#"{"action":"checkpoint","sequenceNumber":"5","subSequenceNumber":0}"#))
             == [.persist(.position(Self.position("5"))), .reply(.checkpoint(sequenceNumber: "5", subSequenceNumber: 0, error: nil))])
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import ShardFlowTestKit
 import Testing
 
 @testable import ShardFlowCore
@@ -31,7 +32,7 @@ struct MLDCodecTests {
     @Test("checkpoint replies with and without error")
     func checkpointReplies() throws {
         #expect(try Self.decode(#"{"action":"checkpoint","sequenceNumber":"456","subSequenceNumber":0,"error":"Exception"}"#)
-            == .checkpoint(sequenceNumber: "456", subSequenceNumber: 0, error: "Exception"))
+            == .checkpoint(sequenceNumber: "456", subSequenceNumber: 0, error: CheckpointError(name: "Exception")))
         #expect(try Self.decode(#"{"action":"checkpoint","sequenceNumber":"456","subSequenceNumber":0}"#)
             == .checkpoint(sequenceNumber: "456", subSequenceNumber: 0, error: nil))
         #expect(try Self.decode(#"{"action":"checkpoint","sequenceNumber":null,"subSequenceNumber":null,"error":null}"#)
@@ -253,7 +254,7 @@ struct MLDCodecTests {
 
     @Test("child messages carry only the documented keys, nulls explicit")
     func childLines() {
-        #expect(MLDEncoder.line(.status(responseFor: "processRecords")) == "{\"action\":\"status\",\"responseFor\":\"processRecords\"}\n")
+        #expect(MLDEncoder.line(.status(responseFor: .processRecords)) == "{\"action\":\"status\",\"responseFor\":\"processRecords\"}\n")
         #expect(MLDEncoder.line(.checkpoint(sequenceNumber: "456", subSequenceNumber: nil))
             == "{\"action\":\"checkpoint\",\"sequenceNumber\":\"456\",\"subSequenceNumber\":null}\n")
         #expect(MLDEncoder.line(.checkpoint(sequenceNumber: "456", subSequenceNumber: 2))
@@ -267,7 +268,7 @@ struct MLDCodecTests {
     @Test("the daemon side reads child lines as kclpy writes them")
     func daemonReadsChildLines() throws {
         #expect(try MLDDecoder.decodeChildMessage(Array(#"{"action": "status", "responseFor": "initialize"}"#.utf8))
-            == .status(responseFor: "initialize"))
+            == .status(responseFor: .initialize))
         #expect(try MLDDecoder.decodeChildMessage(Array(#"{"action": "checkpoint", "sequenceNumber": "456", "subSequenceNumber": null}"#.utf8))
             == .checkpoint(sequenceNumber: "456", subSequenceNumber: nil))
         #expect(try MLDDecoder.decodeChildMessage(Array(#"{"action":"checkpoint","sequenceNumber":"1","subSequenceNumber":0,"error":null}"#.utf8))
@@ -297,7 +298,7 @@ struct MLDCodecTests {
                 MLDRecord(data: Array("meow".utf8), partitionKey: "cat", sequenceNumber: "456", subSequenceNumber: 0, approximateArrivalTimestamp: 1_476_889_707_000),
                 MLDRecord(data: [], partitionKey: nil, sequenceNumber: "457", subSequenceNumber: nil, approximateArrivalTimestamp: nil),
             ], millisBehindLatest: 0),
-            .checkpoint(sequenceNumber: "456", subSequenceNumber: 0, error: "ThrottlingException"),
+            .checkpoint(sequenceNumber: "456", subSequenceNumber: 0, error: CheckpointError(name: "ThrottlingException")),
             .checkpoint(sequenceNumber: nil, subSequenceNumber: nil, error: nil),
             .leaseLost, .shardEnded, .shutdownRequested, .shutdown(reason: .terminate),
         ]

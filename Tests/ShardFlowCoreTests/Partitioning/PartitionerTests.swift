@@ -1,3 +1,4 @@
+import ShardFlowTestKit
 import Testing
 
 @testable import ShardFlowCore

@@ -1,4 +1,5 @@
 import NIOCore
+import ShardFlowTestKit
 import Testing
 
 @testable import ShardFlowCore

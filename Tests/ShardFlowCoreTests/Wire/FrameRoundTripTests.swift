@@ -1,4 +1,5 @@
 import NIOCore
+import ShardFlowTestKit
 import Testing
 
 @testable import ShardFlowCore
@@ -45,8 +46,8 @@ struct FrameRoundTripTests {
         let batch = RecordBatch(records)
         let routed = RoutedRecordBatch(router: 3, worker: rng.next(), shardId: "shardId-\(seed)", records: batch)
         var encoder = FrameEncoder()
-        encoder.encode(.records(batch))
-        encoder.encode(.routedRecords(routed))
+        encoder.encode(Frame.records(batch))
+        encoder.encode(Frame.routedRecords(routed))
         var buffer = encoder.take()
         guard case .records(let decoded) = try FrameDecoder().decode(&buffer) else {
             Issue.record("not RECORDS")
@@ -86,8 +87,8 @@ struct FrameRoundTripTests {
             Ack(token: Self.randomToken(using: &rng), status: AckStatus.allCases.randomElement(using: &rng)!)
         }
         var encoder = FrameEncoder()
-        encoder.encode(.items(items))
-        encoder.encode(.acks(acks))
+        encoder.encode(Frame.items(items))
+        encoder.encode(Frame.acks(acks))
         var buffer = encoder.take()
         #expect(try FrameDecoder().decode(&buffer) == .items(items))
         #expect(try FrameDecoder().decode(&buffer) == .acks(acks))
@@ -99,8 +100,9 @@ struct FrameRoundTripTests {
         var rng = SeededGenerator(seed: 9)
         let records = RecordBatch((0..<5).map { Self.randomRecord(index: UInt64($0), using: &rng) })
         var encoder = FrameEncoder()
-        encoder.encode(.routedRecords(RoutedRecordBatch(router: 2, worker: 77, shardId: "shardId-000000000003", records: records)))
-        var gathered = FrameEncoder.routedRecordsHeader(router: 2, worker: 77, shardId: "shardId-000000000003", records: records)
+        let batch = RoutedRecordBatch(router: 2, worker: 77, shardId: "shardId-000000000003", records: records)
+        encoder.encode(Frame.routedRecords(batch))
+        var gathered = FrameEncoder.routedRecordsHeader(batch)
         gathered.writeImmutableBuffer(records.bytes)
         #expect(gathered == encoder.take())
 

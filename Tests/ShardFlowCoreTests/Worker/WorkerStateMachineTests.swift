@@ -1,30 +1,36 @@
 import NIOCore
+import ShardFlowTestKit
 import Testing
 
 @testable import ShardFlowCore
 
-/// Protocol transcripts of the worker's MLD exchange: daemon lines in, actions out.
+/// Protocol transcripts of the worker: daemon lines and router frames in, exact actions out.
 @Suite("Worker state machine")
 struct WorkerStateMachineTests {
     typealias Action = WorkerStateMachine.Action
 
-    /// A worker and a fake clock; `receive` feeds one daemon line as the worker would read it.
+    /// A worker on a hand-driven clock. `receive` feeds one daemon line as the worker reads it;
+    /// `connect()` brings up the router link on connection 1 with plenty of credit.
     struct Transcript {
         var machine: WorkerStateMachine
-        var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var clock = TestClock()
         var nextSequence = 1000
+        var now: NIODeadline { clock.now }
 
         init(_ configure: (inout WorkerStateMachine.Configuration) -> Void = { _ in }) {
             var configuration = WorkerStateMachine.Configuration()
+            configuration.instance = 99
             configuration.checkpointInterval = .seconds(5)
             configure(&configuration)
-            machine = WorkerStateMachine(configuration: configuration, now: now)
+            machine = WorkerStateMachine(configuration: configuration, now: clock.now)
         }
 
         mutating func receive(_ line: String) -> [Action] {
             do {
-                let message = try MLDDecoder.decodeDaemonMessage(Array(line.utf8))
-                return machine.messageReceived(message, now: now)
+                switch try DaemonLine.parse(ByteBuffer(string: line), firstIndex: machine.nextRecordIndex) {
+                case .processRecords(let records, _): return machine.processRecordsReceived(records, now: now)
+                case .message(let message): return machine.messageReceived(message, now: now)
+                }
             } catch {
                 return machine.invalidLineReceived(error)
             }
@@ -39,14 +45,27 @@ struct WorkerStateMachineTests {
             return receive(#"{"action":"processRecords","records":[\#(records.joined(separator: ","))],"millisBehindLatest":0}"#)
         }
 
-        mutating func ack(_ records: [UInt64], status: AckStatus = .ok) -> [Action] {
-            machine.acksReceived(
-                records.map { Ack(token: Token(router: 0, worker: 1, record: $0, item: 0, itemCount: 1), status: status) },
-                now: now
-            )
+        mutating func initialize() -> [Action] {
+            receive(#"{"action":"initialize","shardId":"shardId-000000000000","sequenceNumber":"TRIM_HORIZON","subSequenceNumber":null}"#)
         }
 
-        mutating func advance(by amount: TimeAmount) { now = now + amount }
+        /// Initializes and connects the router link (connection 1, credit for 1000 records).
+        mutating func initialized() {
+            _ = initialize()
+            connect()
+        }
+
+        mutating func connect(_ id: ConnectionID = 1) {
+            _ = machine.connectionOpened(id)
+            _ = machine.frameReceived(.hello(TestFrames.hello(.router, 0)), from: id, now: now)
+            _ = machine.frameReceived(.credit(Credit(count: 1000, bytes: 1 << 30)), from: id, now: now)
+        }
+
+        mutating func ack(_ records: [UInt64], status: AckStatus = .ok) -> [Action] {
+            machine.frameReceived(.acks(records.map { TestFrames.ack($0, status) }), from: 1, now: now)
+        }
+
+        mutating func advance(by amount: TimeAmount) { clock.advance(by: amount) }
 
         mutating func timer() -> [Action] { machine.timerFired(now: now) }
 
@@ -54,49 +73,39 @@ struct WorkerStateMachineTests {
             let errorJSON = error.map { "\"\($0)\"" } ?? "null"
             return receive(#"{"action":"checkpoint","sequenceNumber":null,"subSequenceNumber":null,"error":\#(errorJSON)}"#)
         }
-
-        mutating func initialized() {
-            _ = receive(#"{"action":"initialize","shardId":"shardId-000000000000","sequenceNumber":"TRIM_HORIZON","subSequenceNumber":null}"#)
-        }
     }
 
-    /// The lines an action list writes to stdout.
-    static func lines(_ actions: [Action]) -> [String] {
-        actions.compactMap {
-            if case .send(let message) = $0 { return String(MLDEncoder.line(message).dropLast()) }
-            return nil
-        }
+    /// The wire bytes of the transcript's record `index` (sequence number 1001 + index).
+    static func record(_ index: UInt64) -> ByteBuffer {
+        TestFrames.record(index, key: "k", data: "", sequenceNumber: "\(1001 + index)", arrivalTimestamp: 1).encoded
     }
 
-    static func reports(_ actions: [Action]) -> [WorkerStateMachine.WorkerEvent] {
-        actions.compactMap {
-            if case .report(let event) = $0 { return event }
-            return nil
-        }
-    }
+    /// The RECORDS frame carrying these records to the router on connection 1.
+    static func records(_ indices: [UInt64]) -> Action { .send(1, .records(indices.map(record))) }
 
-    static func status(_ action: String) -> String { #"{"action":"status","responseFor":"\#(action)"}"# }
-    static let nullCheckpoint = #"{"action":"checkpoint","sequenceNumber":null,"subSequenceNumber":null}"#
-    static func checkpointAt(_ sequence: Int) -> String {
-        #"{"action":"checkpoint","sequenceNumber":"\#(sequence)","subSequenceNumber":0}"#
-    }
+    static func status(_ action: MLDAction) -> Action { .writeLine(.status(responseFor: action)) }
+    static let nullCheckpoint = Action.writeLine(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil))
+    static func checkpoint(_ sequence: Int) -> Action { .writeLine(.checkpoint(sequenceNumber: "\(sequence)", subSequenceNumber: 0)) }
 
-    @Test("initialize is answered at once; checkpointing is never attempted before records")
+    @Test("initialize is answered at once, then the worker connects; the router link handshakes")
     func initialize() {
         var t = Transcript()
-        let actions = t.receive(#"{"action":"initialize","shardId":"shardId-7","sequenceNumber":"42","subSequenceNumber":0}"#)
-        #expect(Self.lines(actions) == [Self.status("initialize")])
-        #expect(Self.reports(actions) == [.initialized(shardId: "shardId-7", checkpoint: "42")])
-        #expect(t.machine.shardId == "shardId-7")
+        #expect(t.receive(#"{"action":"initialize","shardId":"shardId-7","sequenceNumber":"42","subSequenceNumber":0}"#) == [
+            .report(.initialized(shardId: "shardId-7", checkpoint: "42")), Self.status(.initialize), .connect(shardId: "shardId-7"),
+        ])
+        #expect(t.machine.connectionOpened(1) == [.send(1, .hello(Hello(role: .worker, index: 0, instance: 99, name: "shardId-7")))])
+        #expect(t.machine.frameReceived(.hello(TestFrames.hello(.router, 2)), from: 1, now: t.now) == [.report(.link(.connected(router: 2)))])
     }
 
-    @Test("processRecords: records are dispatched and the status goes out at once")
+    @Test("processRecords: records go to the router within its credit and the status goes out at once")
     func processRecordsAnswersAtOnce() {
         var t = Transcript()
-        t.initialized()
-        let actions = t.processRecords(3)
-        #expect(actions.contains(.dispatch(0..<3)))
-        #expect(Self.lines(actions) == [Self.status("processRecords")])
+        _ = t.initialize()
+        _ = t.machine.connectionOpened(1)
+        _ = t.machine.frameReceived(.hello(TestFrames.hello(.router, 0)), from: 1, now: t.now)
+        #expect(t.processRecords(3) == [Self.status(.processRecords)], "no credit yet: the records wait")
+        #expect(t.machine.frameReceived(.credit(Credit(count: 2, bytes: 1 << 20)), from: 1, now: t.now) == [Self.records([0, 1])])
+        #expect(t.machine.frameReceived(.credit(Credit(count: 5, bytes: 1 << 20)), from: 1, now: t.now) == [Self.records([2])])
         #expect(t.machine.tracker.incompleteCount == 3)
     }
 
@@ -104,25 +113,24 @@ struct WorkerStateMachineTests {
     func intervalCheckpoint() {
         var t = Transcript()
         t.initialized()
-        _ = t.processRecords(3)  // 1001 1002 1003
-        _ = t.ack([0, 2])
+        #expect(t.processRecords(3) == [Self.records([0, 1, 2]), Self.status(.processRecords)])  // 1001 1002 1003
+        #expect(t.ack([0, 2]) == [])
         t.advance(by: .seconds(6))
-        let actions = t.processRecords(1)  // 1004
-        #expect(Self.lines(actions) == [Self.checkpointAt(1001)], "record 1 (1002) is incomplete: checkpoint stops at 1001")
-        let replied = t.receive(#"{"action":"checkpoint","sequenceNumber":"1001","subSequenceNumber":0,"error":null}"#)
-        #expect(Self.reports(replied).contains(.checkpointed(SequencePosition("1001", 0))))
-        #expect(Self.lines(replied) == [Self.status("processRecords")])
+        #expect(t.processRecords(1) == [Self.records([3]), Self.checkpoint(1001)], "record 1 (1002) is incomplete: checkpoint stops at 1001")
+        #expect(t.receive(#"{"action":"checkpoint","sequenceNumber":"1001","subSequenceNumber":0,"error":null}"#) == [
+            .report(.checkpointed(SequencePosition("1001", 0))), Self.status(.processRecords),
+        ])
         // Before the interval: no checkpoint even though the prefix moves.
-        _ = t.ack([1, 3])
+        #expect(t.ack([1, 3]) == [])
         t.advance(by: .seconds(1))
-        #expect(Self.lines(t.processRecords(1)) == [Self.status("processRecords")])  // 1005
+        #expect(t.processRecords(1) == [Self.records([4]), Self.status(.processRecords)])  // 1005
         // After it: the new prefix end (1004; 1005 is incomplete).
         t.advance(by: .seconds(5))
-        #expect(Self.lines(t.processRecords(1)) == [Self.checkpointAt(1004)])
+        #expect(t.processRecords(1) == [Self.records([5]), Self.checkpoint(1004)])
         _ = t.reply()
         // Nothing new is complete: no checkpoint on the next batch even after the interval.
         t.advance(by: .seconds(6))
-        #expect(Self.lines(t.processRecords(1)) == [Self.status("processRecords")])
+        #expect(t.processRecords(1) == [Self.records([6]), Self.status(.processRecords)])
     }
 
     @Test("shardEnded waits for every record, checkpoints null, then answers")
@@ -130,14 +138,10 @@ struct WorkerStateMachineTests {
         var t = Transcript()
         t.initialized()
         _ = t.processRecords(2)
-        _ = t.ack([1])
-        let ended = t.receive(#"{"action":"shardEnded"}"#)
-        #expect(Self.lines(ended).isEmpty, "record 0 is incomplete")
-        let acked = t.ack([0])
-        #expect(Self.lines(acked) == [Self.nullCheckpoint])
-        let replied = t.reply()
-        #expect(Self.lines(replied) == [Self.status("shardEnded")])
-        #expect(Self.reports(replied).contains(.checkpointed(nil)))
+        #expect(t.ack([1]) == [])
+        #expect(t.receive(#"{"action":"shardEnded"}"#) == [.report(.shardEnded)], "record 0 is incomplete")
+        #expect(t.ack([0]) == [Self.nullCheckpoint])
+        #expect(t.reply() == [.report(.checkpointed(nil)), Self.status(.shardEnded)])
         #expect(t.machine.isFinished)
         #expect(t.machine.inputClosed() == [.exit(code: 0)])
     }
@@ -146,15 +150,15 @@ struct WorkerStateMachineTests {
     func legacyShutdown() {
         var terminate = Transcript()
         terminate.initialized()
-        #expect(Self.lines(terminate.receive(#"{"action":"shutdown","reason":"TERMINATE"}"#)) == [Self.nullCheckpoint])
-        #expect(Self.lines(terminate.reply()) == [Self.status("shutdown")])
+        #expect(terminate.receive(#"{"action":"shutdown","reason":"TERMINATE"}"#) == [.report(.shardEnded), Self.nullCheckpoint])
+        #expect(terminate.reply() == [.report(.checkpointed(nil)), Self.status(.shutdown)])
 
         var zombie = Transcript()
         zombie.initialized()
         _ = zombie.processRecords(1)
         _ = zombie.ack([0])
         zombie.advance(by: .seconds(60))
-        #expect(Self.lines(zombie.receive(#"{"action":"shutdown","reason":"ZOMBIE"}"#)) == [Self.status("shutdown")])
+        #expect(zombie.receive(#"{"action":"shutdown","reason":"ZOMBIE"}"#) == [.report(.leaseLost), Self.status(.shutdown)])
         #expect(zombie.machine.isFinished)
     }
 
@@ -165,30 +169,27 @@ struct WorkerStateMachineTests {
         _ = t.processRecords(2)
         _ = t.ack([0, 1])
         t.advance(by: .seconds(60))
-        let actions = t.receive(#"{"action":"leaseLost"}"#)
-        #expect(Self.lines(actions) == [Self.status("leaseLost")])
-        #expect(Self.reports(actions).contains(.leaseLost))
+        #expect(t.receive(#"{"action":"leaseLost"}"#) == [.report(.leaseLost), Self.status(.leaseLost)])
         #expect(t.machine.inputClosed() == [.exit(code: 0)])
     }
 
     @Test("ThrottlingException is retried with doubling backoff; at shard end without limit")
     func throttlingAtShardEnd() {
-        var t = Transcript { $0.checkpointRetryDelay = .milliseconds(200); $0.checkpointAttempts = 2 }
+        var t = Transcript { $0.checkpointRetryBackoff.initial = .milliseconds(200); $0.checkpointAttempts = 2 }
         t.initialized()
-        #expect(Self.lines(t.receive(#"{"action":"shardEnded"}"#)) == [Self.nullCheckpoint])
-        var expectedDelay = TimeAmount.milliseconds(200)
+        #expect(t.receive(#"{"action":"shardEnded"}"#) == [.report(.shardEnded), Self.nullCheckpoint])
+        var delay = TimeAmount.milliseconds(200)
         for attempt in 1...4 {
-            let throttled = t.reply(error: "ThrottlingException")
-            #expect(Self.lines(throttled).isEmpty)
-            #expect(Self.reports(throttled) == [.checkpointRetrying(error: "ThrottlingException", attempt: attempt, delay: expectedDelay)])
-            #expect(throttled.contains(.scheduleTimer(t.now + expectedDelay)))
-            t.advance(by: expectedDelay - .milliseconds(1))
-            #expect(Self.lines(t.timer()).isEmpty, "not before the backoff")
+            #expect(t.reply(error: "ThrottlingException") == [
+                .report(.checkpointRetrying(error: .throttling, attempt: attempt, delay: delay)), .scheduleTimer(t.now + delay),
+            ])
+            t.advance(by: delay - .milliseconds(1))
+            #expect(t.timer() == [.scheduleTimer(t.now + .milliseconds(1))], "not before the backoff")
             t.advance(by: .milliseconds(1))
-            #expect(Self.lines(t.timer()) == [Self.nullCheckpoint])
-            expectedDelay = expectedDelay * 2
+            #expect(t.timer() == [Self.nullCheckpoint])
+            delay = delay * 2
         }
-        #expect(Self.lines(t.reply()) == [Self.status("shardEnded")])
+        #expect(t.reply() == [.report(.checkpointed(nil)), Self.status(.shardEnded)])
     }
 
     @Test("retryable errors during processRecords give up after the configured attempts and answer")
@@ -198,13 +199,16 @@ struct WorkerStateMachineTests {
         _ = t.processRecords(1)
         _ = t.ack([0])
         t.advance(by: .seconds(6))
-        #expect(Self.lines(t.processRecords(1)) == [Self.checkpointAt(1001)])
-        _ = t.reply(error: "KinesisClientLibDependencyException")
+        #expect(t.processRecords(1) == [Self.records([1]), Self.checkpoint(1001)])
+        #expect(t.reply(error: "KinesisClientLibDependencyException") == [
+            .report(.checkpointRetrying(error: .dependency, attempt: 1, delay: .milliseconds(200))),
+            .scheduleTimer(t.now + .milliseconds(200)),
+        ])
         t.advance(by: .seconds(1))
-        #expect(Self.lines(t.timer()) == [Self.checkpointAt(1001)])
-        let gaveUp = t.reply(error: "ThrottlingException")
-        #expect(Self.reports(gaveUp).contains(.checkpointFailed(error: "ThrottlingException", position: SequencePosition("1001", 0))))
-        #expect(Self.lines(gaveUp) == [Self.status("processRecords")])
+        #expect(t.timer() == [Self.checkpoint(1001)])
+        #expect(t.reply(error: "ThrottlingException") == [
+            .report(.checkpointFailed(error: .throttling, position: SequencePosition("1001", 0))), Self.status(.processRecords),
+        ])
     }
 
     @Test("ShutdownException stops checkpointing until the shutdown message")
@@ -215,27 +219,23 @@ struct WorkerStateMachineTests {
         _ = t.ack([0])
         t.advance(by: .seconds(6))
         _ = t.processRecords(1)
-        let stopped = t.reply(error: "ShutdownException")
-        #expect(Self.reports(stopped).contains(.checkpointingStopped))
-        #expect(Self.lines(stopped) == [Self.status("processRecords")])
+        #expect(t.reply(error: "ShutdownException") == [.report(.checkpointingStopped), Self.status(.processRecords)])
         _ = t.ack([1])
         t.advance(by: .seconds(60))
-        #expect(Self.lines(t.processRecords(1)) == [Self.status("processRecords")], "no further checkpoint attempts")
-        #expect(Self.lines(t.receive(#"{"action":"leaseLost"}"#)) == [Self.status("leaseLost")])
+        #expect(t.processRecords(1) == [Self.records([2]), Self.status(.processRecords)], "no further checkpoint attempts")
+        #expect(t.receive(#"{"action":"leaseLost"}"#) == [.report(.leaseLost), Self.status(.leaseLost)])
     }
 
-    @Test("InvalidStateException and IllegalArgumentException are reported, not retried", arguments: ["InvalidStateException", "IllegalArgumentException"])
-    func nonRetryable(error: String) {
+    @Test("InvalidStateException and IllegalArgumentException are reported, not retried",
+          arguments: [("InvalidStateException", CheckpointError.invalidState), ("IllegalArgumentException", .illegalArgument)])
+    func nonRetryable(name: String, error: CheckpointError) {
         var t = Transcript()
         t.initialized()
         _ = t.processRecords(1)
         _ = t.ack([0])
         t.advance(by: .seconds(6))
         _ = t.processRecords(1)
-        let failed = t.reply(error: error)
-        #expect(Self.reports(failed) == [.checkpointFailed(error: error, position: SequencePosition("1001", 0))])
-        #expect(Self.lines(failed) == [Self.status("processRecords")])
-        #expect(!failed.contains { if case .scheduleTimer(.some) = $0 { true } else { false } })
+        #expect(t.reply(error: name) == [.report(.checkpointFailed(error: error, position: SequencePosition("1001", 0))), Self.status(.processRecords)])
     }
 
     @Test("a non-retryable error at shard end is reported and the status still goes out")
@@ -243,9 +243,7 @@ struct WorkerStateMachineTests {
         var t = Transcript()
         t.initialized()
         _ = t.receive(#"{"action":"shardEnded"}"#)
-        let failed = t.reply(error: "InvalidStateException")
-        #expect(Self.reports(failed).contains(.checkpointFailed(error: "InvalidStateException", position: nil)))
-        #expect(Self.lines(failed) == [Self.status("shardEnded")])
+        #expect(t.reply(error: "InvalidStateException") == [.report(.checkpointFailed(error: .invalidState, position: nil)), Self.status(.shardEnded)])
     }
 
     @Test("shutdownRequested drains in-flight records, checkpoints the safe position, answers")
@@ -253,11 +251,9 @@ struct WorkerStateMachineTests {
         var t = Transcript { $0.shutdownDrainTimeout = .seconds(3) }
         t.initialized()
         _ = t.processRecords(2)
-        let requested = t.receive(#"{"action":"shutdownRequested"}"#)
-        #expect(Self.lines(requested).isEmpty)
-        #expect(requested.contains(.scheduleTimer(t.now + .seconds(3))))
-        #expect(Self.lines(t.ack([0, 1])) == [Self.checkpointAt(1002)])
-        #expect(Self.lines(t.reply()) == [Self.status("shutdownRequested")])
+        #expect(t.receive(#"{"action":"shutdownRequested"}"#) == [.scheduleTimer(t.now + .seconds(3))])
+        #expect(t.ack([0, 1]) == [Self.checkpoint(1002), .scheduleTimer(nil)])
+        #expect(t.reply() == [.report(.checkpointed(SequencePosition("1002", 0))), Self.status(.shutdownRequested)])
     }
 
     @Test("shutdownRequested checkpoints what is complete when the drain times out")
@@ -268,8 +264,8 @@ struct WorkerStateMachineTests {
         _ = t.ack([0])
         _ = t.receive(#"{"action":"shutdownRequested"}"#)
         t.advance(by: .seconds(3))
-        #expect(Self.lines(t.timer()) == [Self.checkpointAt(1001)])
-        #expect(Self.lines(t.reply()) == [Self.status("shutdownRequested")])
+        #expect(t.timer() == [Self.checkpoint(1001)])
+        #expect(t.reply() == [.report(.checkpointed(SequencePosition("1001", 0))), Self.status(.shutdownRequested)])
         #expect(!t.machine.isFinished, "the daemon sends leaseLost or closes stdin next")
     }
 
@@ -277,15 +273,11 @@ struct WorkerStateMachineTests {
     func backpressure() {
         var t = Transcript { $0.maxPending = 4; $0.lowWater = 2 }
         t.initialized()
-        let first = t.processRecords(3)
-        #expect(Self.lines(first) == [Self.status("processRecords")])
-        let held = t.processRecords(2)
-        #expect(Self.lines(held).isEmpty)
-        #expect(Self.reports(held) == [.backpressureApplied(incomplete: 5)])
-        #expect(Self.lines(t.ack([0, 1, 2])).isEmpty, "2 incomplete is not below the low-water mark of 2")
-        let released = t.ack([3])
-        #expect(Self.reports(released) == [.backpressureReleased(incomplete: 1)])
-        #expect(Self.lines(released) == [Self.status("processRecords")])
+        #expect(t.processRecords(3) == [Self.records([0, 1, 2]), Self.status(.processRecords)])
+        #expect(t.processRecords(2) == [Self.records([3, 4]), .report(.backpressureApplied(incomplete: 5))])
+        #expect(t.ack([0, 1, 2]) == [.scheduleTimer(t.now + .seconds(5))],
+                "2 incomplete is not below the low-water mark of 2: the status stays held, a checkpoint is due on the interval")
+        #expect(t.ack([3]) == [.report(.backpressureReleased(incomplete: 1)), Self.status(.processRecords), .scheduleTimer(nil)])
     }
 
     @Test("while the status is held, the interval still brings checkpoints")
@@ -293,42 +285,76 @@ struct WorkerStateMachineTests {
         var t = Transcript { $0.maxPending = 2; $0.lowWater = 1 }
         t.initialized()
         _ = t.processRecords(3)
-        let acked = t.ack([0])
-        #expect(acked.contains(.scheduleTimer(t.now + .seconds(5))))
+        #expect(t.ack([0]) == [.scheduleTimer(t.now + .seconds(5))])
         t.advance(by: .seconds(5))
-        #expect(Self.lines(t.timer()) == [Self.checkpointAt(1001)])
-        #expect(Self.lines(t.reply()).isEmpty, "still 2 incomplete: the status stays held")
-        #expect(Self.lines(t.ack([1, 2])) == [Self.status("processRecords")])
+        #expect(t.timer() == [Self.checkpoint(1001)])
+        #expect(t.reply() == [.report(.checkpointed(SequencePosition("1001", 0)))], "still 2 incomplete: the status stays held")
+        #expect(t.ack([1, 2]) == [.report(.backpressureReleased(incomplete: 0)), Self.status(.processRecords)])
     }
 
     @Test("a failed item makes its record resend after a doubling backoff")
     func failedItemResends() {
-        var t = Transcript { $0.failedRecordRetryDelay = .seconds(1) }
+        var t = Transcript { $0.failedRecordBackoff.initial = .seconds(1) }
         t.initialized()
         _ = t.processRecords(2)
-        let failed = t.ack([1], status: .failed)
-        #expect(Self.reports(failed) == [.recordFailed(record: 1, attempt: 1, delay: .seconds(1))])
-        #expect(failed.contains(.scheduleTimer(t.now + .seconds(1))))
+        #expect(t.ack([1], status: .failed) == [
+            .report(.recordFailed(record: 1, attempt: 1, delay: .seconds(1))), .scheduleTimer(t.now + .seconds(1)),
+        ])
         t.advance(by: .seconds(1))
-        #expect(t.timer().contains(.resend([1])))
-        let again = t.ack([1], status: .failed)
-        #expect(Self.reports(again) == [.recordFailed(record: 1, attempt: 2, delay: .seconds(2))])
-        _ = t.ack([1], status: .ok)
+        #expect(t.timer() == [Self.records([1])])
+        #expect(t.ack([1], status: .failed) == [
+            .report(.recordFailed(record: 1, attempt: 2, delay: .seconds(2))), .scheduleTimer(t.now + .seconds(2)),
+        ])
+        #expect(t.ack([1], status: .ok) == [.scheduleTimer(nil)])
         t.advance(by: .seconds(2))
-        #expect(!t.timer().contains { if case .resend = $0 { true } else { false } }, "completed meanwhile: no resend")
-        _ = t.ack([0], status: .deadLettered)
+        #expect(t.timer() == [], "completed meanwhile: no resend")
+        #expect(t.ack([0], status: .deadLettered) == [])
         #expect(t.machine.tracker.checkpointable?.index == 1, "dead-lettered items count as complete")
     }
 
-    @Test("a broken path resends every incomplete record")
-    func pathBroken() {
+    @Test("a PEER_LOST resends every incomplete record on the same connection")
+    func peerLost() {
         var t = Transcript()
         t.initialized()
         _ = t.processRecords(4)
         _ = t.ack([1, 3])
-        let actions = t.machine.pathBroken(reason: "router connection closed", now: t.now)
-        #expect(actions.contains(.resend([0, 2])))
-        #expect(Self.reports(actions) == [.redelivering(records: 2, reason: "router connection closed")])
+        let lost = PeerLost(role: .mapper, index: 0, reason: "gone")
+        #expect(t.machine.frameReceived(.peerLost(lost), from: 1, now: t.now) == [
+            .report(.redelivering(records: 2, reason: "mapper 0 lost: gone")), Self.records([0, 2]),
+        ])
+    }
+
+    @Test("a closed router connection resends every incomplete record once a new one is up")
+    func reconnect() {
+        var t = Transcript()
+        t.initialized()
+        _ = t.processRecords(4)
+        _ = t.ack([2])
+        #expect(t.machine.connectionClosed(1, now: t.now) == [.report(.redelivering(records: 3, reason: "router connection closed"))])
+        #expect(t.machine.connectionOpened(2) == [.send(2, .hello(Hello(role: .worker, index: 0, instance: 99, name: "shardId-000000000000")))])
+        #expect(t.machine.frameReceived(.hello(TestFrames.hello(.router, 0)), from: 2, now: t.now) == [.report(.link(.connected(router: 0)))])
+        #expect(t.machine.frameReceived(.credit(Credit(count: 10, bytes: 1 << 20)), from: 2, now: t.now) == [
+            .send(2, .records([Self.record(0), Self.record(1), Self.record(3)])),
+        ])
+    }
+
+    @Test("a draining router gets nothing more; records wait for the next connection")
+    func drainingRouter() {
+        var t = Transcript()
+        t.initialized()
+        #expect(t.machine.frameReceived(.drain(Drain(reason: "SIGTERM")), from: 1, now: t.now) == [.report(.link(.draining(reason: "SIGTERM")))])
+        #expect(t.processRecords(1) == [Self.status(.processRecords)])
+        #expect(t.machine.link.queuedCount == 1)
+    }
+
+    @Test("a router that sends records breaks the protocol: the connection is closed")
+    func routerViolation() {
+        var t = Transcript()
+        t.initialized()
+        let error = ErrorFrame(code: .protocolViolation, message: "unexpected RECORDS for a worker")
+        #expect(t.machine.frameReceived(.records(TestFrames.records(0...0)), from: 1, now: t.now) == [
+            .report(.link(.refused(error.message))), .close(1, error),
+        ])
     }
 
     @Test("a message before the previous status is a protocol violation: report and exit 1")
@@ -336,9 +362,7 @@ struct WorkerStateMachineTests {
         var t = Transcript { $0.maxPending = 1; $0.lowWater = 1 }
         t.initialized()
         _ = t.processRecords(2)
-        let actions = t.processRecords(1)
-        #expect(Self.reports(actions) == [.protocolViolation("processRecords while processRecords still awaits its status")])
-        #expect(actions.contains(.exit(code: 1)))
+        #expect(t.processRecords(1) == [.report(.protocolViolation("processRecords while processRecords still awaits its status")), .exit(code: 1)])
     }
 
     @Test("invalid JSON and unknown actions are reported with the line and skipped")
@@ -346,15 +370,13 @@ struct WorkerStateMachineTests {
         var t = Transcript()
         t.initialized()
         let bad = t.receive(#"{"action":"processRecords","records":[{"data":"AA"#)
-        #expect(Self.lines(bad).isEmpty)
-        guard case .invalidLine(let text)? = Self.reports(bad).first else {
-            Issue.record("no report")
+        guard case .report(.invalidLine(let text))? = bad.first, bad.count == 1 else {
+            Issue.record("expected one invalid-line report, got \(bad)")
             return
         }
         #expect(text.contains("invalid JSON") && text.contains(#"{"action":"processRecords""#))
-        let unknown = t.receive(#"{"action":"frobnicate"}"#)
-        #expect(Self.reports(unknown) == [.invalidLine(#"unknown action "frobnicate" in: {"action":"frobnicate"}"#)])
-        #expect(Self.lines(t.processRecords(1)) == [Self.status("processRecords")], "the worker carries on")
+        #expect(t.receive(#"{"action":"frobnicate"}"#) == [.report(.invalidLine(#"unknown action "frobnicate" in: {"action":"frobnicate"}"#))])
+        #expect(t.processRecords(1) == [Self.records([0]), Self.status(.processRecords)], "the worker carries on")
     }
 
     @Test("stdin EOF ends the worker: cleanly when idle, with code 1 mid-exchange")
@@ -365,20 +387,21 @@ struct WorkerStateMachineTests {
 
         var busy = Transcript()
         busy.initialized()
+        _ = busy.processRecords(1)
         _ = busy.receive(#"{"action":"shardEnded"}"#)
-        #expect(busy.machine.inputClosed().contains(.exit(code: 1)))
+        #expect(busy.machine.inputClosed() == [.report(.unexpectedEndOfInput), .exit(code: 1)])
     }
 
     @Test("a checkpoint reply nobody asked for is reported")
     func strayReply() {
         var t = Transcript()
         t.initialized()
-        #expect(Self.reports(t.reply()) == [.protocolViolation("checkpoint reply without a checkpoint request")])
+        #expect(t.reply() == [.report(.protocolViolation("checkpoint reply without a checkpoint request"))])
     }
 
     @Test("shutdownRequested before initialize is answered at once")
     func shutdownBeforeInitialize() {
         var t = Transcript()
-        #expect(Self.lines(t.receive(#"{"action":"shutdownRequested"}"#)) == [Self.status("shutdownRequested")])
+        #expect(t.receive(#"{"action":"shutdownRequested"}"#) == [Self.status(.shutdownRequested)])
     }
 }

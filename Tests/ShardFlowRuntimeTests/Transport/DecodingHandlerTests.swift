@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import ShardFlowTestKit
 import Testing
 
 @testable import ShardFlowCore

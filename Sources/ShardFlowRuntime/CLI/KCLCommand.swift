@@ -1,0 +1,67 @@
+import ArgumentParser
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `shardflow kcl`: runs the Java KCL MultiLangDaemon for this host's group — writes the
+/// user's properties plus the ones the workers need, then becomes java (exec).
+public struct KCLCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "kcl",
+        abstract: "Run the Java KCL MultiLangDaemon with shardflow-worker as its executable.",
+        discussion: """
+            Writes PROPERTIES plus executableName (the worker, pointed at this group's router), \
+            callProcessRecordsEvenForEmptyRecordList = true and a non-zero shutdownGraceMillis \
+            to --output, then execs `java -cp CLASSPATH MAIN-CLASS OUTPUT`. Arguments after the \
+            options are passed to every worker (for example --checkpoint-interval 10s).
+            """
+    )
+
+    @Option(help: ArgumentHelp("Your KCL properties file.", valueName: "path"))
+    var properties: String
+
+    @Option(help: ArgumentHelp("The KCL multilang classpath.", valueName: "classpath"))
+    var kclClasspath: String
+
+    @Option(help: ArgumentHelp("The java executable.", valueName: "path"))
+    var java: String = "java"
+
+    @Option(help: ArgumentHelp("The daemon's main class.", valueName: "class"))
+    var kclMainClass: String = KCLConfiguration().mainClass
+
+    @Option(help: ArgumentHelp("Socket directory of the group.", valueName: "dir"))
+    var runtimeDir: String = RuntimeDirectory.defaultPath
+
+    @Option(help: "Routers of the group.")
+    var routers: Int = 1
+
+    @Option(help: "Log level of the workers.")
+    var logLevel: String = "info"
+
+    @Option(help: ArgumentHelp("Where to write the merged properties (default: $STATE_DIRECTORY, else the runtime directory).", valueName: "path"))
+    var output: String?
+
+    @Argument(parsing: .allUnrecognized, help: "Options for every worker.")
+    var workerOptions: [String] = []
+
+    public init() {}
+
+    public func run() throws {
+        let worker = [RunOptions.ownDirectory + "/shardflow-worker", "--runtime-dir", runtimeDir, "--routers", String(routers),
+                      "--log-level", logLevel] + workerOptions
+        let directory = output.map { String($0[..<($0.lastIndex(of: "/") ?? $0.startIndex)]) }
+            ?? RuntimeDirectory.environment("STATE_DIRECTORY")?.split(separator: ":").first.map(String.init) ?? runtimeDir
+        try RuntimeDirectory.makeDirectories(directory, mode: 0o750)
+        let written = try KCLProperties.write(userProperties: properties, workerCommand: worker, directory: directory, name: output.map { String($0.split(separator: "/").last!) })
+        let arguments = [java, "-cp", kclClasspath, kclMainClass, written]
+        // java gets default signal handling, whatever this process inherited.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        pthread_sigmask(SIG_SETMASK, &signals, nil)
+        let argv = arguments.map { strdup($0) } + [nil]
+        execvp(java, argv)
+        throw ConfigurationError("cannot run \(java): \(String(cString: strerror(errno))) (set --java or SHARDFLOW_JAVA)")
+    }
+}

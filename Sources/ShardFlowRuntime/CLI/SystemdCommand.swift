@@ -1,0 +1,110 @@
+import ArgumentParser
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `shardflow systemd`: writes (or prints) the systemd units and configuration for a topology,
+/// and the commands that enable it.
+public struct SystemdCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "systemd",
+        abstract: "Write or print the systemd units and configuration for a group, and the commands to enable it.",
+        discussion: """
+            --reducers N means the same topology as under `shardflow run`: reducer instances \
+            shardflow-reducer@0…N-1, and mappers partitioning items over N reducers. Without \
+            --prefix everything is printed; with it, files go to PREFIX/etc/systemd/system, \
+            PREFIX/etc/shardflow and PREFIX/usr/lib/sysusers.d. See docs/operations.md.
+            """
+    )
+
+    @Option(help: "Reducers (template instances shardflow-reducer@0…N-1).")
+    var reducers: Int = 2
+
+    @Option(help: "Mappers (template instances shardflow-mapper@0…M-1).")
+    var mappers: Int = 1
+
+    @Flag(help: "Key-ordered routing: the router sends records to mappers by partition key (see `shardflow run --help`).")
+    var keyOrdered = false
+
+    @Option(help: ArgumentHelp("Write the files under this root instead of printing them.", valueName: "dir"))
+    var prefix: String?
+
+    @Option(help: .hidden)
+    var flat: String?
+
+    @Option(help: ArgumentHelp("Where the ShardFlow executables are installed.", valueName: "dir"))
+    var binDir: String = SystemdDeployment().binDirectory
+
+    @Option(help: "The system user the units run as.")
+    var user: String = SystemdDeployment().user
+
+    @Option(help: ArgumentHelp("The reducers' processor.", valueName: "processor"))
+    var processor: ProcessorSpecification = ProcessorSpecification(argument: SystemdDeployment().processor)!
+
+    @Option(help: ArgumentHelp("The KCL properties file (stream, application, region, credentials).", valueName: "path"))
+    var kclProperties: String = SystemdDeployment().kclProperties
+
+    @Option(help: ArgumentHelp("The KCL multilang classpath.", valueName: "classpath"))
+    var kclClasspath: String = SystemdDeployment().kclClasspath
+
+    @Option(help: ArgumentHelp("The java executable.", valueName: "path"))
+    var java: String = SystemdDeployment().java
+
+    public init() {}
+
+    public func validate() throws {
+        guard reducers > 0, reducers <= 10_000 else { throw ValidationError("--reducers must be between 1 and 10000") }
+        guard mappers > 0, mappers <= 1000 else { throw ValidationError("--mappers must be between 1 and 1000") }
+        for (name, value) in [("--bin-dir", binDir), ("--kcl-properties", kclProperties)] where value.contains(" ") {
+            throw ValidationError("\(name) must not contain spaces (systemd and the KCL split command lines on them)")
+        }
+    }
+
+    var deployment: SystemdDeployment {
+        var deployment = SystemdDeployment()
+        deployment.reducers = reducers
+        deployment.mappers = mappers
+        deployment.keyOrdered = keyOrdered
+        deployment.binDirectory = binDir
+        deployment.user = user
+        deployment.processor = processor.description
+        deployment.kclProperties = kclProperties
+        deployment.kclClasspath = kclClasspath
+        deployment.java = java
+        return deployment
+    }
+
+    public func run() throws {
+        let deployment = self.deployment
+        if let flat {
+            // deploy/ in the repository: the units and configuration side by side.
+            try RuntimeDirectory.makeDirectories(flat, mode: 0o755)
+            for unit in deployment.units { try Self.write(unit.contents, to: "\(flat)/\(unit.path)") }
+            try Self.write(deployment.configuration, to: "\(flat)/shardflow.conf")
+            try Self.write(deployment.sysusers, to: "\(flat)/shardflow.sysusers")
+            return
+        }
+        if let prefix {
+            for file in deployment.files {
+                let path = "\(prefix)/\(file.path)"
+                try RuntimeDirectory.makeDirectories(String(path[..<path.lastIndex(of: "/")!]), mode: 0o755)
+                try Self.write(file.contents, to: path)
+                print("wrote \(path)")
+            }
+        } else {
+            for file in deployment.files {
+                print("# ---- /\(file.path)")
+                print(file.contents)
+            }
+        }
+        print("# ---- to enable this topology (\(reducers) reducers, \(mappers) mappers):")
+        for command in deployment.commands { print(command) }
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        try CheckpointStore.writeAtomically(
+            ByteBuffer(string: text), to: path, directory: String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
+    }
+}

@@ -1,0 +1,183 @@
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One run of the local source: a worker per unfinished shard, the reader thread, and the
+/// daemon side of every shard's exchange. When any worker fails, the session ends the way the
+/// Java daemon does (every worker stops) and the launcher starts a new session from the stored
+/// checkpoints.
+final class LocalSourceSession: @unchecked Sendable {
+    enum Outcome {
+        case completed(SourcePump.Summary)
+        case failed(String)
+        case stopped
+    }
+
+    struct Settings {
+        var source: SourceSpecification
+        var shards: Int
+        var batchRecords: Int
+        var workerArguments: [String]
+        var workerEnvironment: [String: String]
+        var injectedCheckpointErrors: [CheckpointError]
+    }
+
+    private let settings: Settings
+    private let eventLoop: EventLoop
+    private let logger: Logger
+    private let persist: (String, Checkpoint) throws -> Void
+    private let onFinished: (Outcome) -> Void
+    private var drivers: [Int: DaemonSessionDriver] = [:]
+    private var livePids: [pid_t: DaemonSessionDriver] = [:]
+    private var pump: SourcePump?
+    private var pumpSummary: SourcePump.Summary?
+    private var pumpDone = false
+    private var failure: String?
+    private var stopRequested = false
+    private var reported = false
+    private(set) var shardsEnded = 0
+    private(set) var activeShards = 0
+
+    init(
+        settings: Settings,
+        eventLoop: EventLoop,
+        logger: Logger,
+        persist: @escaping (String, Checkpoint) throws -> Void,
+        onFinished: @escaping (Outcome) -> Void
+    ) {
+        self.settings = settings
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.persist = persist
+        self.onFinished = onFinished
+    }
+
+    /// Records delivered to workers in this session.
+    var recordsDelivered: Int { drivers.values.reduce(0) { $0 + $1.recordsDelivered } }
+    /// Records read by the reader in this session.
+    var recordsRead: Int { pump?.recordsRead ?? 0 }
+
+    func start(checkpoints: [String: Checkpoint]) throws {
+        let resume: [Checkpoint?] = (0..<settings.shards).map { checkpoints[DaemonSessionDriver.shardId($0)] }
+        let source: RecordSource
+        switch settings.source {
+        case .file(let path): source = try FileRecordSource(path: path)
+        case .generate(let count, let size, let keys): source = GeneratedRecordSource(count: count, size: size, keys: keys)
+        case .kcl, .none: preconditionFailure("not a local source")
+        }
+        var pumpConfiguration = SourcePump.Configuration(shardCount: settings.shards, resumeAfter: resume)
+        pumpConfiguration.batchRecords = settings.batchRecords
+        let pump = SourcePump(source: source, configuration: pumpConfiguration)
+        self.pump = pump
+        for shard in 0..<settings.shards where resume[shard] != .shardEnd {
+            let driver = DaemonSessionDriver(
+                index: shard, checkpoint: resume[shard], eventLoop: eventLoop, logger: logger,
+                callbacks: .init(
+                    persist: persist,
+                    batchConsumed: { [weak pump] shard in pump?.batchConsumed(shard: shard) },
+                    finished: { [unowned self] driver in self.driverFinished(driver) },
+                    failed: { [unowned self] driver, reason in self.driverFailed(driver, reason) }
+                ))
+            if !settings.injectedCheckpointErrors.isEmpty { driver.injectCheckpointErrors(settings.injectedCheckpointErrors) }
+            drivers[shard] = driver
+        }
+        activeShards = drivers.count
+        guard !drivers.isEmpty else {
+            logger.notice("every shard is already at SHARD_END in the stored checkpoints; nothing to do (use --reset to process the source again)")
+            pumpDone = true
+            pumpSummary = SourcePump.Summary()
+            finishIfDone()
+            return
+        }
+        let location = source.location
+        let logger = self.logger
+        pump.deliver = { [eventLoop] shard, batch in
+            eventLoop.execute { self.drivers[shard]?.enqueue(batch) }
+        }
+        pump.invalidLine = { line, reason in
+            logger.error("\(location):\(line): \(reason); this line is skipped, every other line is processed")
+        }
+        pump.finished = { [eventLoop] result in
+            eventLoop.execute { self.pumpFinished(result) }
+        }
+        for driver in drivers.values.sorted(by: { $0.index < $1.index }) {
+            do {
+                try driver.start(arguments: settings.workerArguments, environment: settings.workerEnvironment)
+                livePids[driver.child!.pid] = driver
+            } catch {
+                driverFailed(driver, "cannot start the worker for \(driver.shardId): \(error)")
+                return
+            }
+        }
+        pump.start()
+    }
+
+    /// Graceful stop: every worker gets `shutdownRequested` and exits.
+    func requestStop() {
+        stopRequested = true
+        pump?.cancel()
+        for driver in drivers.values { driver.requestStop() }
+        finishIfDone()
+    }
+
+    /// Stops every worker at once (the run is being abandoned).
+    func kill() {
+        pump?.cancel()
+        for driver in livePids.values { driver.kill() }
+    }
+
+    /// Routes a reaped child to its driver; false when it is not one of this session's workers.
+    func childExited(pid: pid_t, termination: ChildProcess.Termination) -> Bool {
+        guard let driver = livePids.removeValue(forKey: pid) else { return false }
+        driver.childExited(termination)
+        finishIfDone()
+        return true
+    }
+
+    /// Whether `pid` is one of this session's live workers.
+    func owns(pid: pid_t) -> Bool { livePids[pid] != nil }
+
+    private func pumpFinished(_ result: Result<SourcePump.Summary, Error>) {
+        pumpDone = true
+        switch result {
+        case .success(let summary):
+            pumpSummary = summary
+            for driver in drivers.values { driver.inputEnded() }
+        case .failure(is CancellationError):
+            break
+        case .failure(let error):
+            driverFailed(nil, "reading \(settings.source) failed: \(error)")
+        }
+        finishIfDone()
+    }
+
+    private func driverFinished(_ driver: DaemonSessionDriver) {
+        if driver.ended { shardsEnded += 1 }
+        finishIfDone()
+    }
+
+    private func driverFailed(_ driver: DaemonSessionDriver?, _ reason: String) {
+        guard failure == nil else { return }
+        failure = reason
+        logger.error("\(reason); stopping every worker, as the MultiLangDaemon would")
+        pump?.cancel()
+        for other in drivers.values { other.kill() }
+        finishIfDone()
+    }
+
+    private func finishIfDone() {
+        guard !reported, livePids.isEmpty, pumpDone || failure != nil || stopRequested else { return }
+        if failure == nil, !stopRequested, shardsEnded < drivers.count { return }
+        reported = true
+        if let failure {
+            onFinished(.failed(failure))
+        } else if stopRequested && shardsEnded < drivers.count {
+            onFinished(.stopped)
+        } else {
+            onFinished(.completed(pumpSummary ?? SourcePump.Summary()))
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import NIOCore
+
+/// Everything `shardflow run` needs, validated by the command.
+public struct LaunchConfiguration: Sendable {
+    /// Directory holding `shardflow-worker`, `shardflow-router`, … (default: the launcher's own).
+    public var binDirectory: String
+    /// Socket directory; nil = a fresh private directory, removed at exit.
+    public var runtimeDirectory: String?
+    /// Where checkpoints are kept (`checkpoints.json`).
+    public var stateDirectory: String
+    public var routers = 1
+    public var mappers = 1
+    public var reducers = 2
+    public var source: SourceSpecification
+    /// Shards of the local source.
+    public var shards = 4
+    public var processor: ProcessorSpecification = .discard
+    public var extract: Extractor.Mode = .record
+    public var key: Extractor.KeySelector = .partitionKey
+    /// Key-ordered routing (DESIGN §6): routers pick the mapper by the record's partition key.
+    public var keyOrdered = false
+    /// Extra reducer arguments (batching, retries, dead letters).
+    public var reducerArguments: [String] = []
+    /// Extra worker arguments (checkpoint interval, backpressure).
+    public var workerArguments: [String] = []
+    /// Extra arguments for every process (frame size, allowed uids).
+    public var commonArguments: [String] = []
+    public var childLogLevel = "warning"
+    /// Records per `processRecords` message of the local source.
+    public var batchRecords = 2000
+    /// Progress line interval; nil = no progress lines.
+    public var progressInterval: TimeAmount? = .seconds(1)
+    /// Write the run's figures as JSON here.
+    public var statsPath: String?
+    /// When a process (or the source) that exited is started again, and when the run gives up.
+    public var restart = RestartPolicy()
+    /// How long a process may take to report READY=1.
+    public var readyTimeout: TimeAmount = .seconds(30)
+    /// Forget stored checkpoints first.
+    public var reset = false
+    /// The Java side of `--source kcl:`.
+    public var kcl = KCLConfiguration()
+    /// A different MultiLangDaemon child for the local source to drive instead of
+    /// `shardflow-worker` (split on spaces, as the daemon splits `executableName`).
+    public var workerCommandOverride: [String]?
+    /// Testing and drills: answer the local source's next checkpoint requests with these errors.
+    public var injectedCheckpointErrors: [CheckpointError] = []
+
+    public init(binDirectory: String, stateDirectory: String, source: SourceSpecification) {
+        self.binDirectory = binDirectory
+        self.stateDirectory = stateDirectory
+        self.source = source
+    }
+
+    func binary(_ name: String) -> String { "\(binDirectory)/\(name)" }
+}

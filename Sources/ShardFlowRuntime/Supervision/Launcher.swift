@@ -1,0 +1,385 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `shardflow run`: starts and supervises a whole group on one host — reducers and routers,
+/// then mappers, then the source — and on completion or SIGINT/SIGTERM drains it in order.
+/// What to do when is the ``SupervisorStateMachine``'s; this class performs its actions
+/// (spawning, signalling, the source, the notify sockets, progress and the summary).
+public final class Launcher: @unchecked Sendable {
+    private let configuration: LaunchConfiguration
+    private let logger: Logger
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let eventLoop: EventLoop
+    private var machine: SupervisorStateMachine
+    private var runtime: RuntimeDirectory!
+    private var ownsRuntime = false
+    private var store: CheckpointStore!
+    private var processes: [GroupProcess] = []
+    private let notifications = NotifyHub()
+    private var workerStatus: [String: [String: String]] = [:]
+    private var session: LocalSourceSession?
+    private var kclDaemon: ChildProcess?
+    private var workerUsage = ResourceUse()
+    private var workerCount = 0
+    private var timer: Scheduled<Void>?
+    private var finished = false
+    private let done: EventLoopPromise<Int32>
+    private var report: RunReport!
+    private var reaper: ChildReaper!
+    private var sourceSummary = SourcePump.Summary()
+    private var recordsDeliveredBefore = 0
+
+    public init(configuration: LaunchConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.eventLoop = group.next()
+        self.done = eventLoop.makePromise(of: Int32.self)
+        var members: [SupervisorStateMachine.Member] = []
+        for index in 0..<configuration.reducers { members.append(.init(kind: .reducer, index: index)) }
+        for index in 0..<configuration.routers { members.append(.init(kind: .router, index: index)) }
+        for index in 0..<configuration.mappers { members.append(.init(kind: .mapper, index: index)) }
+        var supervision = SupervisorStateMachine.Configuration(members: members)
+        supervision.restart = configuration.restart
+        supervision.readyTimeout = configuration.readyTimeout
+        self.machine = SupervisorStateMachine(configuration: supervision)
+    }
+
+    /// Runs the group to the end; returns the exit status.
+    public func run() throws -> Int32 {
+        try prepareDirectories()
+        reaper = ChildReaper { [eventLoop] pid, termination, usage in
+            eventLoop.execute { self.childExited(pid: pid, termination: termination, usage: usage) }
+        }
+        reaper.start()
+        installSignalHandlers()
+        eventLoop.execute { self.begin() }
+        let code = (try? done.futureResult.wait()) ?? ExitStatus.failed
+        reaper.stop()
+        notifications.stop()
+        try? group.syncShutdownGracefully()
+        cleanUpRuntimeDirectory()
+        return code
+    }
+
+    // MARK: Start-up
+
+    private func prepareDirectories() throws {
+        if let path = configuration.runtimeDirectory {
+            runtime = RuntimeDirectory(path: path)
+            try runtime.prepare()
+        } else {
+            let base = RuntimeDirectory.environment("XDG_RUNTIME_DIR").map { $0 + "/" } ?? "/tmp/"
+            var template = Array((base + "shardflow-XXXXXX").utf8CString)
+            guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+                throw SystemCallError(call: "mkdtemp(\(base)shardflow-XXXXXX)", code: errno)
+            }
+            runtime = RuntimeDirectory(path: String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            ownsRuntime = true
+        }
+        store = try CheckpointStore(directory: configuration.stateDirectory)
+        if configuration.reset, !store.checkpoints.isEmpty {
+            try store.removeAll()
+            logger.notice("--reset: forgot the stored checkpoints in \(store.path)")
+        }
+        try SourceIdentity.check(configuration: configuration, reset: configuration.reset)
+    }
+
+    private func begin() {
+        let common = ["--runtime-dir", runtime.path, "--log-level", configuration.childLogLevel] + configuration.commonArguments
+        processes = machine.configuration.members.map { member in
+            let arguments: [String]
+            switch member.kind {
+            case .reducer:
+                arguments = [configuration.binary("shardflow-reducer"), "--index", String(member.index),
+                             "--processor", configuration.processor.description] + common + configuration.reducerArguments
+            case .router:
+                arguments = [configuration.binary("shardflow-router"), "--index", String(member.index)] + common
+                    + (configuration.keyOrdered ? ["--key-ordered", "--mappers", String(configuration.mappers)] : [])
+            case .mapper:
+                arguments = [configuration.binary("shardflow-mapper"), "--index", String(member.index),
+                             "--routers", String(configuration.routers), "--reducers", String(configuration.reducers),
+                             "--extract", configuration.extract.rawValue, "--key", configuration.key.description] + common
+            }
+            return GroupProcess(member: member, arguments: arguments, notifyPath: "\(runtime.path)/notify-\(member.name).sock")
+        }
+        report = RunReport(configuration: configuration, runtime: runtime, stateDirectory: configuration.stateDirectory)
+        do {
+            try notifications.listen(at: "\(runtime.path)/notify-workers.sock") { fields in
+                self.eventLoop.execute { self.workerReported(fields) }
+            }
+            for (id, process) in processes.enumerated() {
+                try notifications.listen(at: process.notifyPath) { fields in
+                    self.eventLoop.execute { self.processReported(id, fields) }
+                }
+            }
+        } catch {
+            logger.critical("cannot create the notify sockets: \(error)")
+            finish(code: ExitStatus.failed)
+            return
+        }
+        notifications.start()
+        run(machine.start(now: .now()))
+    }
+
+    /// The environment of every child the launcher starts: where to send `sd_notify`
+    /// messages, and the launcher's pid (a child dies with the launcher).
+    private func childEnvironment(notify path: String) -> [String: String] {
+        ["NOTIFY_SOCKET": path, "SHARDFLOW_PARENT_PID": String(getpid())]
+    }
+
+    // MARK: Actions
+
+    private func run(_ actions: [SupervisorStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .spawn(let id):
+                spawn(id)
+            case .signal(let id, let signal):
+                processes[id].child?.send(signal: signal)
+            case .startSource:
+                startSource()
+            case .stopSource:
+                stopSource()
+            case .killSource:
+                session?.kill()
+                kclDaemon?.send(signal: SIGTERM)
+            case .killAll:
+                session?.kill()
+                kclDaemon?.send(signal: SIGKILL)
+                for process in processes { process.child?.send(signal: SIGKILL) }
+            case .scheduleTimer(let deadline):
+                timer?.cancel()
+                timer = deadline.map { deadline in
+                    eventLoop.scheduleTask(deadline: deadline) { self.run(self.machine.timerFired(now: .now())) }
+                }
+            case .report(let event):
+                log(event)
+            case .finish(let code):
+                finish(code: code)
+            }
+        }
+    }
+
+    private func spawn(_ id: SupervisorStateMachine.MemberID) {
+        let process = processes[id]
+        do {
+            process.child = try ChildProcess.spawn(process.arguments, environment: childEnvironment(notify: process.notifyPath))
+            logger.debug("started \(process.name) (pid \(process.child!.pid))")
+        } catch {
+            // After the rest of this batch of actions: they were decided with this one.
+            eventLoop.execute { self.run(self.machine.spawnFailed(id, reason: "\(error)", now: .now())) }
+        }
+    }
+
+    private func log(_ event: SupervisorStateMachine.Event) {
+        switch event {
+        case .starting(let reducers, let routers, let mappers):
+            logger.info("starting \(reducers) reducers, \(routers) routers and \(mappers) mappers\(configuration.keyOrdered ? " (key-ordered routing)" : "") in \(runtime.path)")
+        case .groupReady:
+            logger.info("group ready")
+        case .restarting(let id, let termination, let delay, let attempt):
+            logger.warning("\(machine.member(id)) \(termination); restarting it in \(delay.prettyDescription) (restart \(attempt) of at most \(configuration.restart.limit) within \(configuration.restart.window.prettyDescription); the rest of the group keeps running)")
+        case .sourceRestarting(let reason, let delay, let attempt):
+            logger.warning("\(reason); restarting the source from the stored checkpoints in \(delay.prettyDescription) (restart \(attempt) of at most \(configuration.restart.limit) within \(configuration.restart.window.prettyDescription))")
+        case .stopping(let signal):
+            let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+            logger.notice("\(name): stopping gracefully — workers hand their shards back (checkpointing what is complete), then the group drains; \(name) again to stop at once")
+        case .killingEverything(let signal):
+            logger.warning("second \(signal == SIGINT ? "SIGINT" : "SIGTERM"): killing every process now")
+        case .stopTimedOut(let id, let timeout):
+            logger.warning("\(machine.member(id)) did not stop within \(timeout.prettyDescription); killing it")
+        case .fatal(let message):
+            logger.critical("\(message)")
+        }
+    }
+
+    // MARK: Source
+
+    private func startSource() {
+        if !report.started {
+            report.start()
+            if let interval = configuration.progressInterval {
+                eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                    guard !self.finished else { return }
+                    self.report.progress(self.snapshot())
+                }
+            }
+        }
+        switch configuration.source {
+        case .file, .generate:
+            startLocalSession()
+        case .kcl(let properties):
+            startKCL(properties: properties)
+        case .none:
+            report.printWorkerCommand(workerCommand)
+        }
+    }
+
+    private func stopSource() {
+        if let session {
+            session.requestStop()
+        } else if let daemon = kclDaemon {
+            daemon.send(signal: SIGTERM)  // the daemon's shutdown hook sends shutdownRequested
+        } else {
+            run(machine.sourceEnded(.stopped, now: .now()))
+        }
+    }
+
+    /// The command line of a worker for this group (also the `executableName` for a daemon).
+    var workerCommand: [String] {
+        if let override = configuration.workerCommandOverride { return override }
+        return [configuration.binary("shardflow-worker"), "--runtime-dir", runtime.path, "--routers", String(configuration.routers),
+         "--log-level", configuration.childLogLevel] + configuration.commonArguments + configuration.workerArguments
+    }
+
+    private func startLocalSession() {
+        let settings = LocalSourceSession.Settings(
+            source: configuration.source, shards: configuration.shards, batchRecords: configuration.batchRecords,
+            workerArguments: workerCommand,
+            workerEnvironment: childEnvironment(notify: "\(runtime.path)/notify-workers.sock"),
+            injectedCheckpointErrors: configuration.injectedCheckpointErrors)
+        let session = LocalSourceSession(
+            settings: settings, eventLoop: eventLoop, logger: logger,
+            persist: { shardId, checkpoint in try self.store.update(shardId, to: checkpoint) },
+            onFinished: { outcome in self.sessionFinished(outcome) })
+        self.session = session
+        do {
+            try session.start(checkpoints: store.checkpoints)
+        } catch {
+            self.session = nil
+            run(machine.sourceEnded(.failed("cannot start the source: \(error)"), now: .now()))
+        }
+    }
+
+    private func sessionFinished(_ outcome: LocalSourceSession.Outcome) {
+        if let session { recordsDeliveredBefore += session.recordsDelivered }
+        session = nil
+        switch outcome {
+        case .completed(let summary):
+            report.sourceCompleted()
+            sourceSummary = summary
+            let code = summary.invalidLines.isEmpty ? ExitStatus.completed : ExitStatus.invalidInput
+            run(machine.sourceEnded(.completed(code: code), now: .now()))
+        case .stopped:
+            run(machine.sourceEnded(.stopped, now: .now()))
+        case .failed(let reason):
+            run(machine.sourceEnded(.failed(reason), now: .now()))
+        }
+    }
+
+    private func startKCL(properties: String) {
+        do {
+            let written = try KCLProperties.write(
+                userProperties: properties, workerCommand: workerCommand, directory: runtime.path)
+            guard let classpath = configuration.kcl.classpath else {
+                throw ConfigurationError("--source kcl: needs --kcl-classpath (the KCL multilang jars)")
+            }
+            let daemon = try ChildProcess.spawn(
+                [configuration.kcl.java, "-cp", classpath, configuration.kcl.mainClass, written],
+                environment: childEnvironment(notify: "\(runtime.path)/notify-workers.sock"))
+            kclDaemon = daemon
+            logger.info("started the KCL MultiLangDaemon (pid \(daemon.pid)) with \(written)")
+        } catch {
+            run(machine.sourceEnded(.failed("cannot start the KCL MultiLangDaemon: \(error)"), now: .now()))
+        }
+    }
+
+    // MARK: Children
+
+    private func childExited(pid: pid_t, termination: ChildProcess.Termination, usage: ChildProcess.Usage) {
+        if let session, session.owns(pid: pid) {
+            workerUsage.add(usage)
+            workerCount += 1
+            _ = session.childExited(pid: pid, termination: termination)
+            return
+        }
+        if let daemon = kclDaemon, daemon.pid == pid {
+            kclDaemon = nil
+            workerUsage.add(usage)
+            let outcome: SupervisorStateMachine.SourceOutcome = termination.isSuccess
+                ? .completed(code: ExitStatus.completed) : .failed("the KCL MultiLangDaemon \(termination)")
+            run(machine.sourceEnded(outcome, now: .now()))
+            return
+        }
+        guard let id = processes.firstIndex(where: { $0.child?.pid == pid }) else {
+            workerUsage.add(usage)  // a worker of an earlier session
+            return
+        }
+        let process = processes[id]
+        process.usage.add(usage)
+        process.child = nil
+        process.incarnationEnded()
+        run(machine.childExited(id, termination: termination.description, now: .now()))
+    }
+
+    private func processReported(_ id: SupervisorStateMachine.MemberID, _ fields: [String: String]) {
+        if let status = fields["STATUS"] {
+            processes[id].status = NotifyHub.statusFields(status)
+        }
+        if fields["READY"] == "1" {
+            run(machine.ready(id, now: .now()))
+        }
+    }
+
+    private func workerReported(_ fields: [String: String]) {
+        guard let status = fields["STATUS"] else { return }
+        let values = NotifyHub.statusFields(status)
+        if let shard = values["shard"] { workerStatus[shard] = values }
+    }
+
+    // MARK: Stopping
+
+    private func installSignalHandlers() {
+        signal(SIGPIPE, SIG_IGN)
+        SignalWaiter.start { [eventLoop] signalNumber in
+            eventLoop.execute { self.run(self.machine.signalReceived(signalNumber, now: .now())) }
+        }
+    }
+
+    private func finish(code: Int32) {
+        guard !finished else { return }
+        finished = true
+        timer?.cancel()
+        if report?.started == true {
+            // A last progress line, so even a run shorter than the interval shows one.
+            if configuration.progressInterval != nil { report.progress(snapshot()) }
+            report.summary(snapshot(), code: code)
+        }
+        done.succeed(code)
+    }
+
+    private func cleanUpRuntimeDirectory() {
+        usleep(250_000)  // the notify thread removes its sockets within one poll interval
+        guard ownsRuntime else { return }
+        for index in 0..<configuration.routers { unlink(runtime.routerSocket(index)) }
+        for index in 0..<configuration.reducers { unlink(runtime.reducerSocket(index)) }
+        unlink("\(runtime.path)/shardflow-kcl.properties")
+        rmdir(runtime.path)
+    }
+
+    // MARK: Figures
+
+    private func snapshot() -> RunReport.Snapshot {
+        var snapshot = RunReport.Snapshot()
+        snapshot.recordsRead = (session?.recordsRead ?? 0)
+        snapshot.recordsDelivered = recordsDeliveredBefore + (session?.recordsDelivered ?? 0)
+        let reducers = processes.filter { $0.kind == .reducer }
+        snapshot.items = reducers.reduce(0) { $0 + $1.total("items") }
+        snapshot.itemsFailed = reducers.reduce(0) { $0 + $1.total("failed") }
+        snapshot.itemsDeadLettered = reducers.reduce(0) { $0 + $1.total("dead-lettered") }
+        snapshot.incomplete = workerStatus.values.reduce(0) { $0 + (Int($1["incomplete"] ?? "") ?? 0) }
+        snapshot.shardsEnded = store.checkpoints.values.filter { $0 == .shardEnd }.count
+        snapshot.shards = configuration.shards
+        snapshot.checkpoints = store.checkpoints
+        snapshot.source = sourceSummary
+        snapshot.processes = processes.map { ($0.name, $0.usage) }
+        snapshot.workers = (workerCount, workerUsage)
+        return snapshot
+    }
+}

@@ -1,0 +1,209 @@
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The launcher's progress lines and final summary (on stdout; logs go to stderr), and the
+/// optional `--stats-json` file the benchmark reads.
+final class RunReport: @unchecked Sendable {
+    struct Snapshot {
+        var recordsRead = 0
+        var recordsDelivered = 0
+        var items = 0
+        var itemsFailed = 0
+        var itemsDeadLettered = 0
+        var incomplete = 0
+        var shardsEnded = 0
+        var shards = 0
+        var checkpoints: [String: Checkpoint] = [:]
+        var source = SourcePump.Summary()
+        var processes: [(name: String, usage: ResourceUse)] = []
+        var workers: (count: Int, usage: ResourceUse) = (0, ResourceUse())
+    }
+
+    private let configuration: LaunchConfiguration
+    private let runtime: RuntimeDirectory
+    private let stateDirectory: String
+    private(set) var started = false
+    private var startTime = NIODeadline.now()
+    /// When the group was launched (before its processes started): CPU use counts from here.
+    private let launchTime = NIODeadline.now()
+    private var last: (time: NIODeadline, delivered: Int, items: Int)?
+
+    init(configuration: LaunchConfiguration, runtime: RuntimeDirectory, stateDirectory: String) {
+        self.configuration = configuration
+        self.runtime = runtime
+        self.stateDirectory = stateDirectory
+    }
+
+    func start() {
+        started = true
+        startTime = .now()
+        last = (startTime, 0, 0)
+    }
+
+    /// When the source completed: every shard ended with every item acknowledged.
+    private var completedTime: NIODeadline?
+
+    private var elapsed: Double { Double((NIODeadline.now() - startTime).nanoseconds) / 1e9 }
+
+    /// The source completed; the group's shutdown follows.
+    func sourceCompleted() {
+        completedTime = .now()
+    }
+
+    /// Seconds from the source's start to its completion (or to now, when it did not complete).
+    private var processingSeconds: Double {
+        max(Double(((completedTime ?? .now()) - startTime).nanoseconds) / 1e9, 0.001)
+    }
+
+    func progress(_ snapshot: Snapshot) {
+        let now = NIODeadline.now()
+        let previous = last ?? (startTime, 0, 0)
+        let seconds = max(Double((now - previous.time).nanoseconds) / 1e9, 0.001)
+        last = (now, snapshot.recordsDelivered, snapshot.items)
+        let recordRate = Double(snapshot.recordsDelivered - previous.delivered) / seconds
+        let itemRate = Double(snapshot.items - previous.items) / seconds
+        let shardText = configuration.source.isLocal ? "  shards ended \(snapshot.shardsEnded)/\(snapshot.shards)" : ""
+        let time = elapsed.fixed(1)
+        emit("[\(String(repeating: " ", count: max(0, 6 - time.count)))\(time)s] records \(count(snapshot.recordsDelivered)) (\(count(Int(recordRate)))/s)  items \(count(snapshot.items)) (\(count(Int(itemRate)))/s)  incomplete \(count(snapshot.incomplete))  checkpoints \(snapshot.checkpoints.count)\(shardText)")
+    }
+
+    func printWorkerCommand(_ command: [String]) {
+        emit("""
+            ShardFlow group ready (sockets in \(runtime.path)).
+            Start one worker per shard, as a MultiLangDaemon child or from a test harness:
+              \(command.joined(separator: " "))
+            In a KCL properties file:
+              executableName = \(command.joined(separator: " "))
+            Ctrl-C stops the group.
+            """)
+    }
+
+    func summary(_ snapshot: Snapshot, code: Int32) {
+        let seconds = max(elapsed, 0.001)
+        let wall = max(Double((NIODeadline.now() - launchTime).nanoseconds) / 1e9, 0.001)
+        let cpu = snapshot.processes.reduce(snapshot.workers.usage.cpuSeconds) { $0 + $1.usage.cpuSeconds } + Self.ownCPU()
+        let peakSum = snapshot.processes.reduce(snapshot.workers.usage.maximumResidentBytes) { $0 + $1.usage.maximumResidentBytes } + Self.ownPeak()
+        var lines = ["", "ShardFlow run summary"]
+        lines.append("  source       \(configuration.source)\(configuration.source.isLocal ? " (\(configuration.shards) shards)" : "")")
+        if configuration.source.isLocal {
+            var recordLine = "  records      \(count(snapshot.recordsDelivered)) delivered to workers"
+            if snapshot.source.skippedBehindCheckpoint > 0 {
+                recordLine += ", \(count(snapshot.source.skippedBehindCheckpoint)) skipped (already checkpointed)"
+            }
+            lines.append(recordLine)
+            if !snapshot.source.invalidLines.isEmpty {
+                lines.append("  invalid      \(snapshot.source.invalidLines.count) input lines rejected (lines \(snapshot.source.invalidLines.prefix(10).map { String($0.line) }.joined(separator: ", "))\(snapshot.source.invalidLines.count > 10 ? ", …" : ""))")
+            }
+        }
+        lines.append("  items        \(count(snapshot.items)) processed by \(configuration.reducers) reducers (\(snapshot.itemsFailed) failed, \(snapshot.itemsDeadLettered) dead-lettered)")
+        // Rates count the processing: from the source's start until every shard ended with every
+        // item acknowledged. Stopping the processes afterwards is shown apart.
+        let processing = processingSeconds
+        var timeLine = "  time         \(processing.fixed(2)) s: \(count(Int(Double(snapshot.recordsDelivered) / processing))) records/s, \(count(Int(Double(snapshot.items) / processing))) items/s"
+        if completedTime != nil { timeLine += " (then \((seconds - processing).fixed(2)) s to stop the group)" }
+        lines.append(timeLine)
+        if configuration.source.isLocal {
+            let ended = snapshot.checkpoints.values.filter { $0 == .shardEnd }.count
+            lines.append("  checkpoints  \(stateDirectory)/checkpoints.json: \(ended) of \(configuration.shards) shards at SHARD_END")
+        }
+        lines.append("  output       \(outputDescription)")
+        lines.append("  resources    CPU \(cpu.fixed(2)) s (\((cpu / wall * 100).fixed(0))% of one core over \(wall.fixed(2)) s from launch to exit), peak memory \(bytes(peakSum)) (sum of per-process peaks)")
+        var perProcess = snapshot.processes.map { "\($0.name) \($0.usage.cpuSeconds.fixed(2))s/\(bytes($0.usage.maximumResidentBytes))" }
+        perProcess.append("workers(\(snapshot.workers.count)) \(snapshot.workers.usage.cpuSeconds.fixed(2))s/\(bytes(snapshot.workers.usage.maximumResidentBytes)) max")
+        perProcess.append("launcher \(Self.ownCPU().fixed(2))s/\(bytes(Self.ownPeak()))")
+        lines.append("  processes    " + perProcess.joined(separator: ", "))
+        lines.append("  status       \(Self.describe(code))")
+        emit(lines.joined(separator: "\n"))
+        if let path = configuration.statsPath {
+            writeStats(to: path, snapshot: snapshot, seconds: wall, cpu: cpu, peakSum: peakSum, code: code)
+        }
+    }
+
+    private var outputDescription: String {
+        switch configuration.processor {
+        case .jsonLines(let directory): "\(directory)/reducer-<i>.jsonl (one JSON object per item)"
+        case .discard: "discarded (--processor discard)"
+        case .spin(let micros): "discarded after \(micros) µs of CPU work per item (--processor spin)"
+        case .exec(let command): "handed to exec:\(command)"
+        }
+    }
+
+    private func writeStats(to path: String, snapshot: Snapshot, seconds: Double, cpu: Double, peakSum: Int, code: Int32) {
+        var json = JSONWriter(buffer: ByteBuffer())
+        json.beginObject()
+        json.key("source"); json.string(configuration.source.description)
+        json.key("shards"); json.integer(configuration.shards)
+        json.key("routers"); json.integer(configuration.routers)
+        json.key("mappers"); json.integer(configuration.mappers)
+        json.key("reducers"); json.integer(configuration.reducers)
+        json.key("records"); json.integer(snapshot.recordsDelivered)
+        json.key("items"); json.integer(snapshot.items)
+        json.key("invalidLines"); json.integer(snapshot.source.invalidLines.count)
+        json.key("seconds"); json.number(text: processingSeconds.fixed(4))
+        json.key("totalSeconds"); json.number(text: seconds.fixed(4))
+        json.key("cpuSeconds"); json.number(text: cpu.fixed(4))
+        json.key("peakResidentBytesSum"); json.integer(peakSum)
+        json.key("shardsEnded"); json.integer(snapshot.checkpoints.values.filter { $0 == .shardEnd }.count)
+        json.key("exitStatus"); json.integer(code)
+        json.key("processes")
+        json.beginArray()
+        for (name, usage) in snapshot.processes + [("workers", snapshot.workers.usage)] {
+            json.beginObject()
+            json.key("name"); json.string(name)
+            json.key("cpuSeconds"); json.number(text: usage.cpuSeconds.fixed(4))
+            json.key("peakResidentBytes"); json.integer(usage.maximumResidentBytes)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        json.endLine()
+        try? CheckpointStore.writeAtomically(json.buffer, to: path, directory: ".")
+    }
+
+    static func describe(_ code: Int32) -> String {
+        switch code {
+        case ExitStatus.completed: "completed: every shard ended and every item was acknowledged (exit 0)"
+        case ExitStatus.invalidInput: "completed, but some input lines were invalid and skipped (exit 3)"
+        case ExitStatus.interrupted: "stopped by SIGINT; rerun the same command to resume from the checkpoints (exit 130)"
+        case ExitStatus.terminated: "stopped by SIGTERM; rerun the same command to resume from the checkpoints (exit 143)"
+        default: "failed (exit \(code)); see the errors above"
+        }
+    }
+
+    /// Writes a block of text to stdout at once (unbuffered, so it interleaves sanely with the
+    /// children's stderr lines).
+    private func emit(_ text: String) {
+        var bytes = Array((text + "\n").utf8)
+        bytes.withUnsafeMutableBytes { try? writeAll(1, UnsafeRawBufferPointer($0)) }
+    }
+
+    private func count(_ value: Int) -> String {
+        let text = String(value)
+        var result = ""
+        for (offset, character) in text.enumerated() {
+            if offset > 0, (text.count - offset) % 3 == 0, character != "-" { result.append(",") }
+            result.append(character)
+        }
+        return result
+    }
+
+    private func bytes(_ value: Int) -> String {
+        if value >= 1 << 30 { return (Double(value) / Double(1 << 30)).fixed(1) + " GiB" }
+        return (Double(value) / Double(1 << 20)).fixed(0) + " MiB"
+    }
+
+    static func ownCPU() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return ChildProcess.usage(usage).userSeconds + ChildProcess.usage(usage).systemSeconds
+    }
+
+    static func ownPeak() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+}

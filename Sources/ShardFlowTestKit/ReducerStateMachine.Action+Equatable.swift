@@ -1,0 +1,15 @@
+import ShardFlowCore
+
+extension ReducerStateMachine.Action: Equatable {
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.send(let a, let x), .send(let b, let y)): a == b && x == y
+        case (.close(let a, let x), .close(let b, let y)): a == b && x == y
+        case (.process(let x), .process(let y)): x == y
+        case (.deadLetter(let x), .deadLetter(let y)): x == y
+        case (.scheduleTimer(let x), .scheduleTimer(let y)): x == y
+        case (.report(let x), .report(let y)): x == y
+        case (.send, _), (.close, _), (.process, _), (.deadLetter, _), (.scheduleTimer, _), (.report, _): false
+        }
+    }
+}

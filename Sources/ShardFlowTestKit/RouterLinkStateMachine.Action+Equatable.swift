@@ -1,0 +1,14 @@
+import ShardFlowCore
+
+extension RouterLinkStateMachine.Action: Equatable {
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.send(let a, let x), .send(let b, let y)): a == b && x == y
+        case (.close(let a, let x), .close(let b, let y)): a == b && x == y
+        case (.deliverAcks(let x), .deliverAcks(let y)): x == y
+        case (.pathBroken(let x), .pathBroken(let y)): x == y
+        case (.report(let x), .report(let y)): x == y
+        case (.send, _), (.close, _), (.deliverAcks, _), (.pathBroken, _), (.report, _): false
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import NIOCore
+import ShardFlowTestKit
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import ShardFlowCore
+
+/// Transcripts of the launcher's supervision: a group of reducer-0 (member 0), router-0 (1),
+/// mapper-0 (2) and mapper-1 (3).
+@Suite("Supervisor state machine")
+struct SupervisorStateMachineTests {
+    static let reducer = 0, router = 1, mapper0 = 2, mapper1 = 3
+
+    static func machine(_ configure: (inout SupervisorStateMachine.Configuration) -> Void = { _ in }) -> SupervisorStateMachine {
+        var configuration = SupervisorStateMachine.Configuration(members: [
+            .init(kind: .reducer, index: 0), .init(kind: .router, index: 0), .init(kind: .mapper, index: 0), .init(kind: .mapper, index: 1),
+        ])
+        configuration.restart = RestartPolicy(limit: 2, window: .seconds(60))
+        configure(&configuration)
+        return SupervisorStateMachine(configuration: configuration)
+    }
+
+    /// Started, every member ready, the source running.
+    static func running(_ clock: TestClock) -> SupervisorStateMachine {
+        var machine = machine()
+        _ = machine.start(now: clock.now)
+        for id in 0..<4 { _ = machine.ready(id, now: clock.now) }
+        return machine
+    }
+
+    @Test("reducers and routers start first; mappers once they are ready; the source once everything is")
+    func startOrder() {
+        var clock = TestClock()
+        var machine = Self.machine()
+        #expect(machine.start(now: clock.now) == [
+            .report(.starting(reducers: 1, routers: 1, mappers: 2)), .spawn(Self.reducer), .spawn(Self.router),
+            .scheduleTimer(clock.now + .seconds(30)),
+        ])
+        #expect(machine.ready(Self.reducer, now: clock.now) == [])
+        clock.advance(by: .seconds(1))
+        #expect(machine.ready(Self.router, now: clock.now) == [
+            .spawn(Self.mapper0), .spawn(Self.mapper1), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+        #expect(machine.ready(Self.mapper0, now: clock.now) == [])
+        #expect(machine.ready(Self.mapper1, now: clock.now) == [.report(.groupReady), .startSource, .scheduleTimer(nil)])
+        #expect(machine.ready(Self.mapper1, now: clock.now) == [], "a second READY=1 changes nothing")
+    }
+
+    @Test("a process that is not ready in time ends the run: the started ones are stopped in order")
+    func readyTimeout() {
+        var clock = TestClock()
+        var machine = Self.machine()
+        _ = machine.start(now: clock.now)
+        _ = machine.ready(Self.reducer, now: clock.now)
+        clock.advance(by: .seconds(30))
+        #expect(machine.timerFired(now: clock.now) == [
+            .report(.fatal("router-0 did not report READY=1 within 30s (see its log lines above)")),
+            .signal(Self.router, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+        #expect(machine.childExited(Self.router, termination: "killed by signal 15", now: clock.now) == [.signal(Self.reducer, SIGTERM)])
+        #expect(machine.childExited(Self.reducer, termination: "exited with status 0", now: clock.now) == [
+            .finish(code: ExitStatus.failed), .scheduleTimer(nil),
+        ])
+        #expect(machine.isFinished)
+    }
+
+    @Test("a process that cannot be started ends the run")
+    func spawnFailure() {
+        let clock = TestClock()
+        var machine = Self.machine()
+        _ = machine.start(now: clock.now)
+        #expect(machine.spawnFailed(Self.router, reason: "no such file", now: clock.now) == [
+            .report(.fatal("cannot start router-0: no such file")), .signal(Self.reducer, SIGTERM),
+        ], "the reducer's stop deadline is the start-up deadline already armed")
+    }
+
+    @Test("a process that exits is restarted alone after a backoff; one that keeps exiting ends the run")
+    func restarts() {
+        var clock = TestClock()
+        var machine = Self.running(clock)
+        #expect(machine.childExited(Self.reducer, termination: "killed by signal 9", now: clock.now) == [
+            .report(.restarting(Self.reducer, termination: "killed by signal 9", delay: .milliseconds(100), attempt: 1)),
+            .scheduleTimer(clock.now + .milliseconds(100)),
+        ])
+        clock.advance(by: .milliseconds(100))
+        #expect(machine.timerFired(now: clock.now) == [.spawn(Self.reducer)])
+        #expect(machine.childExited(Self.reducer, termination: "exited with status 1", now: clock.now) == [
+            .report(.restarting(Self.reducer, termination: "exited with status 1", delay: .milliseconds(200), attempt: 2)),
+            .scheduleTimer(clock.now + .milliseconds(200)),
+        ])
+        clock.advance(by: .milliseconds(200))
+        #expect(machine.timerFired(now: clock.now) == [.spawn(Self.reducer)])
+        #expect(machine.childExited(Self.reducer, termination: "exited with status 1", now: clock.now) == [
+            .report(.fatal("reducer-0 keeps exiting (3 times within 1m; last: exited with status 1)")),
+            .killSource,
+            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM),
+            .scheduleTimer(clock.now + .seconds(30)),
+        ])
+    }
+
+    @Test("a signal stops the source first, then mappers, routers and reducers, each after the previous exited")
+    func gracefulStop() {
+        let clock = TestClock()
+        var machine = Self.running(clock)
+        #expect(machine.signalReceived(SIGTERM, now: clock.now) == [.report(.stopping(signal: SIGTERM)), .stopSource])
+        #expect(machine.sourceEnded(.stopped, now: clock.now) == [
+            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+        #expect(machine.childExited(Self.mapper0, termination: "exited with status 0", now: clock.now) == [])
+        #expect(machine.childExited(Self.mapper1, termination: "exited with status 0", now: clock.now) == [.signal(Self.router, SIGTERM)])
+        #expect(machine.childExited(Self.router, termination: "exited with status 0", now: clock.now) == [.signal(Self.reducer, SIGTERM)])
+        #expect(machine.childExited(Self.reducer, termination: "exited with status 0", now: clock.now) == [
+            .finish(code: ExitStatus.terminated), .scheduleTimer(nil),
+        ])
+    }
+
+    @Test("a process that does not drain in time is killed, and the stop goes on")
+    func stopTimeout() {
+        var clock = TestClock()
+        var machine = Self.running(clock)
+        _ = machine.signalReceived(SIGINT, now: clock.now)
+        _ = machine.sourceEnded(.stopped, now: clock.now)
+        _ = machine.childExited(Self.mapper1, termination: "exited with status 0", now: clock.now)
+        clock.advance(by: .seconds(30))
+        #expect(machine.timerFired(now: clock.now) == [
+            .report(.stopTimedOut(Self.mapper0, .seconds(30))), .signal(Self.mapper0, SIGKILL),
+        ])
+        #expect(machine.childExited(Self.mapper0, termination: "killed by signal 9", now: clock.now) == [
+            .signal(Self.router, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+    }
+
+    @Test("a second signal kills everything at once")
+    func secondSignal() {
+        let clock = TestClock()
+        var machine = Self.running(clock)
+        _ = machine.signalReceived(SIGINT, now: clock.now)
+        #expect(machine.signalReceived(SIGINT, now: clock.now) == [
+            .report(.killingEverything(signal: SIGINT)), .killAll, .finish(code: ExitStatus.interrupted),
+        ])
+        #expect(machine.isFinished)
+    }
+
+    @Test("a source that completes ends the run with its status, after the group drained")
+    func sourceCompletes() {
+        let clock = TestClock()
+        var machine = Self.running(clock)
+        #expect(machine.sourceEnded(.completed(code: ExitStatus.invalidInput), now: clock.now) == [
+            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+        for id in [Self.mapper0, Self.mapper1, Self.router] { _ = machine.childExited(id, termination: "exited with status 0", now: clock.now) }
+        #expect(machine.childExited(Self.reducer, termination: "exited with status 0", now: clock.now) == [
+            .finish(code: ExitStatus.invalidInput), .scheduleTimer(nil),
+        ])
+    }
+
+    @Test("a failing source is restarted after a backoff; one that keeps failing ends the run")
+    func sourceFailures() {
+        var clock = TestClock()
+        var machine = Self.running(clock)
+        #expect(machine.sourceEnded(.failed("worker for shard-1 exited with status 1"), now: clock.now) == [
+            .report(.sourceRestarting(reason: "worker for shard-1 exited with status 1", delay: .milliseconds(100), attempt: 1)),
+            .scheduleTimer(clock.now + .milliseconds(100)),
+        ])
+        clock.advance(by: .milliseconds(100))
+        #expect(machine.timerFired(now: clock.now) == [.startSource])
+        _ = machine.sourceEnded(.failed("again"), now: clock.now)
+        clock.advance(by: .milliseconds(200))
+        _ = machine.timerFired(now: clock.now)
+        #expect(machine.sourceEnded(.failed("and again"), now: clock.now) == [
+            .report(.fatal("the source failed 3 times within 1m; last: and again")),
+            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+    }
+
+    @Test("a signal while the source waits to restart stops the group at once")
+    func signalDuringSourceRestart() {
+        let clock = TestClock()
+        var machine = Self.running(clock)
+        _ = machine.sourceEnded(.failed("crash"), now: clock.now)
+        #expect(machine.signalReceived(SIGTERM, now: clock.now) == [
+            .report(.stopping(signal: SIGTERM)),
+            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+    }
+
+    @Test("a process exiting while the group stops is not restarted")
+    func noRestartWhileStopping() {
+        let clock = TestClock()
+        var machine = Self.running(clock)
+        _ = machine.signalReceived(SIGTERM, now: clock.now)
+        #expect(machine.childExited(Self.reducer, termination: "killed by signal 9", now: clock.now) == [])
+        #expect(machine.sourceEnded(.stopped, now: clock.now) == [
+            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+    }
+}
+
+extension SupervisorStateMachineTests {
+    @Test("members that cannot be started at all still let the stop finish")
+    func nothingStarts() {
+        let clock = TestClock()
+        var machine = Self.machine()
+        _ = machine.start(now: clock.now)
+        #expect(machine.spawnFailed(Self.reducer, reason: "no such file", now: clock.now) == [
+            .report(.fatal("cannot start reducer-0: no such file")), .signal(Self.router, SIGTERM),
+        ])
+        #expect(machine.spawnFailed(Self.router, reason: "no such file", now: clock.now) == [
+            .report(.fatal("cannot start router-0: no such file")), .finish(code: ExitStatus.failed), .scheduleTimer(nil),
+        ])
+    }
+}

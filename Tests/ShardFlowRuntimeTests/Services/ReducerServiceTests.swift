@@ -1,0 +1,71 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import ShardFlowTestKit
+import Testing
+
+@testable import ShardFlowCore
+@testable import ShardFlowRuntime
+
+/// Runs blocking work on the event loop itself, so an `EmbeddedEventLoop` test stays on one thread.
+struct InlineExecutor: BlockingExecutor {
+    let eventLoop: EventLoop
+
+    func run<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) -> EventLoopFuture<Value> {
+        eventLoop.makeCompletedFuture { try work() }
+    }
+}
+
+/// Records what it was given; fails the items whose data is "fail".
+final class RecordingProcessor: BatchProcessor, @unchecked Sendable {
+    var batches: [[String]] = []
+
+    func process(_ items: [ProcessorItem]) throws -> BatchResult {
+        batches.append(items.map { String(buffer: $0.data) })
+        var failures: [Int: String] = [:]
+        for (position, item) in items.enumerated() where String(buffer: item.data) == "fail" { failures[position] = "asked to fail" }
+        return BatchResult(failures: failures)
+    }
+}
+
+/// The reducer's I/O layer performing its state machine's actions on an embedded channel.
+@Suite("Reducer service")
+struct ReducerServiceTests {
+    static func service(_ processor: RecordingProcessor, loop: EmbeddedEventLoop) throws -> ReducerService {
+        var configuration = ReducerService.Configuration(index: 0, listen: .path("/unused"))
+        configuration.machine.batchSize = 2
+        configuration.machine.batchTimeout = .milliseconds(20)
+        configuration.machine.mapperWindow = Credit(count: 10, bytes: 1 << 20)
+        configuration.machine.retries = 0
+        return try ReducerService(configuration: configuration, processor: processor, executor: InlineExecutor(eventLoop: loop),
+                                  logger: Logger(label: "test"))
+    }
+
+    @Test("items are processed in batches and acknowledged with credit on their connection")
+    func batches() throws {
+        let loop = EmbeddedEventLoop()
+        let processor = RecordingProcessor()
+        let service = try Self.service(processor, loop: loop)
+        let mapper = EmbeddedPeer(loop: loop)
+        try service.attach(mapper.channel)
+        try mapper.connect()
+        try mapper.send(.hello(TestFrames.hello(.mapper, 0)))
+        guard case .hello = try mapper.received().first else {
+            Issue.record("no HELLO")
+            return
+        }
+        let items = [TestFrames.item(record: 0, data: "a"), TestFrames.item(record: 1, data: "b"), TestFrames.item(record: 2, data: "fail")]
+        try mapper.send(.items(count: 3, bytes: TestFrames.itemBytes(items)))
+        #expect(processor.batches == [["a", "b"]])
+        #expect(try mapper.received() == [
+            .acks([TestFrames.ack(0), TestFrames.ack(1)]),
+            .credit(Credit(count: 2, bytes: UInt64(items[0].encodedSize + items[1].encodedSize))),
+        ])
+        loop.advanceTime(by: .milliseconds(20))
+        #expect(processor.batches == [["a", "b"], ["fail"]], "the partial batch goes after the batch timeout")
+        #expect(try mapper.received() == [
+            .acks([TestFrames.ack(2, .failed)]), .credit(Credit(count: 1, bytes: UInt64(items[2].encodedSize))),
+        ], "retries 0 and no dead-letter sink: acknowledged failed")
+    }
+}
