@@ -23,4 +23,38 @@ static inline int shardflow_pipe_cloexec(int pipefd[2]) {
 static inline int shardflow_pidfd_open(int pid) {
     return (int)syscall(434 /* SYS_pidfd_open */, pid, 0);
 }
+// A datagram with its sender's credentials (SO_PASSCRED must be on): the launcher's notify
+// sockets accept messages only from its own user's processes. struct ucred and SCM_CREDENTIALS
+// are GNU extensions, so their Linux layout and value are spelled out here.
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+struct shardflow_ucred { int pid; unsigned int uid; unsigned int gid; };
+static inline int shardflow_enable_passcred(int fd) {
+    int one = 1;
+    return setsockopt(fd, SOL_SOCKET, 16 /* SO_PASSCRED */, &one, sizeof one);
+}
+static inline long shardflow_recv_with_credentials(int fd, void *buffer, unsigned long length, int *pid, unsigned int *uid) {
+    struct iovec iov = { buffer, length };
+    union { struct cmsghdr align; char space[CMSG_SPACE(sizeof(struct shardflow_ucred))]; } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.space;
+    message.msg_controllen = sizeof control.space;
+    long received = recvmsg(fd, &message, MSG_DONTWAIT);
+    *pid = -1;
+    *uid = (unsigned int)-1;
+    if (received < 0) return received;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == 2 /* SCM_CREDENTIALS */) {
+            struct shardflow_ucred credentials;
+            memcpy(&credentials, CMSG_DATA(header), sizeof credentials);
+            *pid = credentials.pid;
+            *uid = credentials.uid;
+        }
+    }
+    return received;
+}
 #endif

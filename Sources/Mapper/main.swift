@@ -30,6 +30,9 @@ struct MapperCommand: ParsableCommand {
     @Option(help: "Records each router may have queued here.")
     var routerWindowRecords: UInt32 = FlowDefaults.routerWindow.count
 
+    @Option(help: "How long a drain (SIGTERM) may take before the mapper exits anyway.")
+    var drainTimeout = DurationArgument(.seconds(30))
+
     func validate() throws {
         guard routers > 0, reducers > 0 else { throw ValidationError("--routers and --reducers must be positive") }
     }
@@ -50,7 +53,7 @@ struct MapperCommand: ParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let service = MapperService(configuration: configuration, eventLoop: group.next(), logger: logger)
         let code = ProcessLifecycle.run(
-            eventLoop: group.next(), logger: logger,
+            eventLoop: group.next(), logger: logger, drainTimeout: drainTimeout.amount,
             hooks: .init(start: service.start, drain: service.drain(reason:), status: { service.status })
         )
         try? group.syncShutdownGracefully()

@@ -22,7 +22,7 @@ struct ReducerCommand: ParsableCommand {
     var processor: ProcessorSpecification = .discard
 
     func run() throws {
-        try ReducerRunner.run(reducer) { index in try processor.makeProcessor(reducerIndex: index) }
+        try ReducerRunner.run(reducer) { index in try processor.makeProcessor(reducerIndex: index, timeout: reducer.processorTimeout.amount) }
     }
 }
 

@@ -32,13 +32,14 @@ struct RouterCommand: ParsableCommand {
         "Key-ordered routing: each record goes to mapper partition(partitionKey, --mappers), so items of one key keep their shard order end to end (needs --mappers)."))
     var keyOrdered = false
 
-    @Option(help: ArgumentHelp("The group's mapper count (for --key-ordered).", valueName: "n"))
+    @Option(help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused (needed by --key-ordered).", valueName: "n"))
     var mappers: Int?
 
     @Option(help: "How long a drain (SIGTERM) may take before the router exits anyway.")
     var drainTimeout = DurationArgument(.seconds(30))
 
     func validate() throws {
+        if let mappers, mappers <= 0 { throw ValidationError("--mappers must be positive") }
         if keyOrdered {
             guard let mappers else { throw ValidationError("--key-ordered needs --mappers (the group's mapper count)") }
             guard mappers > 0 else { throw ValidationError("--mappers must be positive") }
@@ -55,6 +56,7 @@ struct RouterCommand: ParsableCommand {
         var configuration = RouterService.Configuration(index: index, listen: listen)
         configuration.transport = common.transport
         configuration.workerWindow = Credit(count: workerWindowRecords, bytes: workerWindowBytes)
+        configuration.mapperCount = mappers
         if keyOrdered, let mappers { configuration.routing = .byPartitionKey(mappers: mappers) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let service = RouterService(configuration: configuration, eventLoop: group.next(), logger: logger)

@@ -10,8 +10,9 @@
 public struct HandshakeStateMachine: Sendable, Hashable {
     /// Which peers this side of the connection expects.
     public enum Policy: Sendable, Hashable {
-        /// A listener of role `own`: peers of these roles may connect.
-        case accepting(own: PeerRole, roles: Set<PeerRole>)
+        /// A listener of role `own`: peers of these roles may connect, each role with the
+        /// number of indices the group has (`n`: indices `0..<n`), or nil when it is not known.
+        case accepting(own: PeerRole, roles: [PeerRole: Int?])
         /// A connecting side: the peer must be this role, with this index when given.
         case connecting(to: PeerRole, index: UInt32?)
     }
@@ -69,9 +70,14 @@ public struct HandshakeStateMachine: Sendable, Hashable {
         }
         switch policy {
         case .accepting(let own, let roles):
-            guard roles.contains(hello.role) else {
-                let served = PeerRole.allCases.filter(roles.contains).map { "\($0)s" }.joined(separator: " and ")
+            guard let count = roles[hello.role] else {
+                let served = PeerRole.allCases.filter { roles[$0] != nil }.map { "\($0)s" }.joined(separator: " and ")
                 return .refused(ErrorFrame(code: .roleRejected, message: "a \(own) accepts \(served), not a \(hello.role)"))
+            }
+            if let count, Int(hello.index) >= count {
+                return .refused(ErrorFrame(
+                    code: .roleRejected,
+                    message: "\(hello.role) \(hello.index) is outside this group's \(hello.role)s 0..<\(count) (this \(own) was started with --\(hello.role)s \(count))"))
             }
         case .connecting(let role, let index):
             guard hello.role == role, index.map({ $0 == hello.index }) ?? true else {

@@ -200,6 +200,11 @@ public enum MLDDecoder {
         guard let sequenceNumber else {
             throw JSONError("record \(index) has no sequenceNumber", at: recordStart)
         }
+        // Every record the daemon sends has its data (empty records as ""); one without is not a
+        // record this worker can process, and is never processed as if it were empty.
+        guard let data else {
+            throw JSONError("record \(index) has no data", at: recordStart)
+        }
         let sequenceBytes = scanner.raw(sequenceNumber)
         guard !sequenceBytes.isEmpty, sequenceBytes.count <= 255,
               !sequenceNumber.hasEscapes,
@@ -210,7 +215,7 @@ public enum MLDDecoder {
         if let subSequenceNumber, subSequenceNumber < 0 {
             throw JSONError("record \(index) subSequenceNumber is negative", at: recordStart)
         }
-        let dataBytes = try data.map { (ref) throws(JSONError) in try Resolved(ref, in: scanner) }
+        let dataBytes = try Resolved(data, in: scanner)
         let keyBytes = try partitionKey.map { (ref) throws(JSONError) in try Resolved(ref, in: scanner) }
         if let keyBytes, keyBytes.count > Int(UInt16.max) {
             throw JSONError("record \(index) partitionKey is longer than 65535 bytes", at: recordStart)
@@ -220,7 +225,7 @@ public enum MLDDecoder {
             Resolved.with(keyBytes) { keyPointer in
                 do throws(MLDError) {
                     try visitRecord(MLDRecordView(
-                        base64Data: dataPointer,
+                        base64Data: dataPointer!,
                         partitionKey: keyPointer,
                         sequenceNumber: sequenceBytes,
                         subSequenceNumber: subSequenceNumber,
@@ -314,18 +319,14 @@ public enum MLDDecoder {
 extension MLDRecord {
     /// Copies a borrowed record view, decoding its base64 data.
     public init(_ view: MLDRecordView) throws(MLDError) {
-        var data: [UInt8] = []
-        if let base64 = view.base64Data {
-            var buffer = ByteBuffer()
-            do {
-                try Base64.decode(base64, into: &buffer)
-            } catch {
-                throw MLDError(.invalidField(field: "data", reason: error.description))
-            }
-            data = Array(buffer.readableBytesView)
+        var buffer = ByteBuffer()
+        do {
+            try Base64.decode(view.base64Data, into: &buffer)
+        } catch {
+            throw MLDError(.invalidField(field: "data", reason: error.description))
         }
         self.init(
-            data: data,
+            data: Array(buffer.readableBytesView),
             partitionKey: view.partitionKey.map { String(decoding: $0, as: UTF8.self) },
             sequenceNumber: String(decoding: view.sequenceNumber, as: UTF8.self),
             subSequenceNumber: view.subSequenceNumber,

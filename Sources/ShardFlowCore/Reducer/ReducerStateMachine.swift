@@ -17,6 +17,8 @@ public struct ReducerStateMachine: Sendable {
         public var instance: UInt64
         /// Credit window granted to each mapper connection.
         public var mapperWindow = FlowDefaults.mapperWindow
+        /// The group's mapper count when known: a mapper outside `0..<count` is refused.
+        public var mapperCount: Int?
         /// Most items per processor batch.
         public var batchSize = 500
         /// A partial batch is processed once its oldest item has waited this long.
@@ -69,7 +71,7 @@ public struct ReducerStateMachine: Sendable {
     }
 
     private struct Mapper: Sendable {
-        var handshake = HandshakeStateMachine(policy: .accepting(own: .reducer, roles: [.mapper]))
+        var handshake: HandshakeStateMachine
         var credit: CreditWindow
         var index: UInt32? { handshake.peer?.index }
     }
@@ -104,7 +106,9 @@ public struct ReducerStateMachine: Sendable {
     // MARK: Events
 
     public mutating func connectionOpened(_ id: ConnectionID) -> [Action] {
-        mappers[id] = Mapper(credit: CreditWindow(window: configuration.mapperWindow))
+        mappers[id] = Mapper(
+            handshake: HandshakeStateMachine(policy: .accepting(own: .reducer, roles: [.mapper: configuration.mapperCount])),
+            credit: CreditWindow(window: configuration.mapperWindow))
         return [.send(id, .hello(hello))]
     }
 
@@ -119,6 +123,10 @@ public struct ReducerStateMachine: Sendable {
                 mappers[id] = nil
                 return [.close(id, nil)]
             case .established(let hello):
+                guard !mappers.values.contains(where: { $0.index == hello.index }) else {
+                    return refuse(id, ErrorFrame(
+                        code: .roleRejected, message: "mapper \(hello.index) is already connected; a second mapper with the same index is refused"))
+                }
                 mappers[id] = mapper
                 return [.send(id, .credit(configuration.mapperWindow)), .report(.mapperJoined(index: hello.index))]
             }

@@ -20,6 +20,8 @@ public struct RouterStateMachine: Sendable {
         public var maximumBatchRecords = FlowDefaults.maximumBatchCount
         /// How records are spread over mappers.
         public var routing = Routing.anyMapper
+        /// The group's mapper count when known: a mapper outside `0..<count` is refused.
+        public var mapperCount: Int?
 
         public init(index: UInt16, instance: UInt64) {
             self.index = index
@@ -119,7 +121,9 @@ public struct RouterStateMachine: Sendable {
     // MARK: Events
 
     public mutating func connectionOpened(_ id: ConnectionID) -> [Action] {
-        peers[id] = .handshaking(HandshakeStateMachine(policy: .accepting(own: .router, roles: [.worker, .mapper])))
+        var mappers = configuration.mapperCount
+        if case .byPartitionKey(let count) = configuration.routing { mappers = count }
+        peers[id] = .handshaking(HandshakeStateMachine(policy: .accepting(own: .router, roles: [.worker: nil, .mapper: mappers])))
         return [.send(id, .hello(hello))]
     }
 
@@ -228,10 +232,10 @@ public struct RouterStateMachine: Sendable {
             actions.append(.send(id, .credit(configuration.workerWindow)))
             actions.append(.report(.workerJoined(shardId: hello.name, worker: workerId)))
         case .mapper:
-            if case .byPartitionKey(let mappers) = configuration.routing, hello.index >= mappers {
+            let taken = peers.values.contains { if case .mapper(let mapper) = $0 { mapper.index == hello.index } else { false } }
+            guard !taken else {
                 actions = refuse(id, ErrorFrame(
-                    code: .roleRejected,
-                    message: "mapper \(hello.index) is outside this router's key-ordered routing over \(mappers) mappers (indices 0..<\(mappers)); start the router with --mappers matching the group"))
+                    code: .roleRejected, message: "mapper \(hello.index) is already connected; a second mapper with the same index is refused"))
                 return false
             }
             peers[id] = .mapper(Mapper(index: hello.index))

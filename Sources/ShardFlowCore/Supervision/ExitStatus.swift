@@ -7,6 +7,10 @@ public enum ExitStatus {
     public static let failed: Int32 = 1
     /// Some input lines were invalid (each reported with file and line); the rest was processed.
     public static let invalidInput: Int32 = 3
+    /// Stopped by a signal, but the drain deadline (`--drain-timeout`) passed first: processes
+    /// were killed, and some shards were left with records not processed (the summary names
+    /// them; a rerun resumes from their checkpoints).
+    public static let drainTimedOut: Int32 = 4
     /// Stopped by SIGINT (Ctrl-C).
     public static let interrupted: Int32 = 130
     /// Stopped by SIGTERM.

@@ -48,6 +48,11 @@ public struct SupervisorStateMachine: Sendable {
         public var readyTimeout: TimeAmount = .seconds(30)
         /// How long a process may take to drain after SIGTERM before it is killed.
         public var stopTimeout: TimeAmount = .seconds(30)
+        /// After a signal, how long the whole stop may take (`--drain-timeout`): the source is
+        /// stopped at once when it passes, and every process is killed shortly after.
+        public var drainTimeout: TimeAmount = .seconds(30)
+        /// Time each kind of process still gets to drain once the drain deadline has passed.
+        public var drainGrace: TimeAmount = .seconds(2)
         /// Whether there is a source to start (`--source none` runs only the group).
         public var hasSource = true
 
@@ -79,8 +84,9 @@ public struct SupervisorStateMachine: Sendable {
     public enum Event: Hashable, Sendable {
         case starting(reducers: Int, routers: Int, mappers: Int)
         case groupReady
-        /// A member exited and is started again after `delay`.
-        case restarting(MemberID, termination: String, delay: TimeAmount, attempt: Int)
+        /// A member exited and is started again after `delay`; `attempt` counts the exits it
+        /// caused itself within the restart window.
+        case restarting(MemberID, termination: ProcessTermination, delay: TimeAmount, attempt: Int)
         /// The source failed and is started again after `delay`.
         case sourceRestarting(reason: String, delay: TimeAmount, attempt: Int)
         /// The first SIGINT or SIGTERM: stopping gracefully.
@@ -89,6 +95,8 @@ public struct SupervisorStateMachine: Sendable {
         case killingEverything(signal: Int32)
         /// A member did not exit within the stop timeout after SIGTERM; it is killed.
         case stopTimedOut(MemberID, TimeAmount)
+        /// The drain deadline passed while the source was still stopping: it is stopped at once.
+        case drainTimedOut(TimeAmount)
         /// The run cannot go on; it ends with exit status 1.
         case fatal(String)
     }
@@ -99,8 +107,9 @@ public struct SupervisorStateMachine: Sendable {
         case completed(code: Int32)
         /// It stopped as asked.
         case stopped
-        /// It failed (a worker crashed, the daemon exited with an error): restart it.
-        case failed(String)
+        /// It failed (a worker crashed, the daemon exited with an error): restart it. `counts` is
+        /// false when it was killed from outside (it is restarted without counting toward the limit).
+        case failed(String, counts: Bool = true)
     }
 
     private enum MemberState: Hashable, Sendable {
@@ -140,12 +149,18 @@ public struct SupervisorStateMachine: Sendable {
     public let configuration: Configuration
     private var states: [MemberState]
     private var exits: [[NIODeadline]]
+    /// When each member was sent SIGTERM in the stop (for the timeout it was given).
+    private var stopSignalled: [MemberID: NIODeadline] = [:]
     private var source = SourceState.notStarted
     private var sourceFailures: [NIODeadline] = []
     private var phase = Phase.idle
     /// Set by the first signal (or a fatal error): the status the run ends with.
     private var stopCode: Int32?
     private var signalled = false
+    /// Set by the first signal: the whole stop must be over by then.
+    private var drainDeadline: NIODeadline?
+    /// Something had to be killed to finish the stop (a drain deadline or a stop timeout).
+    private var forced = false
     private var armedTimer: NIODeadline?
 
     public init(configuration: Configuration) {
@@ -210,8 +225,8 @@ public struct SupervisorStateMachine: Sendable {
         return actions
     }
 
-    /// The member's process exited; `termination` says how ("exited with status 1").
-    public mutating func childExited(_ id: MemberID, termination: String, now: NIODeadline) -> [Action] {
+    /// The member's process exited.
+    public mutating func childExited(_ id: MemberID, termination: ProcessTermination, now: NIODeadline) -> [Action] {
         var actions: [Action] = []
         switch states[id] {
         case .stopping:
@@ -223,7 +238,7 @@ public struct SupervisorStateMachine: Sendable {
                 if case .stopping = phase { continueStopping(now: now, into: &actions) }
                 break
             }
-            switch configuration.restart.exited(at: now, history: &exits[id]) {
+            switch configuration.restart.exited(at: now, counts: termination.isSelfInflicted, history: &exits[id]) {
             case .restart(let delay, let attempt):
                 states[id] = .restarting(at: now + delay)
                 actions.append(.report(.restarting(id, termination: termination, delay: delay, attempt: attempt)))
@@ -251,8 +266,8 @@ public struct SupervisorStateMachine: Sendable {
                 stopGroup(code: code, now: now, into: &actions)
             case .stopped:
                 stopGroup(code: ExitStatus.interrupted, now: now, into: &actions)
-            case .failed(let reason):
-                switch configuration.restart.exited(at: now, history: &sourceFailures) {
+            case .failed(let reason, let counts):
+                switch configuration.restart.exited(at: now, counts: counts, history: &sourceFailures) {
                 case .restart(let delay, let attempt):
                     source = .restarting(at: now + delay)
                     actions.append(.report(.sourceRestarting(reason: reason, delay: delay, attempt: attempt)))
@@ -281,6 +296,7 @@ public struct SupervisorStateMachine: Sendable {
         signalled = true
         actions.append(.report(.stopping(signal: signal)))
         if stopCode == nil { stopCode = code }
+        drainDeadline = now + configuration.drainTimeout
         switch source {
         case .running:
             source = .stopping
@@ -313,11 +329,19 @@ public struct SupervisorStateMachine: Sendable {
                 }
             case .stopping(let killAt?) where killAt <= now:
                 states[id] = .stopping(killAt: nil)
-                actions.append(.report(.stopTimedOut(id, configuration.stopTimeout)))
+                forced = true
+                actions.append(.report(.stopTimedOut(id, killAt - stopSignalled[id, default: killAt])))
                 actions.append(.signal(id, SIGKILL))
             case .notStarted, .starting, .ready, .restarting, .stopping, .stopped:
                 break
             }
+        }
+        if source == .stopping, let drainDeadline, drainDeadline <= now {
+            forced = true
+            source = .ended
+            actions.append(.report(.drainTimedOut(configuration.drainTimeout)))
+            actions.append(.killSource)
+            stopGroup(code: stopCode ?? ExitStatus.interrupted, now: now, into: &actions)
         }
         if case .restarting(let at) = source, at <= now {
             if let stopCode {
@@ -394,10 +418,13 @@ public struct SupervisorStateMachine: Sendable {
     private mutating func signalStopOrderKind(now: NIODeadline, into actions: inout [Action]) {
         guard case .stopping(let position, _) = phase else { return }
         let kind = Self.stopOrder[position]
+        var killAt = now + configuration.stopTimeout
+        if let drainDeadline { killAt = min(killAt, max(drainDeadline, now + configuration.drainGrace)) }
         for id in states.indices where member(id).kind == kind {
             switch states[id] {
             case .starting, .ready:
-                states[id] = .stopping(killAt: now + configuration.stopTimeout)
+                states[id] = .stopping(killAt: killAt)
+                stopSignalled[id] = now
                 actions.append(.signal(id, SIGTERM))
             case .notStarted, .restarting:
                 states[id] = .stopped
@@ -427,6 +454,8 @@ public struct SupervisorStateMachine: Sendable {
     }
 
     private mutating func finish(code: Int32, into actions: inout [Action]) {
+        var code = code
+        if forced, code == ExitStatus.interrupted || code == ExitStatus.terminated { code = ExitStatus.drainTimedOut }
         phase = .finished
         for id in states.indices { states[id] = .stopped }
         actions.append(.finish(code: code))
@@ -445,6 +474,7 @@ public struct SupervisorStateMachine: Sendable {
                 }
             }
             if case .restarting(let at) = source { consider(at) }
+            if source == .stopping, let drainDeadline { consider(drainDeadline) }
         }
         if deadline != armedTimer {
             armedTimer = deadline

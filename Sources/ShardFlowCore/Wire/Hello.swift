@@ -8,6 +8,10 @@ public struct Hello: Hashable, Sendable {
     public static let currentVersion: UInt16 = 1
     /// Longest accepted `name`, in UTF-8 bytes.
     public static let maximumNameLength = 1024
+    /// Largest `length` a connection's first frame may announce. The first frame must be a
+    /// HELLO (at most 1047 bytes), so nothing a peer sends before its handshake makes the
+    /// receiver hold more than this.
+    public static let maximumFrameLength: UInt32 = 4096
 
     public var version: UInt16
     public var role: PeerRole

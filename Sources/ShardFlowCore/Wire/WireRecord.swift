@@ -154,11 +154,11 @@ public struct WireRecord: Hashable, Sendable {
         arrivalTimestamp: Int64?,
         sequenceNumber: UnsafeRawBufferPointer,
         partitionKey: UnsafeRawBufferPointer?,
-        base64Data: UnsafeRawBufferPointer?,
+        base64Data: UnsafeRawBufferPointer,
         to buffer: inout ByteBuffer
     ) throws(Base64.DecodingError) {
         let reserve = RecordLayout.headSize(sequenceNumber: sequenceNumber.count, partitionKey: partitionKey?.count ?? 0)
-            + 4 + Base64.maximumDecodedCount(base64Data?.count ?? 0) + 3
+            + 4 + Base64.maximumDecodedCount(base64Data.count) + 3
         var failure: Base64.DecodingError?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: reserve) { output in
             var out = RawWriter(output.baseAddress!)
@@ -166,13 +166,11 @@ public struct WireRecord: Hashable, Sendable {
                                    sequenceNumber: sequenceNumber, partitionKey: partitionKey, to: &out)
             let lengthAt = out.position
             out.position += 4
-            if let base64Data {
-                do throws(Base64.DecodingError) {
-                    out.position += try Base64.decode(base64Data, to: out.base + out.position)
-                } catch {
-                    failure = error
-                    return 0
-                }
+            do throws(Base64.DecodingError) {
+                out.position += try Base64.decode(base64Data, to: out.base + out.position)
+            } catch {
+                failure = error
+                return 0
             }
             out.base.storeBytes(of: UInt32(out.position - lengthAt - 4).bigEndian, toByteOffset: lengthAt, as: UInt32.self)
             return out.position

@@ -81,7 +81,8 @@ public struct WorkerStateMachine: Sendable {
         case redelivering(records: Int, reason: String)
         case leaseLost
         case shardEnded
-        /// The daemon sent a line that is not a valid message; it was skipped.
+        /// The daemon sent a line that is not a valid message: the worker exits (as the official
+        /// clients do), so the daemon restarts the shard from its last checkpoint.
         case invalidLine(String)
         /// The daemon broke the protocol (for example a message before the previous status).
         case protocolViolation(String)
@@ -344,9 +345,19 @@ public struct WorkerStateMachine: Sendable {
         return actions
     }
 
-    /// A line from the daemon could not be parsed; it is skipped.
+    /// A line from the daemon could not be parsed (invalid JSON, an unknown action, a missing or
+    /// invalid field): the worker fails, as the official clients do — nothing of the line is
+    /// processed, nothing more is answered, and it exits with status 1 so the daemon restarts
+    /// the shard from its last checkpoint instead of waiting for an answer forever.
     public mutating func invalidLineReceived(_ error: MLDError) -> [Action] {
-        [.report(.invalidLine(error.description))]
+        guard phase != .exited else { return [] }
+        var actions: [Action] = [.report(.invalidLine(error.description)), .exit(code: 1)]
+        if armedTimer != nil {
+            armedTimer = nil
+            actions.insert(.scheduleTimer(nil), at: 0)
+        }
+        phase = .exited
+        return actions
     }
 
     /// stdin reached its end: the worker exits (cleanly after the final status).

@@ -4,8 +4,10 @@ import NIOCore
 
 /// Options every ShardFlow process shares.
 public struct CommonOptions: ParsableArguments, Sendable {
-    @Option(help: ArgumentHelp("Directory holding the group's sockets (created 0700).", valueName: "dir"))
-    public var runtimeDir: String = RuntimeDirectory.defaultPath
+    @Option(help: ArgumentHelp(
+        "Directory holding the group's sockets (created 0700; default: $SHARDFLOW_RUNTIME_DIR, else $XDG_RUNTIME_DIR/shardflow, else /run/shardflow for root).",
+        valueName: "dir"))
+    public var runtimeDir: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: Logger.Level = .info
@@ -13,21 +15,28 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Largest frame accepted, in bytes (the default fits a 10 MiB record).", valueName: "bytes"))
     public var maxFrameBytes: UInt32 = FrameDecoder.defaultMaximumFrameLength
 
-    @Option(name: .customLong("allow-uid"), help: ArgumentHelp("Also accept connections from this user id (repeatable).", valueName: "uid"))
+    @Option(name: .customLong("allow-uid"), help: ArgumentHelp("Also accept connections from (and connect to sockets of) this user id (repeatable).", valueName: "uid"))
     public var allowedUIDs: [UInt32] = []
+
+    @Option(help: ArgumentHelp("Most connections a listener keeps open; more are refused.", valueName: "n"))
+    public var maxConnections: Int = TransportConfiguration().maximumConnections
 
     public init() {}
 
-    public var runtimeDirectory: RuntimeDirectory { RuntimeDirectory(path: runtimeDir) }
+    /// The runtime directory (validated to exist as an option or a default).
+    public var runtimeDirectory: RuntimeDirectory { RuntimeDirectory(path: runtimeDir ?? RuntimeDirectory.defaultPath ?? "") }
 
     public var transport: TransportConfiguration {
         var transport = TransportConfiguration()
         transport.maximumFrameLength = maxFrameBytes
         transport.allowedUIDs = Set(allowedUIDs)
+        transport.maximumConnections = maxConnections
         return transport
     }
 
     public mutating func validate() throws {
+        guard runtimeDir ?? RuntimeDirectory.defaultPath != nil else { throw ValidationError(RuntimeDirectory.noDefaultMessage) }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
         guard maxFrameBytes >= 64 * 1024 else {
             throw ValidationError("--max-frame-bytes must be at least 65536")
         }

@@ -32,7 +32,7 @@ public struct KCLCommand: ParsableCommand {
     var kclMainClass: String = KCLConfiguration().mainClass
 
     @Option(help: ArgumentHelp("Socket directory of the group.", valueName: "dir"))
-    var runtimeDir: String = RuntimeDirectory.defaultPath
+    var runtimeDir: String?
 
     @Option(help: "Routers of the group.")
     var routers: Int = 1
@@ -48,7 +48,12 @@ public struct KCLCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        guard runtimeDir ?? RuntimeDirectory.defaultPath != nil else { throw ValidationError(RuntimeDirectory.noDefaultMessage) }
+    }
+
     public func run() throws {
+        let runtimeDir = self.runtimeDir ?? RuntimeDirectory.defaultPath!
         let worker = [RunOptions.ownDirectory + "/shardflow-worker", "--runtime-dir", runtimeDir, "--routers", String(routers),
                       "--log-level", logLevel] + workerOptions
         let directory = output.map { String($0[..<($0.lastIndex(of: "/") ?? $0.startIndex)]) }

@@ -25,8 +25,14 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     @Option(help: "First retry delay (doubles per attempt, up to 30s).")
     public var retryDelay = DurationArgument(.milliseconds(100))
 
+    @Option(help: "How long an exec: processor may take over one batch before it is killed and restarted, and the batch failed (retried); other processors are reported as stuck after this long.")
+    public var processorTimeout = DurationArgument(ExecProcessor.defaultTimeout)
+
     @Option(help: ArgumentHelp("Write items that fail for good to DIR/dead-letter-reducer-<index>.jsonl and acknowledge them.", valueName: "dir"))
     public var deadLetter: String?
+
+    @Option(help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused.", valueName: "n"))
+    public var mappers: Int?
 
     @Option(help: "Items each mapper may have queued here.")
     public var mapperWindowItems: UInt32 = FlowDefaults.mapperWindow.count
@@ -35,13 +41,15 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     public var mapperWindowBytes: UInt64 = FlowDefaults.mapperWindow.bytes
 
     @Option(help: "How long a drain (SIGTERM) may take before the reducer exits anyway.")
-    public var drainTimeout = DurationArgument(.seconds(60))
+    public var drainTimeout = DurationArgument(.seconds(30))
 
     public init() {}
 
     public mutating func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout must be positive") }
         if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
+        if let mappers, mappers <= 0 { throw ValidationError("--mappers must be positive") }
     }
 }
 

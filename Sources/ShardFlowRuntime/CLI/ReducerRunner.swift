@@ -20,10 +20,15 @@ public enum ReducerRunner {
         configuration.machine.batchSize = options.batchSize
         configuration.machine.batchTimeout = options.batchTimeout.amount
         configuration.machine.retries = options.retries
+        configuration.machine.mapperCount = options.mappers
         configuration.machine.retryBackoff.initial = options.retryDelay.amount
         configuration.machine.mapperWindow = Credit(count: options.mapperWindowItems, bytes: options.mapperWindowBytes)
         configuration.deadLetterDirectory = options.deadLetter
+        configuration.processorTimeout = options.processorTimeout.amount
         let processor = try makeProcessor(Int(options.index))
+        if let jsonl = processor as? JSONLinesProcessor, jsonl.repairedBytes > 0 {
+            logger.warning("\(jsonl.path) ended in a partial line (\(jsonl.repairedBytes) bytes, left by a crash in the middle of a write); removed it — its items were never acknowledged and are delivered again")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let service = try ReducerService(configuration: configuration, processor: processor, eventLoop: group.next(), logger: logger)
         let code = ProcessLifecycle.run(

@@ -58,6 +58,12 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Dead-letter directory for items that fail for good.", valueName: "dir"))
     public var deadLetter: String?
 
+    @Option(help: "How long an exec: processor may take over one batch before it is killed and restarted (the batch is retried).")
+    public var processorTimeout = DurationArgument(ExecProcessor.defaultTimeout)
+
+    @Option(help: "After Ctrl-C or SIGTERM, how long the stop may take: workers hand their shards back within half of it (checkpointing what is complete), then processes still running are killed.")
+    public var drainTimeout = DurationArgument(.seconds(30))
+
     @Option(help: "Minimum time between a shard's checkpoints.")
     public var checkpointInterval = DurationArgument(.seconds(1))
 
@@ -115,6 +121,8 @@ public struct RunOptions: ParsableArguments, Sendable {
         if let reducers, reducers <= 0 || reducers > 10_000 { throw ValidationError("--reducers must be between 1 and 10000") }
         guard recordsPerBatch > 0 else { throw ValidationError("--records-per-batch must be positive") }
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
+        guard drainTimeout.amount >= .seconds(1) else { throw ValidationError("--drain-timeout must be at least 1s") }
+        guard processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout must be positive") }
         if case .kcl = source, kclClasspath == nil {
             throw ValidationError("--source kcl: needs --kcl-classpath with the KCL multilang jars (see README, \"Running under the Java KCL\")")
         }
@@ -135,12 +143,16 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.extract = extract
         configuration.key = key
         configuration.keyOrdered = keyOrdered
-        configuration.reducerArguments = ["--batch-size", String(batchSize), "--batch-timeout", batchTimeout.description]
+        configuration.reducerArguments = ["--batch-size", String(batchSize), "--batch-timeout", batchTimeout.description,
+                                          "--processor-timeout", processorTimeout.description]
             + (retries.map { ["--retries", String($0)] } ?? [])
             + (deadLetter.map { ["--dead-letter", $0] } ?? [])
         configuration.workerArguments = [
             "--checkpoint-interval", checkpointInterval.description, "--max-pending", String(maxPending),
+            "--shutdown-timeout", DurationArgument(.nanoseconds(drainTimeout.amount.nanoseconds / 2)).description,
         ]
+        configuration.drainTimeout = drainTimeout.amount
+        configuration.groupArguments = ["--drain-timeout", drainTimeout.description]
         configuration.commonArguments = maxFrameBytes.map { ["--max-frame-bytes", String($0)] } ?? []
         configuration.childLogLevel = childLogLevel.rawValue
         configuration.batchRecords = recordsPerBatch

@@ -105,6 +105,6 @@ public struct SystemdCommand: ParsableCommand {
 
     static func write(_ text: String, to path: String) throws {
         try CheckpointStore.writeAtomically(
-            ByteBuffer(string: text), to: path, directory: String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
+            ByteBuffer(string: text), to: path, directory: String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]), mode: 0o644)
     }
 }

@@ -17,7 +17,7 @@ public struct CheckpointStore: Sendable {
     /// Loads `directory/checkpoints.json` if present.
     public init(directory: String) throws {
         self.directory = directory
-        try RuntimeDirectory.makeDirectories(directory, mode: 0o755)
+        try RuntimeDirectory.makeDirectories(directory, mode: 0o750)
         guard let bytes = try Self.readFile(path) else { return }
         checkpoints = try Self.parse(bytes, path: path)
     }
@@ -105,10 +105,12 @@ public struct CheckpointStore: Sendable {
         }
     }
 
-    /// Replaces `path` with `contents` so that a crash leaves the old or the new file.
-    static func writeAtomically(_ contents: ByteBuffer, to path: String, directory: String) throws {
+    /// Replaces `path` with `contents` so that a crash leaves the old or the new file, whole:
+    /// a temporary file is written and fsynced, renamed over `path`, and the directory fsynced.
+    /// Any failure (a full disk) leaves the old file and throws an error naming the call.
+    static func writeAtomically(_ contents: ByteBuffer, to path: String, directory: String, mode: mode_t = 0o640) throws {
         let temporary = "\(path).tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw SystemCallError(call: "open(\(temporary))", code: errno) }
         do {
             try contents.withUnsafeReadableBytes { try writeAll(descriptor, $0) }
@@ -119,11 +121,14 @@ public struct CheckpointStore: Sendable {
             throw error
         }
         close(descriptor)
-        guard rename(temporary, path) == 0 else { throw SystemCallError(call: "rename(\(temporary), \(path))", code: errno) }
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw SystemCallError(call: "rename(\(temporary), \(path))", code: code)
         }
+        let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directoryDescriptor >= 0 else { throw SystemCallError(call: "open(\(directory))", code: errno) }
+        defer { close(directoryDescriptor) }
+        guard fsync(directoryDescriptor) == 0 else { throw SystemCallError(call: "fsync(\(directory))", code: errno) }
     }
 }

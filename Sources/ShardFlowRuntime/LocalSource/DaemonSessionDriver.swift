@@ -27,8 +27,9 @@ final class DaemonSessionDriver: @unchecked Sendable {
         var batchConsumed: (Int) -> Void
         /// The worker exited after the exchange ended (or after a failure was reported).
         var finished: (DaemonSessionDriver) -> Void
-        /// The exchange broke; the Java daemon would exit here.
-        var failed: (DaemonSessionDriver, String) -> Void
+        /// The exchange broke; the Java daemon would exit here. `counts` is false when the worker
+        /// was killed from outside (see ``ProcessTermination/isSelfInflicted``).
+        var failed: (DaemonSessionDriver, String, _ counts: Bool) -> Void
     }
 
     let index: Int
@@ -63,7 +64,7 @@ final class DaemonSessionDriver: @unchecked Sendable {
 
     /// Starts the worker with `arguments` and sends `initialize`.
     func start(arguments: [String], environment: [String: String]) throws {
-        let child = try ChildProcess.spawn(arguments, environment: environment, stdin: .pipe, stdout: .pipe, stderr: .inherit)
+        let child = try ChildProcess.spawn(arguments, environment: environment, stdin: .pipe, stdout: .pipe, stderr: .inherit, newProcessGroup: true)
         self.child = child
         let stdinOfChild = child.stdinDescriptor!
         let stdoutOfChild = child.stdoutDescriptor!
@@ -112,10 +113,12 @@ final class DaemonSessionDriver: @unchecked Sendable {
         }
     }
 
-    /// Stops the worker at once (SIGTERM), e.g. when the whole source restarts.
+    /// Stops the worker at once (SIGKILL to it and whatever it started), e.g. when the whole
+    /// source restarts or the drain deadline passed. What it had not checkpointed is processed
+    /// again from the stored checkpoint.
     func kill() {
         channel?.close(promise: nil)
-        if phase != .exited { child?.send(signal: SIGTERM) }
+        if phase != .exited { child?.sendToGroup(signal: SIGKILL) }
     }
 
     /// The worker process ended (from the launcher's reaper).
@@ -129,7 +132,7 @@ final class DaemonSessionDriver: @unchecked Sendable {
             logger.warning("worker for \(shardId) \(termination) after its final status")
             callbacks.finished(self)
         } else {
-            callbacks.failed(self, "worker for \(shardId) \(termination) before its shard ended")
+            callbacks.failed(self, "worker for \(shardId) \(termination) before its shard ended", termination.isSelfInflicted)
         }
     }
 
@@ -206,7 +209,7 @@ final class DaemonSessionDriver: @unchecked Sendable {
     func fail(_ reason: String) {
         guard phase != .failed, phase != .exited else { return }
         phase = .failed
-        callbacks.failed(self, reason)
+        callbacks.failed(self, reason, true)
     }
 
     func outputClosed() {

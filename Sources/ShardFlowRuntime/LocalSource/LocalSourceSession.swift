@@ -12,7 +12,9 @@ import Glibc
 final class LocalSourceSession: @unchecked Sendable {
     enum Outcome {
         case completed(SourcePump.Summary)
-        case failed(String)
+        /// `counts`: whether the failure counts toward the restart limit (not when a worker was
+        /// killed from outside).
+        case failed(String, counts: Bool)
         case stopped
     }
 
@@ -37,6 +39,8 @@ final class LocalSourceSession: @unchecked Sendable {
     private var pumpDone = false
     private var failure: String?
     private var stopRequested = false
+    private var killed = false
+    private var failureCounts = true
     private var reported = false
     private(set) var shardsEnded = 0
     private(set) var activeShards = 0
@@ -79,7 +83,7 @@ final class LocalSourceSession: @unchecked Sendable {
                     persist: persist,
                     batchConsumed: { [weak pump] shard in pump?.batchConsumed(shard: shard) },
                     finished: { [unowned self] driver in self.driverFinished(driver) },
-                    failed: { [unowned self] driver, reason in self.driverFailed(driver, reason) }
+                    failed: { [unowned self] driver, reason, counts in self.driverFailed(driver, reason, counts: counts) }
                 ))
             if !settings.injectedCheckpointErrors.isEmpty { driver.injectCheckpointErrors(settings.injectedCheckpointErrors) }
             drivers[shard] = driver
@@ -108,7 +112,7 @@ final class LocalSourceSession: @unchecked Sendable {
                 try driver.start(arguments: settings.workerArguments, environment: settings.workerEnvironment)
                 livePids[driver.child!.pid] = driver
             } catch {
-                driverFailed(driver, "cannot start the worker for \(driver.shardId): \(error)")
+                driverFailed(driver, "cannot start the worker for \(driver.shardId): \(error)", counts: true)
                 return
             }
         }
@@ -123,8 +127,9 @@ final class LocalSourceSession: @unchecked Sendable {
         finishIfDone()
     }
 
-    /// Stops every worker at once (the run is being abandoned).
+    /// Stops every worker at once (the run is being abandoned, or its drain deadline passed).
     func kill() {
+        killed = true
         pump?.cancel()
         for driver in livePids.values { driver.kill() }
     }
@@ -149,7 +154,7 @@ final class LocalSourceSession: @unchecked Sendable {
         case .failure(is CancellationError):
             break
         case .failure(let error):
-            driverFailed(nil, "reading \(settings.source) failed: \(error)")
+            driverFailed(nil, "reading \(settings.source) failed: \(error)", counts: true)
         }
         finishIfDone()
     }
@@ -159,10 +164,15 @@ final class LocalSourceSession: @unchecked Sendable {
         finishIfDone()
     }
 
-    private func driverFailed(_ driver: DaemonSessionDriver?, _ reason: String) {
+    private func driverFailed(_ driver: DaemonSessionDriver?, _ reason: String, counts: Bool) {
         guard failure == nil else { return }
         failure = reason
-        logger.error("\(reason); stopping every worker, as the MultiLangDaemon would")
+        failureCounts = counts
+        if killed {
+            logger.debug("\(reason) (stopped by the launcher)")
+        } else {
+            logger.error("\(reason); stopping every worker, as the MultiLangDaemon would")
+        }
         pump?.cancel()
         for other in drivers.values { other.kill() }
         finishIfDone()
@@ -173,7 +183,7 @@ final class LocalSourceSession: @unchecked Sendable {
         if failure == nil, !stopRequested, shardsEnded < drivers.count { return }
         reported = true
         if let failure {
-            onFinished(.failed(failure))
+            onFinished(.failed(failure, counts: failureCounts))
         } else if stopRequested && shardsEnded < drivers.count {
             onFinished(.stopped)
         } else {

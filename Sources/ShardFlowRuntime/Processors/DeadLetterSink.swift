@@ -1,21 +1,15 @@
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Where items go when they fail for good: `DIR/dead-letter-reducer-<index>.jsonl`, one JSON
 /// object per line with the item's fields plus `error` and `attempts`, fsynced before the items
-/// are acknowledged as dead-lettered.
+/// are acknowledged as dead-lettered; a failed write is undone before it is retried.
 public final class DeadLetterSink: @unchecked Sendable {
-    public let path: String
-    private let descriptor: CInt
+    public var path: String { file.path }
+    private let file: AppendOnlyFile
 
     public init(directory: String, reducerIndex: Int) throws {
-        try RuntimeDirectory.makeDirectories(directory, mode: 0o755)
-        path = "\(directory)/dead-letter-reducer-\(reducerIndex).jsonl"
-        descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw SystemCallError(call: "open(\(path))", code: errno) }
+        try RuntimeDirectory.makeDirectories(directory, mode: 0o750)
+        file = try AppendOnlyFile(path: "\(directory)/dead-letter-reducer-\(reducerIndex).jsonl")
     }
 
     public func write(_ items: [ReducerStateMachine.PendingItem]) throws {
@@ -29,9 +23,6 @@ public final class DeadLetterSink: @unchecked Sendable {
             }
             json.endLine()
         }
-        try json.buffer.withUnsafeReadableBytes { try writeAll(descriptor, $0) }
-        guard fsync(descriptor) == 0 else { throw SystemCallError(call: "fsync(\(path))", code: errno) }
+        try file.append(json.buffer)
     }
-
-    deinit { close(descriptor) }
 }

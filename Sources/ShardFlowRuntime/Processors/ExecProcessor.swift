@@ -13,18 +13,28 @@ import Glibc
 /// ← {"batchItemFailures":[{"itemIdentifier":"0","reason":"…"}]}
 /// ```
 ///
-/// A child that exits, closes its stdout or answers something unreadable fails the whole batch
-/// (the reducer retries it) and is restarted for the next one. See `docs/processors.md`.
+/// The batch is written while the reply is read (a child that echoes its input cannot
+/// deadlock the reducer), and each batch must be answered within `timeout`. A child that exits,
+/// stops reading, closes its stdout, answers late or answers something unreadable fails the
+/// whole batch (the reducer retries it): it is killed with its process group and restarted for
+/// the next batch, and the error says what happened, which child, and shows what it sent.
+/// See `docs/processors.md`.
 public final class ExecProcessor: BatchProcessor {
     public let command: String
+    public let timeout: TimeAmount
     private let reducerIndex: Int
     private var child: ChildProcess?
-    private var reader: LineReader?
+    /// Bytes read from the child's stdout and not yet consumed (the start of its next line).
+    private var pending: [UInt8] = []
     private var batchId = 0
 
-    public init(command: String, reducerIndex: Int) {
+    /// The default per-batch timeout (`--processor-timeout`).
+    public static let defaultTimeout: TimeAmount = .seconds(60)
+
+    public init(command: String, reducerIndex: Int, timeout: TimeAmount = ExecProcessor.defaultTimeout) {
         self.command = command
         self.reducerIndex = reducerIndex
+        self.timeout = timeout
     }
 
     public func process(_ items: [ProcessorItem]) throws -> BatchResult {
@@ -45,38 +55,122 @@ public final class ExecProcessor: BatchProcessor {
         json.endArray()
         json.endObject()
         json.endLine()
+        let line: [UInt8]
         do {
-            try json.buffer.withUnsafeReadableBytes { try writeAll(child.stdinDescriptor!, $0) }
-        } catch {
-            throw restart(because: "cannot write batch \(batchId) to exec child (pid \(child.pid)): \(error)")
-        }
-        let line: [UInt8]?
-        do {
-            line = try reader!.next()
-        } catch {
-            throw restart(because: "cannot read the reply to batch \(batchId) from exec child (pid \(child.pid)): \(error)")
-        }
-        guard let line else {
-            throw restart(because: "exec child (pid \(child.pid)) closed its stdout before answering batch \(batchId)")
+            line = try exchange(json.buffer, with: child)
+        } catch let failure as ExchangeFailure {
+            throw restart(because: failure.description(child: describe(child), batch: batchId, timeout: timeout))
         }
         do {
             return try Self.parseReply(line, itemCount: items.count, batchId: batchId)
         } catch {
-            throw restart(because: "exec child (pid \(child.pid)) answered batch \(batchId) with \(error)")
+            throw restart(because: "\(describe(child)) answered batch \(batchId) with \(error)")
         }
     }
 
     public func close() throws {
         guard let child else { return }
-        child.closeStdin()
-        child.closeStdout()
-        _ = child.wait()
         self.child = nil
+        child.closeStdin()
+        // A child that does not exit once its input ends is stopped.
+        let deadline = NIODeadline.now() + .seconds(5)
+        while child.poll() == nil {
+            guard NIODeadline.now() < deadline else {
+                child.sendToGroup(signal: SIGKILL)
+                _ = child.wait()
+                break
+            }
+            usleep(20_000)
+        }
+        child.closeStdout()
+    }
+
+    // MARK: The exchange
+
+    private enum ExchangeFailure: Error {
+        case timedOut
+        case stoppedReading(errno: CInt)
+        case closedStdout(partial: [UInt8])
+        case answeredEarly(line: [UInt8])
+        case io(call: String, errno: CInt)
+
+        func description(child: String, batch: Int, timeout: TimeAmount) -> String {
+            switch self {
+            case .timedOut:
+                return "\(child) did not answer batch \(batch) within \(timeout.prettyDescription) (--processor-timeout)"
+            case .stoppedReading(let code):
+                return "\(child) stopped reading its stdin before the whole of batch \(batch) was written (\(String(cString: strerror(code))))"
+            case .closedStdout(let partial):
+                return "\(child) closed its stdout before answering batch \(batch)"
+                    + (partial.isEmpty ? "" : "; it had written: \(ExecProcessor.snippet(partial))")
+            case .answeredEarly(let line):
+                return "\(child) answered before reading the whole of batch \(batch): \(ExecProcessor.snippet(line))"
+                    + " (a line on stdout that is not a reply? logs belong on stderr)"
+            case .io(let call, let code):
+                return "\(call) on \(child) failed: \(String(cString: strerror(code)))"
+            }
+        }
+    }
+
+    /// Writes `batch` to the child while reading its stdout; returns its reply line.
+    private func exchange(_ batch: ByteBuffer, with child: ChildProcess) throws(ExchangeFailure) -> [UInt8] {
+        let deadline = NIODeadline.now() + timeout
+        let input = child.stdinDescriptor!
+        let output = child.stdoutDescriptor!
+        var written = 0
+        let total = batch.readableBytes
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                var line = Array(pending[..<newline])
+                pending.removeFirst(newline + 1)
+                if line.last == UInt8(ascii: "\r") { line.removeLast() }
+                guard written == total else { throw .answeredEarly(line: line) }
+                return line
+            }
+            let remaining = deadline - NIODeadline.now()
+            guard remaining > .zero else { throw .timedOut }
+            var descriptors = [pollfd(fd: output, events: Int16(POLLIN), revents: 0)]
+            if written < total { descriptors.append(pollfd(fd: input, events: Int16(POLLOUT), revents: 0)) }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(clamping: max(1, remaining.nanoseconds / 1_000_000)))
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw .io(call: "poll", errno: errno)
+            }
+            if descriptors.count > 1, descriptors[1].revents != 0 {
+                let result = batch.withUnsafeReadableBytes { raw in
+                    Glibc.write(input, raw.baseAddress! + written, total - written)
+                }
+                if result < 0 {
+                    guard errno == EAGAIN || errno == EINTR else { throw .stoppedReading(errno: errno) }
+                } else {
+                    written += result
+                }
+            }
+            if descriptors[0].revents != 0 {
+                let count = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    guard errno == EAGAIN || errno == EINTR else { throw .io(call: "read", errno: errno) }
+                } else if count == 0 {
+                    let partial = pending
+                    pending = []
+                    throw .closedStdout(partial: partial)
+                } else {
+                    pending.append(contentsOf: chunk[..<count])
+                }
+            }
+        }
+    }
+
+    static func snippet(_ bytes: [UInt8], limit: Int = 200) -> String {
+        let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
+        return "\"\(text)\(bytes.count > limit ? "…" : "")\" (\(bytes.count) bytes)"
     }
 
     /// Parses `{"batchItemFailures":[{"itemIdentifier":"3","reason":"…"}]}`.
     static func parseReply(_ line: [UInt8], itemCount: Int, batchId: Int) throws -> BatchResult {
-        try line.withUnsafeBytes { raw in
+        let hint = line.first == UInt8(ascii: "{") ? "" : " (a line on stdout that is not a reply? logs belong on stderr)"
+        return try line.withUnsafeBytes { raw in
             var scanner = JSONScanner(raw)
             var failures: [Int: String] = [:]
             var sawFailures = false
@@ -105,25 +199,34 @@ public final class ExecProcessor: BatchProcessor {
                                     try scanner.skipValue()
                                 }
                             }
-                            guard let identifier, let position = Int(identifier), (0..<itemCount).contains(position) else {
-                                throw ConfigurationError("an itemIdentifier outside 0..<\(itemCount)")
+                            guard let identifier else {
+                                throw ConfigurationError("a batchItemFailures entry without an itemIdentifier: \(snippet(line))")
+                            }
+                            guard let position = Int(identifier), (0..<itemCount).contains(position) else {
+                                throw ConfigurationError("itemIdentifier \"\(identifier)\" is not one of this batch's items (0 to \(itemCount - 1)): \(snippet(line))")
                             }
                             failures[position] = "exec: \(reason)"
                         }
                     } else if scanner.string(key, equals: "batchId") {
                         let echoed = try scanner.readInteger()
-                        guard echoed == batchId else { throw ConfigurationError("batchId \(echoed) for batch \(batchId)") }
+                        guard echoed == batchId else { throw ConfigurationError("batchId \(echoed) for batch \(batchId): \(snippet(line))") }
                     } else {
                         try scanner.skipValue()
                     }
                 }
                 try scanner.expectEnd()
             } catch let error as JSONError {
-                throw ConfigurationError("invalid JSON (\(error)): \(String(decoding: line.prefix(120), as: UTF8.self))")
+                throw ConfigurationError("invalid JSON (\(error)): \(snippet(line))\(hint)")
             }
-            guard sawFailures else { throw ConfigurationError("a reply without \"batchItemFailures\"") }
+            guard sawFailures else { throw ConfigurationError("a reply without \"batchItemFailures\": \(snippet(line))\(hint)") }
             return BatchResult(failures: failures)
         }
+    }
+
+    // MARK: The child
+
+    private func describe(_ child: ChildProcess) -> String {
+        "exec child (pid \(child.pid), reducer \(reducerIndex), `\(command)`)"
     }
 
     private func running() throws -> ChildProcess {
@@ -131,27 +234,31 @@ public final class ExecProcessor: BatchProcessor {
         if let child {
             child.closeStdin()
             child.closeStdout()
+            self.child = nil
         }
         let started = try ChildProcess.spawn(
             ["/bin/sh", "-c", command],
             environment: ["SHARDFLOW_REDUCER_INDEX": String(reducerIndex)],
-            stdin: .pipe, stdout: .pipe, stderr: .inherit
+            stdin: .pipe, stdout: .pipe, stderr: .inherit, newProcessGroup: true
         )
+        for descriptor in [started.stdinDescriptor!, started.stdoutDescriptor!] {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        }
         child = started
-        reader = LineReader(descriptor: started.stdoutDescriptor!)
+        pending = []
         return started
     }
 
-    /// Stops the child (its protocol state is unknown) and returns the error for the batch.
+    /// Kills the child and its process group (its protocol state is unknown) and returns the
+    /// error for the batch.
     private func restart(because reason: String) -> Error {
-        if let child {
-            child.send(signal: SIGTERM)
-            child.closeStdin()
-            child.closeStdout()
-            let (termination, _) = child.wait()
-            self.child = nil
-            return ConfigurationError("\(reason); the child \(termination) and is restarted for the next batch")
-        }
-        return ConfigurationError(reason)
+        guard let child else { return ConfigurationError(reason) }
+        self.child = nil
+        child.sendToGroup(signal: SIGKILL)
+        child.closeStdin()
+        child.closeStdout()
+        let (termination, _) = child.wait()
+        let how = termination == .signaled(SIGKILL) ? "was killed (SIGKILL)" : "had \(termination)"
+        return ConfigurationError("\(reason); the child \(how) and is restarted for the next batch")
     }
 }

@@ -5,18 +5,21 @@ import Glibc
 #endif
 
 /// `jsonl:DIR`: appends each item to `DIR/reducer-<index>.jsonl` as one JSON object per line
-/// and fsyncs before the batch is acknowledged, so acknowledged output survives a crash.
+/// and fsyncs before the batch is acknowledged, so acknowledged output survives a crash. A
+/// failed write (a full disk) is undone before the batch is retried: lines never run into
+/// each other and nothing is acknowledged that is not durably in the file.
 public final class JSONLinesProcessor: BatchProcessor {
-    public let path: String
-    private let descriptor: CInt
+    public var path: String { file.path }
+    private let file: AppendOnlyFile
     private var buffer = ByteBuffer()
 
     public init(directory: String, reducerIndex: Int) throws {
-        try RuntimeDirectory.makeDirectories(directory, mode: 0o755)
-        path = "\(directory)/reducer-\(reducerIndex).jsonl"
-        descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw SystemCallError(call: "open(\(path))", code: errno) }
+        try RuntimeDirectory.makeDirectories(directory, mode: 0o750)
+        file = try AppendOnlyFile(path: "\(directory)/reducer-\(reducerIndex).jsonl")
     }
+
+    /// Bytes of a partial last line a crash had left, removed at open.
+    public var repairedBytes: Int64 { file.repairedBytes }
 
     public func process(_ items: [ProcessorItem]) throws -> BatchResult {
         buffer.clear()
@@ -27,12 +30,7 @@ public final class JSONLinesProcessor: BatchProcessor {
             json.endLine()
         }
         buffer = json.buffer
-        try buffer.withUnsafeReadableBytes { try writeAll(descriptor, $0) }
-        guard fsync(descriptor) == 0 else { throw SystemCallError(call: "fsync(\(path))", code: errno) }
+        try file.append(buffer)
         return .success
-    }
-
-    public func close() throws {
-        Glibc.close(descriptor)
     }
 }

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A processor named on the command line (`--processor`).
 public enum ProcessorSpecification: Sendable, Hashable, CustomStringConvertible {
     case discard
@@ -29,13 +31,13 @@ public enum ProcessorSpecification: Sendable, Hashable, CustomStringConvertible 
         }
     }
 
-    /// Creates the processor for reducer `index`.
-    public func makeProcessor(reducerIndex index: Int) throws -> BatchProcessor {
+    /// Creates the processor for reducer `index`; `timeout` bounds each batch of an `exec:` child.
+    public func makeProcessor(reducerIndex index: Int, timeout: TimeAmount = ExecProcessor.defaultTimeout) throws -> BatchProcessor {
         switch self {
         case .discard: DiscardProcessor()
         case .spin(let micros): SpinProcessor(microseconds: micros)
         case .jsonLines(let directory): try JSONLinesProcessor(directory: directory, reducerIndex: index)
-        case .exec(let command): ExecProcessor(command: command, reducerIndex: index)
+        case .exec(let command): ExecProcessor(command: command, reducerIndex: index, timeout: timeout)
         }
     }
 }

@@ -12,6 +12,9 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
         public var machine: ReducerStateMachine.Configuration
         /// Directory of the dead-letter sink (none: failed items are acknowledged `failed`).
         public var deadLetterDirectory: String?
+        /// A batch the processor has been working on for this long is reported as stuck (an
+        /// `exec:` processor is killed at this point by its own timeout).
+        public var processorTimeout: TimeAmount = ExecProcessor.defaultTimeout
 
         public init(index: UInt32, listen: ListenAddress) {
             self.listen = listen
@@ -120,6 +123,15 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
             case .close(let id, let error):
                 registry.close(id, with: error)
             case .process(let batch):
+                let started = eventLoop.now
+                // An exec: child is killed at this point by its own timeout, and says so; any
+                // other processor cannot be interrupted, so its stuck batch is reported.
+                let watchdog = processor.value is ExecProcessor ? nil : eventLoop.scheduleRepeatedTask(
+                    initialDelay: configuration.processorTimeout, delay: configuration.processorTimeout
+                ) { [logger] _ in
+                    let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+                    logger.warning("the processor has been working on a batch of \(batch.count) items for \(Int(seconds))s (first: shard \(String(buffer: batch[0].item.shardId)) sequence number \(String(buffer: batch[0].item.sequenceNumber))); its shards wait")
+                }
                 let processor = self.processor
                 executor.run { () -> [ReducerStateMachine.Outcome] in
                     let items = batch.map { ProcessorItem($0.item) }
@@ -131,6 +143,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
                         return Array(repeating: .failed("\(error)"), count: batch.count)
                     }
                 }.whenComplete { result in
+                    watchdog?.cancel()
                     let outcomes = (try? result.get()) ?? Array(repeating: .failed("processor thread stopped"), count: batch.count)
                     self.run(self.machine.batchProcessed(batch, outcomes: outcomes, now: self.eventLoop.now))
                     self.registry.flush()

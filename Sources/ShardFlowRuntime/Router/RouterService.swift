@@ -10,6 +10,8 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         public var workerWindow = FlowDefaults.workerWindow
         /// How records are spread over mappers (`--key-ordered --mappers M`).
         public var routing = RouterStateMachine.Routing.anyMapper
+        /// The group's mapper count when known (`--mappers`).
+        public var mapperCount: Int?
 
         public init(index: UInt16, listen: ListenAddress) {
             self.index = index
@@ -34,6 +36,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         var machineConfiguration = RouterStateMachine.Configuration(index: configuration.index, instance: UInt64.random(in: .min ... .max))
         machineConfiguration.workerWindow = configuration.workerWindow
         machineConfiguration.routing = configuration.routing
+        machineConfiguration.mapperCount = configuration.mapperCount
         self.machine = RouterStateMachine(configuration: machineConfiguration)
         self.logger = logger
     }

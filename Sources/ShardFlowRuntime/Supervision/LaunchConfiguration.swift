@@ -25,6 +25,8 @@ public struct LaunchConfiguration: Sendable {
     public var workerArguments: [String] = []
     /// Extra arguments for every process (frame size, allowed uids).
     public var commonArguments: [String] = []
+    /// Extra arguments for routers, mappers and reducers (their drain timeout).
+    public var groupArguments: [String] = []
     public var childLogLevel = "warning"
     /// Records per `processRecords` message of the local source.
     public var batchRecords = 2000
@@ -36,6 +38,8 @@ public struct LaunchConfiguration: Sendable {
     public var restart = RestartPolicy()
     /// How long a process may take to report READY=1.
     public var readyTimeout: TimeAmount = .seconds(30)
+    /// After SIGINT/SIGTERM, how long the whole stop may take before processes are killed.
+    public var drainTimeout: TimeAmount = .seconds(30)
     /// Forget stored checkpoints first.
     public var reset = false
     /// The Java side of `--source kcl:`.

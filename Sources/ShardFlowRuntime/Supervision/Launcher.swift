@@ -47,6 +47,7 @@ public final class Launcher: @unchecked Sendable {
         var supervision = SupervisorStateMachine.Configuration(members: members)
         supervision.restart = configuration.restart
         supervision.readyTimeout = configuration.readyTimeout
+        supervision.drainTimeout = configuration.drainTimeout
         self.machine = SupervisorStateMachine(configuration: supervision)
     }
 
@@ -91,16 +92,18 @@ public final class Launcher: @unchecked Sendable {
     }
 
     private func begin() {
-        let common = ["--runtime-dir", runtime.path, "--log-level", configuration.childLogLevel] + configuration.commonArguments
+        let common = ["--runtime-dir", runtime.path, "--log-level", configuration.childLogLevel]
+            + configuration.commonArguments + configuration.groupArguments
         processes = machine.configuration.members.map { member in
             let arguments: [String]
             switch member.kind {
             case .reducer:
                 arguments = [configuration.binary("shardflow-reducer"), "--index", String(member.index),
-                             "--processor", configuration.processor.description] + common + configuration.reducerArguments
+                             "--processor", configuration.processor.description, "--mappers", String(configuration.mappers)]
+                    + common + configuration.reducerArguments
             case .router:
-                arguments = [configuration.binary("shardflow-router"), "--index", String(member.index)] + common
-                    + (configuration.keyOrdered ? ["--key-ordered", "--mappers", String(configuration.mappers)] : [])
+                arguments = [configuration.binary("shardflow-router"), "--index", String(member.index), "--mappers", String(configuration.mappers)]
+                    + common + (configuration.keyOrdered ? ["--key-ordered"] : [])
             case .mapper:
                 arguments = [configuration.binary("shardflow-mapper"), "--index", String(member.index),
                              "--routers", String(configuration.routers), "--reducers", String(configuration.reducers),
@@ -123,6 +126,10 @@ public final class Launcher: @unchecked Sendable {
             finish(code: ExitStatus.failed)
             return
         }
+        let rejected = RateLimitedLog(logger: logger)
+        notifications.onRejected = { uid, pid, path in
+            rejected.warning("dropped a message on \(path) from uid \(uid) (pid \(pid)): only this user's processes may report")
+        }
         notifications.start()
         run(machine.start(now: .now()))
     }
@@ -141,18 +148,19 @@ public final class Launcher: @unchecked Sendable {
             case .spawn(let id):
                 spawn(id)
             case .signal(let id, let signal):
-                processes[id].child?.send(signal: signal)
+                // SIGTERM asks the process itself to drain; SIGKILL ends it with whatever it started.
+                if signal == SIGKILL { processes[id].child?.sendToGroup(signal: signal) } else { processes[id].child?.send(signal: signal) }
             case .startSource:
                 startSource()
             case .stopSource:
                 stopSource()
             case .killSource:
                 session?.kill()
-                kclDaemon?.send(signal: SIGTERM)
+                kclDaemon?.sendToGroup(signal: SIGKILL)
             case .killAll:
                 session?.kill()
-                kclDaemon?.send(signal: SIGKILL)
-                for process in processes { process.child?.send(signal: SIGKILL) }
+                kclDaemon?.sendToGroup(signal: SIGKILL)
+                for process in processes { process.child?.sendToGroup(signal: SIGKILL) }
             case .scheduleTimer(let deadline):
                 timer?.cancel()
                 timer = deadline.map { deadline in
@@ -169,7 +177,8 @@ public final class Launcher: @unchecked Sendable {
     private func spawn(_ id: SupervisorStateMachine.MemberID) {
         let process = processes[id]
         do {
-            process.child = try ChildProcess.spawn(process.arguments, environment: childEnvironment(notify: process.notifyPath))
+            process.child = try ChildProcess.spawn(
+                process.arguments, environment: childEnvironment(notify: process.notifyPath), newProcessGroup: true)
             logger.debug("started \(process.name) (pid \(process.child!.pid))")
         } catch {
             // After the rest of this batch of actions: they were decided with this one.
@@ -184,9 +193,9 @@ public final class Launcher: @unchecked Sendable {
         case .groupReady:
             logger.info("group ready")
         case .restarting(let id, let termination, let delay, let attempt):
-            logger.warning("\(machine.member(id)) \(termination); restarting it in \(delay.prettyDescription) (restart \(attempt) of at most \(configuration.restart.limit) within \(configuration.restart.window.prettyDescription); the rest of the group keeps running)")
+            logger.warning("\(machine.member(id)) \(termination); restarting it in \(delay.prettyDescription) (\(restartCount(attempt)); the rest of the group keeps running)")
         case .sourceRestarting(let reason, let delay, let attempt):
-            logger.warning("\(reason); restarting the source from the stored checkpoints in \(delay.prettyDescription) (restart \(attempt) of at most \(configuration.restart.limit) within \(configuration.restart.window.prettyDescription))")
+            logger.warning("\(reason); restarting the source from the stored checkpoints in \(delay.prettyDescription) (\(restartCount(attempt)))")
         case .stopping(let signal):
             let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
             logger.notice("\(name): stopping gracefully — workers hand their shards back (checkpointing what is complete), then the group drains; \(name) again to stop at once")
@@ -194,9 +203,17 @@ public final class Launcher: @unchecked Sendable {
             logger.warning("second \(signal == SIGINT ? "SIGINT" : "SIGTERM"): killing every process now")
         case .stopTimedOut(let id, let timeout):
             logger.warning("\(machine.member(id)) did not stop within \(timeout.prettyDescription); killing it")
+        case .drainTimedOut(let timeout):
+            logger.warning("the drain deadline (--drain-timeout \(timeout.prettyDescription)) passed with shards still stopping: stopping their workers now; what was complete is checkpointed, the rest is processed again on the next run")
         case .fatal(let message):
             logger.critical("\(message)")
         }
+    }
+
+    /// How a restart counts toward the limit, for the log.
+    private func restartCount(_ attempt: Int) -> String {
+        let limit = "at most \(configuration.restart.limit) crashes within \(configuration.restart.window.prettyDescription) before the run ends"
+        return attempt == 0 ? "killed from outside, so not counted toward the limit of \(limit)" : "crash \(attempt); \(limit)"
     }
 
     // MARK: Source
@@ -268,8 +285,8 @@ public final class Launcher: @unchecked Sendable {
             run(machine.sourceEnded(.completed(code: code), now: .now()))
         case .stopped:
             run(machine.sourceEnded(.stopped, now: .now()))
-        case .failed(let reason):
-            run(machine.sourceEnded(.failed(reason), now: .now()))
+        case .failed(let reason, let counts):
+            run(machine.sourceEnded(.failed(reason, counts: counts), now: .now()))
         }
     }
 
@@ -282,7 +299,7 @@ public final class Launcher: @unchecked Sendable {
             }
             let daemon = try ChildProcess.spawn(
                 [configuration.kcl.java, "-cp", classpath, configuration.kcl.mainClass, written],
-                environment: childEnvironment(notify: "\(runtime.path)/notify-workers.sock"))
+                environment: childEnvironment(notify: "\(runtime.path)/notify-workers.sock"), newProcessGroup: true)
             kclDaemon = daemon
             logger.info("started the KCL MultiLangDaemon (pid \(daemon.pid)) with \(written)")
         } catch {
@@ -303,7 +320,8 @@ public final class Launcher: @unchecked Sendable {
             kclDaemon = nil
             workerUsage.add(usage)
             let outcome: SupervisorStateMachine.SourceOutcome = termination.isSuccess
-                ? .completed(code: ExitStatus.completed) : .failed("the KCL MultiLangDaemon \(termination)")
+                ? .completed(code: ExitStatus.completed)
+                : .failed("the KCL MultiLangDaemon \(termination)", counts: termination.isSelfInflicted)
             run(machine.sourceEnded(outcome, now: .now()))
             return
         }
@@ -315,7 +333,7 @@ public final class Launcher: @unchecked Sendable {
         process.usage.add(usage)
         process.child = nil
         process.incarnationEnded()
-        run(machine.childExited(id, termination: termination.description, now: .now()))
+        run(machine.childExited(id, termination: termination, now: .now()))
     }
 
     private func processReported(_ id: SupervisorStateMachine.MemberID, _ fields: [String: String]) {
@@ -380,6 +398,10 @@ public final class Launcher: @unchecked Sendable {
         snapshot.source = sourceSummary
         snapshot.processes = processes.map { ($0.name, $0.usage) }
         snapshot.workers = (workerCount, workerUsage)
+        snapshot.incompleteShards = workerStatus.compactMap { shard, status in
+            guard let records = Int(status["incomplete"] ?? ""), records > 0 else { return nil }
+            return (shard, records)
+        }.sorted { $0.shard < $1.shard }
         return snapshot
     }
 }

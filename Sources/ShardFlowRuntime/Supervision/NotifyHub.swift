@@ -1,3 +1,4 @@
+import CSystemd
 import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
@@ -6,7 +7,9 @@ import Glibc
 
 /// The receiving side of `sd_notify` for the launcher's children: one datagram socket per
 /// child (so the socket says who is talking), all served by one thread. The launcher learns
-/// what systemd would: when a child is ready (`READY=1`) and its `STATUS=` lines.
+/// what systemd would: when a child is ready (`READY=1`) and its `STATUS=` lines. Like
+/// systemd, it reads each message's sender credentials and drops messages from other users
+/// (the socket is 0600 in a private directory; this holds even if that were not so).
 final class NotifyHub: @unchecked Sendable {
     typealias Handler = @Sendable ([String: String]) -> Void
 
@@ -45,6 +48,11 @@ final class NotifyHub: @unchecked Sendable {
             throw SystemCallError(call: "bind(\(path))", code: code)
         }
         chmod(path, 0o600)
+        guard shardflow_enable_passcred(descriptor) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw SystemCallError(call: "setsockopt(\(path), SO_PASSCRED)", code: code)
+        }
         endpoints.withLockedValue { $0.append(Endpoint(descriptor: descriptor, path: path, handler: handler)) }
     }
 
@@ -71,8 +79,16 @@ final class NotifyHub: @unchecked Sendable {
             let ready = fds.isEmpty ? { usleep(100_000); return Int32(0) }() : poll(&fds, nfds_t(fds.count), 200)
             guard ready > 0 else { continue }
             for (position, fd) in fds.enumerated() where fd.revents & Int16(POLLIN) != 0 {
-                let count = buffer.withUnsafeMutableBytes { recv(fd.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                var pid: Int32 = -1
+                var uid: UInt32 = .max
+                let count = buffer.withUnsafeMutableBytes {
+                    shardflow_recv_with_credentials(fd.fd, $0.baseAddress, UInt($0.count), &pid, &uid)
+                }
                 guard count > 0 else { continue }
+                guard uid == getuid() || uid == 0 else {
+                    rejected(uid: uid, pid: pid, path: current[position].path)
+                    continue
+                }
                 current[position].handler(Self.parse(String(decoding: buffer[..<count], as: UTF8.self)))
             }
         }
@@ -80,6 +96,13 @@ final class NotifyHub: @unchecked Sendable {
             close(endpoint.descriptor)
             unlink(endpoint.path)
         }
+    }
+
+    /// Called (on the hub's thread) for each message dropped because of its sender.
+    var onRejected: @Sendable (_ uid: UInt32, _ pid: Int32, _ path: String) -> Void = { _, _, _ in }
+
+    private func rejected(uid: UInt32, pid: Int32, path: String) {
+        onRejected(uid, pid, path)
     }
 
     /// Parses `READY=1\nSTATUS=…` into fields.

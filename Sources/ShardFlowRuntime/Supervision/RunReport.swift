@@ -20,6 +20,8 @@ final class RunReport: @unchecked Sendable {
         var source = SourcePump.Summary()
         var processes: [(name: String, usage: ResourceUse)] = []
         var workers: (count: Int, usage: ResourceUse) = (0, ResourceUse())
+        /// Shards whose worker last reported records not complete, with how many.
+        var incompleteShards: [(shard: String, records: Int)] = []
     }
 
     private let configuration: LaunchConfiguration
@@ -109,6 +111,10 @@ final class RunReport: @unchecked Sendable {
             let ended = snapshot.checkpoints.values.filter { $0 == .shardEnd }.count
             lines.append("  checkpoints  \(stateDirectory)/checkpoints.json: \(ended) of \(configuration.shards) shards at SHARD_END")
         }
+        if !snapshot.incompleteShards.isEmpty, code != ExitStatus.completed, code != ExitStatus.invalidInput {
+            let list = snapshot.incompleteShards.prefix(20).map { "\($0.shard) (\(count($0.records)))" }.joined(separator: ", ")
+            lines.append("  incomplete   \(snapshot.incompleteShards.count) shards stopped with records not processed: \(list)\(snapshot.incompleteShards.count > 20 ? ", …" : ""); they were not checkpointed past them, and the next run processes them again")
+        }
         lines.append("  output       \(outputDescription)")
         lines.append("  resources    CPU \(cpu.fixed(2)) s (\((cpu / wall * 100).fixed(0))% of one core over \(wall.fixed(2)) s from launch to exit), peak memory \(bytes(peakSum)) (sum of per-process peaks)")
         var perProcess = snapshot.processes.map { "\($0.name) \($0.usage.cpuSeconds.fixed(2))s/\(bytes($0.usage.maximumResidentBytes))" }
@@ -167,6 +173,7 @@ final class RunReport: @unchecked Sendable {
         switch code {
         case ExitStatus.completed: "completed: every shard ended and every item was acknowledged (exit 0)"
         case ExitStatus.invalidInput: "completed, but some input lines were invalid and skipped (exit 3)"
+        case ExitStatus.drainTimedOut: "stopped at the drain deadline (--drain-timeout): processes were killed and some records were not processed; rerun the same command to resume from the checkpoints (exit 4)"
         case ExitStatus.interrupted: "stopped by SIGINT; rerun the same command to resume from the checkpoints (exit 130)"
         case ExitStatus.terminated: "stopped by SIGTERM; rerun the same command to resume from the checkpoints (exit 143)"
         default: "failed (exit \(code)); see the errors above"

@@ -14,28 +14,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// How a child ended.
-    public enum Termination: Hashable, Sendable, CustomStringConvertible {
-        case exited(Int32)
-        case signaled(Int32)
-
-        public var description: String {
-            switch self {
-            case .exited(let code): "exited with status \(code)"
-            case .signaled(let signal): "killed by signal \(signal)\(signal == SIGKILL ? " (SIGKILL)" : signal == SIGTERM ? " (SIGTERM)" : "")"
-            }
-        }
-
-        public var isSuccess: Bool { self == .exited(0) }
-
-        /// Decodes a `wait` status.
-        public init(status: Int32) {
-            if status & 0x7F == 0 {
-                self = .exited((status >> 8) & 0xFF)
-            } else {
-                self = .signaled(status & 0x7F)
-            }
-        }
-    }
+    public typealias Termination = ProcessTermination
 
     /// Resource use of a finished child, from `wait4`.
     public struct Usage: Hashable, Sendable {
@@ -65,7 +44,8 @@ public final class ChildProcess: @unchecked Sendable {
         environment: [String: String]? = nil,
         stdin: Stream = .inherit,
         stdout: Stream = .inherit,
-        stderr: Stream = .inherit
+        stderr: Stream = .inherit,
+        newProcessGroup: Bool = false
     ) throws -> ChildProcess {
         precondition(!arguments.isEmpty, "no program to run")
         var actions = posix_spawn_file_actions_t()
@@ -108,7 +88,14 @@ public final class ChildProcess: @unchecked Sendable {
         var empty = sigset_t()
         sigemptyset(&empty)
         posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
+        if newProcessGroup {
+            // Its own process group (led by itself): a terminal's Ctrl-C, sent to the foreground
+            // group, does not reach it, and it can be stopped together with its own children.
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -151,6 +138,12 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends `signal` to the child (ignores a child that is already gone).
     public func send(signal: Int32) {
         kill(pid, signal)
+    }
+
+    /// Sends `signal` to the child's process group (the child was started with
+    /// `newProcessGroup`): the child and whatever it started.
+    public func sendToGroup(signal: Int32) {
+        kill(-pid, signal)
     }
 
     /// Waits for the child to end (blocking) and returns how, with its resource use.

@@ -14,20 +14,33 @@ final class ConnectionHandler: ChannelInboundHandler {
     let connection: Connection
     private let delegate: ConnectionDelegate
     private let logger: Logger
+    private let handshakeTimeout: TimeAmount
+    private var handshakeDeadline: Scheduled<Void>?
 
-    init(connection: Connection, delegate: ConnectionDelegate, logger: Logger) {
+    init(connection: Connection, delegate: ConnectionDelegate, logger: Logger, handshakeTimeout: TimeAmount) {
         self.connection = connection
         self.delegate = delegate
         self.logger = logger
+        self.handshakeTimeout = handshakeTimeout
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        // A peer that never sends its first frame (its HELLO) does not keep the connection.
+        let connection = self.connection, logger = self.logger, timeout = handshakeTimeout
+        handshakeDeadline = context.eventLoop.scheduleTask(in: timeout) {
+            logger.warning("\(connection) sent no HELLO within \(timeout.prettyDescription); closing it")
+            connection.close(with: ErrorFrame(code: .protocolViolation, message: "no HELLO within \(timeout.prettyDescription)"))
+        }
         delegate.connectionDidBecomeActive(connection)
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !connection.isClosed else { return }
+        if let deadline = handshakeDeadline {
+            deadline.cancel()
+            handshakeDeadline = nil
+        }
         delegate.connection(connection, didReceive: unwrapInboundIn(data))
     }
 
@@ -37,6 +50,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        handshakeDeadline?.cancel()
         connection.markClosed()
         delegate.connectionDidClose(connection)
         context.fireChannelInactive()

@@ -29,7 +29,8 @@ final class ConnectionRegistry: @unchecked Sendable {
     ) throws -> Connection {
         let connection = register(channel: channel, peer: peer)
         try channel.pipeline.syncOperations.addHandler(FrameDecodingHandler(maximumFrameLength: transport.maximumFrameLength))
-        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(connection: connection, delegate: delegate, logger: logger))
+        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
+            connection: connection, delegate: delegate, logger: logger, handshakeTimeout: transport.handshakeTimeout))
         return connection
     }
 

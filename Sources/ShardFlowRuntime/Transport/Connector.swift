@@ -62,7 +62,10 @@ final class Connector: @unchecked Sendable {
     func connectionClosed(_ connection: Connection) {
         guard current === connection else { return }
         current = nil
-        if let connectedAt, NIODeadline.now() - connectedAt >= Self.establishedAfter { backoff.reset() }
+        if let connectedAt, NIODeadline.now() - connectedAt >= Self.establishedAfter {
+            failures = 0
+            backoff.reset()
+        }
         connectedAt = nil
         pathIndex = (pathIndex + 1) % paths.count
         scheduleRetry()
@@ -70,11 +73,20 @@ final class Connector: @unchecked Sendable {
 
     private func attempt() {
         guard !stopped else { return }
+        let path = self.path
+        do {
+            try RuntimeDirectory.verifyForConnecting(Self.directory(of: path))
+        } catch {
+            failed("\(error)")
+            return
+        }
         let transport = self.transport
         ClientBootstrap(group: eventLoop)
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ListenerTrustHandler(
+                        transport: transport, path: path, logger: self.logger) { self.untrusted(channel) })
                     let connection = try self.registry.attach(
                         channel, peer: self.label, transport: transport, delegate: self.delegate, logger: self.logger)
                     self.current = connection
@@ -85,23 +97,48 @@ final class Connector: @unchecked Sendable {
             .whenComplete { result in
                 switch result {
                 case .success:
-                    if self.failures > 0 { self.logger.info("connected to \(self.label) at \(self.path) after \(self.failures) failed attempts") }
-                    self.failures = 0
+                    if self.failures > 0 { self.logger.info("connected to \(self.label) at \(path) after \(self.failures) failed attempts") }
                     self.connectedAt = .now()
                 case .failure(let error):
-                    self.failures += 1
-                    self.pathIndex = (self.pathIndex + 1) % self.paths.count
                     if let current = self.current, current.channel.isActive == false { self.registry.remove(current.id) }
                     self.current = nil
-                    let message = "cannot connect to \(self.label) at \(self.paths[(self.pathIndex + self.paths.count - 1) % self.paths.count]): \(error)"
-                    if self.failures == 1 || self.failures % 50 == 0 {
-                        self.logger.info("\(message); retrying")
-                    } else {
-                        self.logger.debug("\(message); retrying")
-                    }
-                    self.scheduleRetry()
+                    self.failed("cannot connect to \(self.label) at \(path): \(error)")
                 }
             }
+    }
+
+    /// The listener at the other end is not trusted: its connection was closed before anything
+    /// was sent; try again later (the right listener may take the path back).
+    private func untrusted(_ channel: Channel) {
+        if let current, current.channel === channel {
+            registry.remove(current.id)
+            self.current = nil
+        }
+        connectedAt = nil
+        failed(nil)
+    }
+
+    /// A failed attempt: log (the first and every 50th at info, errors always), move on to the
+    /// next path and retry after the backoff.
+    private func failed(_ message: String?) {
+        failures += 1
+        pathIndex = (pathIndex + 1) % paths.count
+        if let message {
+            if message.hasPrefix("refusing") {
+                if failures == 1 || failures % 50 == 0 { logger.error("\(message); retrying") }
+            } else if failures == 1 || failures % 50 == 0 {
+                logger.info("\(message); retrying")
+            } else {
+                logger.debug("\(message); retrying")
+            }
+        }
+        scheduleRetry()
+    }
+
+    /// The directory part of a socket path ("." for a bare name).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// How long a connection must have lasted for its loss to restart the backoff from the start.

@@ -7,6 +7,10 @@ import NIOCore
 /// field, so each byte is copied at most once and no buffer grows by doubling. (NIO's
 /// `ByteToMessageHandler` would instead append every later read to the leftover bytes.)
 ///
+/// The first frame of a connection must be a HELLO, so it may announce at most
+/// ``Hello/maximumFrameLength`` bytes: a peer cannot make the receiver buffer a large frame
+/// before it said who it is. Later frames may be as large as the configured maximum.
+///
 /// A malformed frame surfaces as a ``WireError`` through `errorCaught` and stops decoding on
 /// this connection; a peer that closes the connection in the middle of a frame surfaces as
 /// ``PeerVanishedError``.
@@ -14,13 +18,25 @@ final class FrameDecodingHandler: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundIn = ByteBuffer
     typealias InboundOut = Frame
 
-    private let decoder: FrameDecoder
+    private var decoder: FrameDecoder
+    private let maximumFrameLength: UInt32
+    private var firstFrameSeen = false
     /// The start of a frame whose remaining bytes have not arrived yet.
     private var partial: ByteBuffer?
     private var failed = false
 
     init(maximumFrameLength: UInt32) {
-        decoder = FrameDecoder(maximumFrameLength: maximumFrameLength)
+        self.maximumFrameLength = maximumFrameLength
+        decoder = FrameDecoder(maximumFrameLength: min(maximumFrameLength, Hello.maximumFrameLength))
+    }
+
+    /// Passes a decoded frame on; after the first, frames may be as large as the maximum.
+    private func deliver(_ frame: Frame, context: ChannelHandlerContext) {
+        if !firstFrameSeen {
+            firstFrameSeen = true
+            decoder.maximumFrameLength = maximumFrameLength
+        }
+        context.fireChannelRead(wrapInboundOut(frame))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -29,10 +45,10 @@ final class FrameDecodingHandler: ChannelInboundHandler, RemovableChannelHandler
         do {
             if partial != nil {
                 guard let frame = try complete(from: &input) else { return }
-                context.fireChannelRead(wrapInboundOut(frame))
+                deliver(frame, context: context)
             }
             while let frame = try decoder.decode(&input) {
-                context.fireChannelRead(wrapInboundOut(frame))
+                deliver(frame, context: context)
             }
             if input.readableBytes > 0 { hold(input) }
         } catch {

@@ -6,13 +6,26 @@ import Glibc
 public struct TransportConfiguration: Sendable, Hashable {
     /// Largest frame accepted (`--max-frame-bytes`); the default fits a 10 MiB record.
     public var maximumFrameLength: UInt32 = FrameDecoder.defaultMaximumFrameLength
-    /// Users (besides this process's own) whose connections a listener accepts (`--allow-uid`).
+    /// Users (besides this process's own) whose connections are accepted (`--allow-uid`).
     public var allowedUIDs: Set<UInt32> = []
+    /// Most connections a listener keeps open at once; more are refused with an ERROR.
+    public var maximumConnections = 1024
+    /// How long a peer may take to send its HELLO before the connection is closed.
+    public var handshakeTimeout: TimeAmount = .seconds(10)
 
     public init() {}
 
-    /// Whether a peer running as `uid` may connect.
-    func admits(uid: UInt32) -> Bool {
+    /// Whether a listener accepts a peer running as `uid`: this process's own user, or one
+    /// allowed with `--allow-uid`.
+    func admitsPeer(uid: UInt32) -> Bool {
         uid == getuid() || allowedUIDs.contains(uid)
     }
+
+    /// Whether a connecting process trusts a listener running as `uid`: its own user, root, or
+    /// one allowed with `--allow-uid`.
+    func trustsListener(uid: UInt32) -> Bool {
+        uid == getuid() || uid == 0 || allowedUIDs.contains(uid)
+    }
 }
+
+import NIOCore

@@ -6,8 +6,10 @@ import NIOPosix
 import Glibc
 #endif
 
-/// Accepts frame connections on a Unix stream socket, admitting only peers whose credentials
-/// (SO_PEERCRED) are this user's or explicitly allowed.
+/// Accepts frame connections on a Unix stream socket. A connection is admitted only from a
+/// peer whose credentials (SO_PEERCRED) are this user's or explicitly allowed, and only while
+/// the listener holds fewer than its connection limit; a refused peer gets an ERROR frame that
+/// says why, and its connection is closed.
 enum UnixListener {
     static func start(
         at address: ListenAddress,
@@ -17,11 +19,18 @@ enum UnixListener {
         delegate: ConnectionDelegate,
         logger: Logger
     ) -> EventLoopFuture<Channel> {
+        let refusals = RateLimitedLog(logger: logger)
         let bootstrap = ServerBootstrap(group: eventLoop)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
             .childChannelInitializer { channel in
-                admit(channel, transport: transport, logger: logger).flatMapThrowing { peer in
+                PeerCredentials.of(channel).flatMapThrowing { credentials in
+                    let peer = "pid \(credentials.pid)"
+                    if let refusal = refusal(uid: credentials.uid, pid: credentials.pid, transport: transport, registry: registry) {
+                        refusals.warning("refused a connection from \(peer) (uid \(credentials.uid)): \(refusal.message)")
+                        try channel.pipeline.syncOperations.addHandler(RefusalHandler(refusal))
+                        return
+                    }
                     try registry.attach(channel, peer: peer, transport: transport, delegate: delegate, logger: logger)
                 }
             }
@@ -42,25 +51,14 @@ enum UnixListener {
         }
     }
 
-    /// Reads the peer's credentials; fails (closing the channel with an ERROR frame) for a user
-    /// that is not admitted.
-    private static func admit(_ channel: Channel, transport: TransportConfiguration, logger: Logger) -> EventLoopFuture<String> {
-        guard let provider = channel as? SocketOptionProvider else {
-            return channel.eventLoop.makeSucceededFuture("peer")
+    /// Why a peer is refused at accept, or nil to admit it.
+    private static func refusal(uid: UInt32, pid: Int32, transport: TransportConfiguration, registry: ConnectionRegistry) -> ErrorFrame? {
+        guard transport.admitsPeer(uid: uid) else {
+            return ErrorFrame(code: .unauthorized, message: "uid \(uid) (pid \(pid)) is not allowed to connect; allow it with --allow-uid \(uid)")
         }
-        let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
-            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
-        return future.flatMap { credentials in
-            guard transport.admits(uid: credentials.uid) else {
-                let message = "uid \(credentials.uid) (pid \(credentials.pid)) is not allowed to connect; allow it with --allow-uid \(credentials.uid)"
-                logger.warning("refused connection: \(message)")
-                var encoder = FrameEncoder()
-                encoder.error(ErrorFrame(code: .unauthorized, message: message))
-                return channel.writeAndFlush(encoder.take()).flatMap { channel.close() }.flatMapThrowing {
-                    throw ConfigurationError(message)
-                }
-            }
-            return channel.eventLoop.makeSucceededFuture("pid \(credentials.pid)")
+        guard registry.connections.count < transport.maximumConnections else {
+            return ErrorFrame(code: .internalError, message: "this listener holds its limit of \(transport.maximumConnections) connections (--max-connections)")
         }
+        return nil
     }
 }

@@ -238,7 +238,7 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
         case .shardEnded:
             logger.info("shard ended; checkpointing once every record is complete", metadata: shard)
         case .invalidLine(let description):
-            logger.error("skipped an invalid line from the daemon: \(description)", metadata: shard)
+            logger.critical("the daemon sent a line this worker cannot process: \(description); exiting with status 1 (the daemon restarts the shard from its last checkpoint)", metadata: shard)
         case .protocolViolation(let description):
             logger.error("protocol violation: \(description)", metadata: shard)
         case .unexpectedEndOfInput:

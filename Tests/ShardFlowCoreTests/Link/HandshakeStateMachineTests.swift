@@ -7,7 +7,7 @@ import Testing
 struct HandshakeStateMachineTests {
     @Test("a listener accepts the roles it serves and refuses anything else with the code that says why")
     func listener() {
-        let policy = HandshakeStateMachine.Policy.accepting(own: .router, roles: [.worker, .mapper])
+        let policy = HandshakeStateMachine.Policy.accepting(own: .router, roles: [.worker: nil, .mapper: 4])
         var accepted = HandshakeStateMachine(policy: policy)
         #expect(accepted.firstFrameReceived(.hello(TestFrames.hello(.mapper, 3))) == .established(TestFrames.hello(.mapper, 3)))
         #expect(accepted.peer == TestFrames.hello(.mapper, 3))
@@ -24,6 +24,14 @@ struct HandshakeStateMachineTests {
         var first = HandshakeStateMachine(policy: policy)
         #expect(first.firstFrameReceived(.drain(Drain(reason: "x"))) == .refused(
             ErrorFrame(code: .protocolViolation, message: "expected HELLO first, got DRAIN")))
+
+        var outside = HandshakeStateMachine(policy: policy)
+        #expect(outside.firstFrameReceived(.hello(TestFrames.hello(.mapper, 4))) == .refused(ErrorFrame(
+            code: .roleRejected, message: "mapper 4 is outside this group's mappers 0..<4 (this router was started with --mappers 4)")))
+
+        var anyWorker = HandshakeStateMachine(policy: policy)
+        #expect(anyWorker.firstFrameReceived(.hello(TestFrames.hello(.worker, 99))) == .established(TestFrames.hello(.worker, 99)),
+                "a role without a known count accepts any index")
     }
 
     @Test("a connecting side expects one role and index; a peer's ERROR first is its refusal")

@@ -233,12 +233,12 @@ struct MLDCodecTests {
 
     @Test("the streaming parser hands borrowed record views in order")
     func streamingVisitor() throws {
-        let line = Array(#"{"action":"processRecords","records":[{"data":"YQ==","partitionKey":"k1","sequenceNumber":"1","subSequenceNumber":0},{"data":null,"partitionKey":"k2","sequenceNumber":"2","subSequenceNumber":1,"approximateArrivalTimestamp":5}],"millisBehindLatest":10}"#.utf8)
+        let line = Array(#"{"action":"processRecords","records":[{"data":"YQ==","partitionKey":"k1","sequenceNumber":"1","subSequenceNumber":0},{"data":"","partitionKey":"k2","sequenceNumber":"2","subSequenceNumber":1,"approximateArrivalTimestamp":5}],"millisBehindLatest":10}"#.utf8)
         var seen: [String] = []
         let parsed = try line.withUnsafeBytes { raw in
             try MLDDecoder.parseDaemonMessage(raw) { view in
                 seen.append([
-                    view.base64Data.map { String(decoding: $0, as: UTF8.self) } ?? "nil",
+                    String(decoding: view.base64Data, as: UTF8.self),
                     String(decoding: view.partitionKey!, as: UTF8.self),
                     String(decoding: view.sequenceNumber, as: UTF8.self),
                     "\(view.subSequenceNumber!)",
@@ -247,7 +247,7 @@ struct MLDCodecTests {
             }
         }
         #expect(parsed == .processRecords(recordCount: 2, millisBehindLatest: 10))
-        #expect(seen == ["YQ==,k1,1,0,nil", "nil,k2,2,1,5"])
+        #expect(seen == ["YQ==,k1,1,0,nil", ",k2,2,1,5"])
     }
 
     // MARK: Child side output

@@ -57,6 +57,22 @@ struct ReducerStateMachineTests {
         #expect(reducer.mapperCount == 1)
     }
 
+    @Test("a mapper outside the group's count, or a second one with an index already connected, is refused")
+    func strayMappers() {
+        var reducer = Self.machine { $0.mapperCount = 2 }
+        _ = reducer.connectionOpened(2)
+        let outside = ErrorFrame(code: .roleRejected, message: "mapper 7 is outside this group's mappers 0..<2 (this reducer was started with --mappers 2)")
+        #expect(reducer.frameReceived(.hello(TestFrames.hello(.mapper, 7)), from: 2, now: Self.start) == [
+            .report(.refused(2, outside.message)), .close(2, outside),
+        ])
+        _ = reducer.connectionOpened(3)
+        let duplicate = ErrorFrame(code: .roleRejected, message: "mapper 0 is already connected; a second mapper with the same index is refused")
+        #expect(reducer.frameReceived(.hello(TestFrames.hello(.mapper, 0)), from: 3, now: Self.start) == [
+            .report(.refused(3, duplicate.message)), .close(3, duplicate),
+        ])
+        #expect(reducer.mapperCount == 1)
+    }
+
     @Test("a full batch is processed at once; outcomes become acks and credit on the item's connection")
     func fullBatch() {
         var reducer = Self.machine()

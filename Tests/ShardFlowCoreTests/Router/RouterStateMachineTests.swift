@@ -157,6 +157,20 @@ struct RouterStateMachineTests {
         ])
     }
 
+    @Test("a second mapper claiming an index already connected is refused; the first keeps working")
+    func duplicateMapper() {
+        var router = Self.connected()
+        _ = router.connectionOpened(5)
+        let error = ErrorFrame(code: .roleRejected, message: "mapper 0 is already connected; a second mapper with the same index is refused")
+        #expect(router.frameReceived(.hello(TestFrames.hello(.mapper, 0)), from: 5) == [.report(.refused(5, error.message)), .close(5, error)])
+        #expect(router.mapperCount == 1)
+        _ = router.frameReceived(.records(TestFrames.records(0...0)), from: 1)
+        #expect(router.frameReceived(.credit(Credit(count: 5, bytes: 1 << 20)), from: 2) == [
+            .send(1, .credit(Credit(count: 1, bytes: UInt64(TestFrames.records(0...0).byteCount)))),
+            .send(2, Self.routed(Self.firstWorker, 0...0)),
+        ])
+    }
+
     @Test("drain tells workers to stop and refuses new ones")
     func drain() {
         var router = Self.connected()
@@ -229,9 +243,7 @@ struct RouterStateMachineTests {
     func keyOrderedRefusesUnknownMapper() {
         var router = Self.keyOrdered()
         _ = router.connectionOpened(4)
-        let error = ErrorFrame(
-            code: .roleRejected,
-            message: "mapper 2 is outside this router's key-ordered routing over 2 mappers (indices 0..<2); start the router with --mappers matching the group")
+        let error = ErrorFrame(code: .roleRejected, message: "mapper 2 is outside this group's mappers 0..<2 (this router was started with --mappers 2)")
         #expect(router.frameReceived(.hello(TestFrames.hello(.mapper, 2)), from: 4) == [.report(.refused(4, error.message)), .close(4, error)])
     }
 

@@ -60,8 +60,8 @@ struct SupervisorStateMachineTests {
             .report(.fatal("router-0 did not report READY=1 within 30s (see its log lines above)")),
             .signal(Self.router, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
         ])
-        #expect(machine.childExited(Self.router, termination: "killed by signal 15", now: clock.now) == [.signal(Self.reducer, SIGTERM)])
-        #expect(machine.childExited(Self.reducer, termination: "exited with status 0", now: clock.now) == [
+        #expect(machine.childExited(Self.router, termination: .signaled(SIGTERM), now: clock.now) == [.signal(Self.reducer, SIGTERM)])
+        #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now) == [
             .finish(code: ExitStatus.failed), .scheduleTimer(nil),
         ])
         #expect(machine.isFinished)
@@ -77,23 +77,23 @@ struct SupervisorStateMachineTests {
         ], "the reducer's stop deadline is the start-up deadline already armed")
     }
 
-    @Test("a process that exits is restarted alone after a backoff; one that keeps exiting ends the run")
+    @Test("a process that exits is restarted alone after a backoff; one that keeps crashing ends the run")
     func restarts() {
         var clock = TestClock()
         var machine = Self.running(clock)
-        #expect(machine.childExited(Self.reducer, termination: "killed by signal 9", now: clock.now) == [
-            .report(.restarting(Self.reducer, termination: "killed by signal 9", delay: .milliseconds(100), attempt: 1)),
+        #expect(machine.childExited(Self.reducer, termination: .exited(1), now: clock.now) == [
+            .report(.restarting(Self.reducer, termination: .exited(1), delay: .milliseconds(100), attempt: 1)),
             .scheduleTimer(clock.now + .milliseconds(100)),
         ])
         clock.advance(by: .milliseconds(100))
         #expect(machine.timerFired(now: clock.now) == [.spawn(Self.reducer)])
-        #expect(machine.childExited(Self.reducer, termination: "exited with status 1", now: clock.now) == [
-            .report(.restarting(Self.reducer, termination: "exited with status 1", delay: .milliseconds(200), attempt: 2)),
+        #expect(machine.childExited(Self.reducer, termination: .signaled(SIGSEGV), now: clock.now) == [
+            .report(.restarting(Self.reducer, termination: .signaled(SIGSEGV), delay: .milliseconds(200), attempt: 2)),
             .scheduleTimer(clock.now + .milliseconds(200)),
         ])
         clock.advance(by: .milliseconds(200))
         #expect(machine.timerFired(now: clock.now) == [.spawn(Self.reducer)])
-        #expect(machine.childExited(Self.reducer, termination: "exited with status 1", now: clock.now) == [
+        #expect(machine.childExited(Self.reducer, termination: .exited(1), now: clock.now) == [
             .report(.fatal("reducer-0 keeps exiting (3 times within 1m; last: exited with status 1)")),
             .killSource,
             .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM),
@@ -101,35 +101,75 @@ struct SupervisorStateMachineTests {
         ])
     }
 
+    @Test("a process killed from outside (SIGKILL) is restarted without counting toward the limit")
+    func killedFromOutside() {
+        var clock = TestClock()
+        var machine = Self.running(clock)
+        for _ in 0..<10 {
+            #expect(machine.childExited(Self.router, termination: .signaled(SIGKILL), now: clock.now) == [
+                .report(.restarting(Self.router, termination: .signaled(SIGKILL), delay: .milliseconds(100), attempt: 0)),
+                .scheduleTimer(clock.now + .milliseconds(100)),
+            ])
+            clock.advance(by: .milliseconds(100))
+            #expect(machine.timerFired(now: clock.now) == [.spawn(Self.router)])
+        }
+        #expect(machine.sourceEnded(.failed("worker for shard-1 killed by signal 9", counts: false), now: clock.now) == [
+            .report(.sourceRestarting(reason: "worker for shard-1 killed by signal 9", delay: .milliseconds(100), attempt: 0)),
+            .scheduleTimer(clock.now + .milliseconds(100)),
+        ])
+    }
+
     @Test("a signal stops the source first, then mappers, routers and reducers, each after the previous exited")
     func gracefulStop() {
         let clock = TestClock()
         var machine = Self.running(clock)
-        #expect(machine.signalReceived(SIGTERM, now: clock.now) == [.report(.stopping(signal: SIGTERM)), .stopSource])
-        #expect(machine.sourceEnded(.stopped, now: clock.now) == [
-            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
-        ])
-        #expect(machine.childExited(Self.mapper0, termination: "exited with status 0", now: clock.now) == [])
-        #expect(machine.childExited(Self.mapper1, termination: "exited with status 0", now: clock.now) == [.signal(Self.router, SIGTERM)])
-        #expect(machine.childExited(Self.router, termination: "exited with status 0", now: clock.now) == [.signal(Self.reducer, SIGTERM)])
-        #expect(machine.childExited(Self.reducer, termination: "exited with status 0", now: clock.now) == [
+        #expect(machine.signalReceived(SIGTERM, now: clock.now) == [
+            .report(.stopping(signal: SIGTERM)), .stopSource, .scheduleTimer(clock.now + .seconds(30)),
+        ], "the drain deadline")
+        #expect(machine.sourceEnded(.stopped, now: clock.now) == [.signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM)],
+                "each kind may take until the drain deadline")
+        #expect(machine.childExited(Self.mapper0, termination: .exited(0), now: clock.now) == [])
+        #expect(machine.childExited(Self.mapper1, termination: .exited(0), now: clock.now) == [.signal(Self.router, SIGTERM)])
+        #expect(machine.childExited(Self.router, termination: .exited(0), now: clock.now) == [.signal(Self.reducer, SIGTERM)])
+        #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now) == [
             .finish(code: ExitStatus.terminated), .scheduleTimer(nil),
         ])
     }
 
-    @Test("a process that does not drain in time is killed, and the stop goes on")
+    @Test("a process that does not drain by the deadline is killed; the others get a short grace; the exit status says so")
     func stopTimeout() {
         var clock = TestClock()
         var machine = Self.running(clock)
         _ = machine.signalReceived(SIGINT, now: clock.now)
         _ = machine.sourceEnded(.stopped, now: clock.now)
-        _ = machine.childExited(Self.mapper1, termination: "exited with status 0", now: clock.now)
+        _ = machine.childExited(Self.mapper1, termination: .exited(0), now: clock.now)
         clock.advance(by: .seconds(30))
         #expect(machine.timerFired(now: clock.now) == [
             .report(.stopTimedOut(Self.mapper0, .seconds(30))), .signal(Self.mapper0, SIGKILL),
         ])
-        #expect(machine.childExited(Self.mapper0, termination: "killed by signal 9", now: clock.now) == [
-            .signal(Self.router, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+        #expect(machine.childExited(Self.mapper0, termination: .signaled(SIGKILL), now: clock.now) == [
+            .signal(Self.router, SIGTERM), .scheduleTimer(clock.now + .seconds(2)),
+        ], "past the drain deadline, the router still gets its grace")
+        _ = machine.childExited(Self.router, termination: .exited(0), now: clock.now)
+        #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now) == [
+            .finish(code: ExitStatus.drainTimedOut), .scheduleTimer(nil),
+        ])
+    }
+
+    @Test("a source still stopping at the drain deadline is stopped at once, and the group after it")
+    func drainDeadline() {
+        var clock = TestClock()
+        var machine = Self.running(clock)
+        _ = machine.signalReceived(SIGTERM, now: clock.now)
+        clock.advance(by: .seconds(30))
+        #expect(machine.timerFired(now: clock.now) == [
+            .report(.drainTimedOut(.seconds(30))), .killSource,
+            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(2)),
+        ])
+        #expect(machine.sourceEnded(.failed("worker killed by signal 9"), now: clock.now) == [], "the source was already given up")
+        for id in [Self.mapper0, Self.mapper1, Self.router] { _ = machine.childExited(id, termination: .exited(0), now: clock.now) }
+        #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now) == [
+            .finish(code: ExitStatus.drainTimedOut), .scheduleTimer(nil),
         ])
     }
 
@@ -139,7 +179,7 @@ struct SupervisorStateMachineTests {
         var machine = Self.running(clock)
         _ = machine.signalReceived(SIGINT, now: clock.now)
         #expect(machine.signalReceived(SIGINT, now: clock.now) == [
-            .report(.killingEverything(signal: SIGINT)), .killAll, .finish(code: ExitStatus.interrupted),
+            .report(.killingEverything(signal: SIGINT)), .killAll, .finish(code: ExitStatus.interrupted), .scheduleTimer(nil),
         ])
         #expect(machine.isFinished)
     }
@@ -151,8 +191,8 @@ struct SupervisorStateMachineTests {
         #expect(machine.sourceEnded(.completed(code: ExitStatus.invalidInput), now: clock.now) == [
             .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
         ])
-        for id in [Self.mapper0, Self.mapper1, Self.router] { _ = machine.childExited(id, termination: "exited with status 0", now: clock.now) }
-        #expect(machine.childExited(Self.reducer, termination: "exited with status 0", now: clock.now) == [
+        for id in [Self.mapper0, Self.mapper1, Self.router] { _ = machine.childExited(id, termination: .exited(0), now: clock.now) }
+        #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now) == [
             .finish(code: ExitStatus.invalidInput), .scheduleTimer(nil),
         ])
     }
@@ -192,10 +232,8 @@ struct SupervisorStateMachineTests {
         let clock = TestClock()
         var machine = Self.running(clock)
         _ = machine.signalReceived(SIGTERM, now: clock.now)
-        #expect(machine.childExited(Self.reducer, termination: "killed by signal 9", now: clock.now) == [])
-        #expect(machine.sourceEnded(.stopped, now: clock.now) == [
-            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
-        ])
+        #expect(machine.childExited(Self.reducer, termination: .signaled(SIGKILL), now: clock.now) == [])
+        #expect(machine.sourceEnded(.stopped, now: clock.now) == [.signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM)])
     }
 }
 

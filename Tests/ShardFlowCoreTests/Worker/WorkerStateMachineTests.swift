@@ -365,18 +365,27 @@ struct WorkerStateMachineTests {
         #expect(t.processRecords(1) == [.report(.protocolViolation("processRecords while processRecords still awaits its status")), .exit(code: 1)])
     }
 
-    @Test("invalid JSON and unknown actions are reported with the line and skipped")
-    func invalidLines() {
+    @Test("a line the worker cannot read (invalid JSON, unknown action, a record without data) ends it with status 1",
+          arguments: [
+              (#"{"action":"processRecords","records":[{"data":"AA"#, "invalid JSON"),
+              (#"{"action":"frobnicate"}"#, #"unknown action "frobnicate""#),
+              (#"{"action":"processRecords","records":[{"partitionKey":"k","sequenceNumber":"1"}]}"#, "record 0 has no data"),
+              (#"{"action":"processRecords","records":[{"data":"%%%","partitionKey":"k","sequenceNumber":"1"}]}"#, #"invalid "data""#),
+              (#"{"action":"processRecords","records":[{"data":"","partitionKey":"k"}]}"#, "record 0 has no sequenceNumber"),
+              (#"{"action":"initialize"}"#, #"missing field "shardId""#),
+          ])
+    func invalidLines(line: String, reason: String) {
         var t = Transcript()
         t.initialized()
-        let bad = t.receive(#"{"action":"processRecords","records":[{"data":"AA"#)
-        guard case .report(.invalidLine(let text))? = bad.first, bad.count == 1 else {
-            Issue.record("expected one invalid-line report, got \(bad)")
+        let actions = t.receive(line)
+        guard case .report(.invalidLine(let text))? = actions.first, actions.count == 2 else {
+            Issue.record("expected a report and an exit, got \(actions)")
             return
         }
-        #expect(text.contains("invalid JSON") && text.contains(#"{"action":"processRecords""#))
-        #expect(t.receive(#"{"action":"frobnicate"}"#) == [.report(.invalidLine(#"unknown action "frobnicate" in: {"action":"frobnicate"}"#))])
-        #expect(t.processRecords(1) == [Self.records([0]), Self.status(.processRecords)], "the worker carries on")
+        #expect(text.contains(reason), "\(text)")
+        #expect(actions.last == .exit(code: 1))
+        #expect(t.machine.tracker.nextIndex == 0, "nothing of the line was taken")
+        #expect(t.processRecords(1) == [], "nothing more is answered")
     }
 
     @Test("stdin EOF ends the worker: cleanly when idle, with code 1 mid-exchange")
