@@ -11,6 +11,13 @@ static inline int shardflow_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }
 
+// Makes this process the reaper of its orphaned descendants: a child's child that outlives its
+// parent (an exec: processor of a reducer that was killed) is reparented here, not to init, so
+// it can be found and stopped.
+static inline int shardflow_set_child_subreaper(void) {
+    return prctl(36 /* PR_SET_CHILD_SUBREAPER */, 1UL, 0UL, 0UL, 0UL);
+}
+
 // pipe2 is declared only under _GNU_SOURCE; glibc always provides it.
 extern int pipe2(int pipefd[2], int flags);
 static inline int shardflow_pipe_cloexec(int pipefd[2]) {

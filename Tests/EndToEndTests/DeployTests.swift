@@ -41,15 +41,31 @@ extension EndToEnd {
 
         /// SIGTERM to the whole group (SIGKILL after 5 s), then its output.
         func stop() -> (String, String) {
-            kill(-process.processIdentifier, SIGTERM)
+            Glibc.kill(-process.processIdentifier, SIGTERM)
             if exited.wait(timeout: .now() + 5) == .timedOut { ProcessEvents.killGroup(process.processIdentifier) }
             process.waitUntilExit()
             return collector.finish()
         }
 
+        /// SIGKILL to the whole group; returns once every process of it exited.
+        func kill() {
+            ProcessEvents.killGroup(process.processIdentifier)
+            process.waitUntilExit()
+        }
+
+        /// Starts `command` (its program first).
+        convenience init(_ command: [String], directory: String) throws {
+            try self.init(command[0], Array(command.dropFirst()), directory: directory)
+        }
+
         /// Waits until stderr contains `text`.
         func waitForLog(_ text: String, timeout: TimeInterval = 60) -> Bool {
             collector.waitForStderr(timeout: timeout) { $0.contains(text) }
+        }
+
+        /// Waits until stdout contains `text`.
+        func waitForOutput(_ text: String, timeout: TimeInterval = 60) -> Bool {
+            collector.waitForStdout(timeout: timeout) { $0.contains(text) }
         }
     }
 

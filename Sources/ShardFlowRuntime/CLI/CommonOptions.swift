@@ -21,6 +21,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Most connections a listener keeps open; more are refused.", valueName: "n"))
     public var maxConnections: Int = TransportConfiguration().maximumConnections
 
+    @Option(help: "How long a peer may take to send its HELLO before its connection is closed.")
+    public var handshakeTimeout = DurationArgument(TransportConfiguration().handshakeTimeout)
+
     public init() {}
 
     /// The runtime directory (validated to exist as an option or a default).
@@ -31,6 +34,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
         transport.maximumFrameLength = maxFrameBytes
         transport.allowedUIDs = Set(allowedUIDs)
         transport.maximumConnections = maxConnections
+        transport.handshakeTimeout = handshakeTimeout.amount
         return transport
     }
 

@@ -22,8 +22,11 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Retries of a failed item before it is dead-lettered (or reported failed); default unlimited: the shard waits rather than loses data.", valueName: "n"))
     public var retries: Int?
 
-    @Option(help: "First retry delay (doubles per attempt, up to 30s).")
+    @Option(help: "First retry delay (doubles per attempt, up to --max-retry-delay).")
     public var retryDelay = DurationArgument(.milliseconds(100))
+
+    @Option(help: "Longest delay between retries of a failed item.")
+    public var maxRetryDelay = DurationArgument(.seconds(30))
 
     @Option(help: "How long an exec: processor may take over one batch before it is killed and restarted, and the batch failed (retried); other processors are reported as stuck after this long.")
     public var processorTimeout = DurationArgument(ExecProcessor.defaultTimeout)

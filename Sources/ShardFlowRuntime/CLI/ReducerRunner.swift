@@ -22,6 +22,7 @@ public enum ReducerRunner {
         configuration.machine.retries = options.retries
         configuration.machine.mapperCount = options.mappers
         configuration.machine.retryBackoff.initial = options.retryDelay.amount
+        configuration.machine.retryBackoff.maximum = max(options.maxRetryDelay.amount, options.retryDelay.amount)
         configuration.machine.mapperWindow = Credit(count: options.mapperWindowItems, bytes: options.mapperWindowBytes)
         configuration.deadLetterDirectory = options.deadLetter
         configuration.processorTimeout = options.processorTimeout.amount

@@ -55,6 +55,12 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
     public var retries: Int?
 
+    @Option(help: "First delay before retrying a failed item (doubles per attempt, up to --max-retry-delay).")
+    public var retryDelay = DurationArgument(.milliseconds(100))
+
+    @Option(help: "Longest delay between retries of a failed item (a full disk is retried at least this often).")
+    public var maxRetryDelay = DurationArgument(.seconds(30))
+
     @Option(help: ArgumentHelp("Dead-letter directory for items that fail for good.", valueName: "dir"))
     public var deadLetter: String?
 
@@ -144,7 +150,8 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.key = key
         configuration.keyOrdered = keyOrdered
         configuration.reducerArguments = ["--batch-size", String(batchSize), "--batch-timeout", batchTimeout.description,
-                                          "--processor-timeout", processorTimeout.description]
+                                          "--processor-timeout", processorTimeout.description, "--retry-delay", retryDelay.description,
+                                          "--max-retry-delay", maxRetryDelay.description]
             + (retries.map { ["--retries", String($0)] } ?? [])
             + (deadLetter.map { ["--dead-letter", $0] } ?? [])
         configuration.workerArguments = [

@@ -1,3 +1,4 @@
+import CSystemd
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -54,6 +55,9 @@ public final class Launcher: @unchecked Sendable {
     /// Runs the group to the end; returns the exit status.
     public func run() throws -> Int32 {
         try prepareDirectories()
+        // Orphans of the group (a killed reducer's exec: child) become the launcher's, so the
+        // launcher can stop them: nothing the run started outlives it.
+        _ = shardflow_set_child_subreaper()
         reaper = ChildReaper { [eventLoop] pid, termination, usage in
             eventLoop.execute { self.childExited(pid: pid, termination: termination, usage: usage) }
         }
@@ -61,6 +65,7 @@ public final class Launcher: @unchecked Sendable {
         installSignalHandlers()
         eventLoop.execute { self.begin() }
         let code = (try? done.futureResult.wait()) ?? ExitStatus.failed
+        Self.killRemainingChildren()
         reaper.stop()
         notifications.stop()
         try? group.syncShutdownGracefully()
@@ -370,6 +375,16 @@ public final class Launcher: @unchecked Sendable {
             report.summary(snapshot(), code: code)
         }
         done.succeed(code)
+    }
+
+    /// Kills whatever is still a child of the launcher when the run ends: processes of the group
+    /// that had to be killed may have left children of their own (reparented here), each in
+    /// its own process group.
+    static func killRemainingChildren() {
+        for pid in ProcessTable.children(of: getpid()) {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
     }
 
     private func cleanUpRuntimeDirectory() {

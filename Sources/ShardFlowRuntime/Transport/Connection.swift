@@ -68,7 +68,16 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
         if let error { encoder.error(error) }
         flush()
         isClosed = true
-        channel.close(promise: nil)
+        Self.closeGracefully(channel)
+    }
+
+    /// Closes our side first, so the peer reads everything written (an ERROR frame above all)
+    /// even while it is still sending — a full close with its bytes unread would reset the
+    /// connection and lose them — then the whole connection once the peer hangs up, or after
+    /// a second at most.
+    static func closeGracefully(_ channel: Channel) {
+        channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
     }
 
     func markClosed() { isClosed = true }

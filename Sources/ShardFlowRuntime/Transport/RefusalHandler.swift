@@ -22,10 +22,14 @@ final class RefusalHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 
+    private var refused = false
+
     private func refuse(_ context: ChannelHandlerContext) {
+        guard !refused else { return }
+        refused = true
         var encoder = FrameEncoder()
         encoder.error(error)
         let channel = context.channel
-        context.writeAndFlush(NIOAny(encoder.take())).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(NIOAny(encoder.take())).whenComplete { _ in Connection.closeGracefully(channel) }
     }
 }

@@ -47,7 +47,24 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
     public func run() throws -> Int32 {
         enlargePipeBuffer(0)
         enlargePipeBuffer(1)
-        let channel = try NIOPipeBootstrap(group: eventLoop)
+        let channel: Channel
+        do {
+            channel = try attachStandardStreams()
+        } catch {
+            exitPromise.fail(error)
+            throw ConfigurationError("cannot use stdin and stdout as the daemon's pipes: \(error) (a worker is started by the MultiLangDaemon with pipes)")
+        }
+        _ = channel
+        try eventLoop.submit {
+            if SystemdNotifier.isEnabled {
+                self.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in self.reportStatus() }
+            }
+        }.wait()
+        return try exitPromise.futureResult.wait()
+    }
+
+    private func attachStandardStreams() throws -> Channel {
+        try NIOPipeBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             // processRecords lines run to megabytes: read as much of the (enlarged) pipe as is there.
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
@@ -61,13 +78,6 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
             }
             .takingOwnershipOfDescriptors(input: 0, output: 1)
             .wait()
-        _ = channel
-        try eventLoop.submit {
-            if SystemdNotifier.isEnabled {
-                self.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in self.reportStatus() }
-            }
-        }.wait()
-        return try exitPromise.futureResult.wait()
     }
 
     /// Sends `STATUS=shard=… records=… incomplete=…` (read by the launcher).

@@ -1,0 +1,135 @@
+import Foundation
+import ShardFlowCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Faults a careful user meets: a full disk, a hung or misbehaving processor, a stop that
+/// cannot drain, sockets planted by another user, peers that never say hello, a daemon that
+/// sends garbage. Each has a defined outcome; these tests provoke it.
+extension EndToEnd {
+    /// Mounts a tmpfs of `size` at `path` (the suite runs as root); nil with a loud note when
+    /// this machine cannot.
+    static func mountTmpfs(_ path: String, size: String) -> Bool {
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let result = Process.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size),mode=0755", "tmpfs", path])
+        if result != 0 { print("NOTE: cannot mount a tmpfs here (mount exited \(result)); the full-disk test is skipped") }
+        return result == 0
+    }
+
+    static func lines(of path: String) -> [Substring] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    @Test("a full disk pauses the output without tearing a line or checkpointing ahead; the run resumes when space returns")
+    func fullDisk() throws {
+        let harness = try Harness("fulldisk")
+        defer { harness.remove() }
+        let out = harness.path("out")
+        guard Self.mountTmpfs(out, size: "1m") else { return }
+        defer { _ = Process.run("/bin/umount", ["-l", out]) }
+        let records = Harness.sampleRecords(count: 6000, keys: 40)
+        try harness.writeRecords(records, to: "input.jsonl")
+        let running = try harness.start([
+            "--source", "file:input.jsonl", "--shards", "2", "--reducers", "1", "--mappers", "1", "--batch-size", "1",
+            "--max-retry-delay", "500ms", "--checkpoint-interval", "100ms", "--state", "state", "--processor", "jsonl:out", "--child-log-level", "warning",
+        ])
+        #expect(running.waitForLog("cannot write out/reducer-0.jsonl: No space left on device (errno 28: the disk is full)"),
+                "the reducer names the file and the errno")
+        // While the disk is full: every line in the file is whole, and no checkpoint is ahead of it.
+        let file = out + "/reducer-0.jsonl"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.hasSuffix("\n"), "the file ends with a complete line")
+        for line in text.split(separator: "\n") {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "a torn line: \(line.prefix(80))")
+        }
+        _ = try Self.checkpointsCoverOutput(harness, records: records, shards: 2)
+        // Space returns: the shard resumes by itself.
+        #expect(Process.run("/bin/mount", ["-o", "remount,size=64m", out]) == 0)
+        let result = running.wait()
+        #expect(result.status == 0, "stderr: \(result.stderr.suffix(2000))")
+        let items = try harness.outputItems(in: "out")
+        #expect(Set(items.map(\.data)) == Set(records.map(\.data)), "every record, after the disk filled up and emptied")
+        #expect(try Self.checkpointsCoverOutput(harness, records: records, shards: 2) == records.count)
+    }
+
+    @Test("a stop that cannot drain ends at the drain deadline: exit 4, incomplete shards named, no process left behind")
+    func drainDeadline() throws {
+        let harness = try Harness("drain")
+        defer { harness.remove() }
+        let marker = "100\(Int.random(in: 1000...9999))"
+        let running = try harness.start([
+            "--source", "generate:3000", "--shards", "2", "--reducers", "1", "--mappers", "1", "--state", "state",
+            "--processor", "exec:sleep \(marker)", "--processor-timeout", "60s", "--drain-timeout", "3s",
+        ])
+        #expect(running.waitForOutput("records 3,000"), "every record reached a worker")
+        let started = Date()
+        kill(running.process.processIdentifier, SIGTERM)
+        let result = running.wait()
+        let seconds = Date().timeIntervalSince(started)
+        #expect(result.status == ExitStatus.drainTimedOut, "stdout: \(result.stdout.suffix(1500))")
+        #expect(seconds < 12, "the stop took \(seconds) s with a 3 s drain deadline")
+        #expect(result.stderr.contains("the drain deadline (--drain-timeout 3s) passed"))
+        #expect(result.stdout.contains("shards stopped with records not processed: shardId-000000000000"))
+        #expect(result.stdout.contains("exit 4"))
+        #expect(Self.pid(program: "sleep", argumentsContaining: [marker]) == nil, "the hung processor child was killed with its reducer")
+        let checkpoints = (try? harness.checkpoints(in: "state")) ?? [:]
+        #expect(checkpoints.values.allSatisfy { $0 != "SHARD_END" }, "nothing incomplete is checkpointed")
+    }
+
+    @Test("exec: children that hang, echo, or stop reading fail their batch with a message naming the child", arguments: [
+        ("sleep 100000", "did not answer batch 1 within 1s (--processor-timeout)"),
+        ("cat", #"answered batch 1 with a reply without "batchItemFailures""#),
+        ("exec 0<&-; sleep 100000", "stopped reading its stdin before the whole of batch 1 was written"),
+        ("while read batch; do echo not json; done", "answered batch 1 with invalid JSON"),
+    ])
+    func execFailures(command: String, message: String) throws {
+        let harness = try Harness("execfail")
+        defer { harness.remove() }
+        let result = try harness.launch([
+            "--source", "generate:300,size=400", "--shards", "1", "--reducers", "1", "--mappers", "1", "--state", "state",
+            "--processor", "exec:\(command)", "--processor-timeout", "1s", "--retries", "1", "--retry-delay", "10ms",
+            "--dead-letter", "dl", "--batch-size", "300",
+        ], timeout: 60)
+        #expect(result.status == 0, "every item dead-lettered, the run completes: \(result.stderr.suffix(1500))")
+        #expect(result.stderr.contains("exec child (pid "), "\(result.stderr.suffix(1500))")
+        #expect(result.stderr.contains(message), "\(result.stderr.suffix(1500))")
+        #expect(result.stderr.contains("is restarted for the next batch"))
+        let letters = Self.lines(of: harness.path("dl/dead-letter-reducer-0.jsonl")).filter { !$0.isEmpty }
+        #expect(letters.count == 300)
+    }
+
+    @Test("a daemon line the worker cannot read ends the worker with status 1 and a message, instead of a silent wait")
+    func malformedDaemonLine() throws {
+        let harness = try Harness("badline")
+        defer { harness.remove() }
+        try FileManager.default.createDirectory(atPath: harness.runtimeDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: harness.runtimeDirectory) }
+        chmod(harness.runtimeDirectory, 0o700)
+        let input = #"{"action":"initialize","shardId":"shard-0","sequenceNumber":"TRIM_HORIZON"}"# + "\n"
+            + #"{"action":"processRecords","records":[{"partitionKey":"k","sequenceNumber":"1"}]}"# + "\n"
+        try input.write(toFile: harness.path("lines"), atomically: true, encoding: .utf8)
+        let result = try harness.run("/bin/sh", ["-c", "cat lines | \(Harness.binDirectory)/shardflow-worker --runtime-dir \(harness.runtimeDirectory)"],
+                                     timeout: 20)
+        #expect(result.status == 1)
+        #expect(result.stdout == #"{"action":"status","responseFor":"initialize"}"# + "\n", "nothing answered after the bad line")
+        #expect(result.stderr.contains("record 0 has no data"), "\(result.stderr)")
+        #expect(result.stderr.contains("exiting with status 1"))
+    }
+}
+
+extension Process {
+    /// Runs a program to its end; returns its exit status.
+    static func run(_ program: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
