@@ -31,7 +31,7 @@ struct MapperCommand: ParsableCommand {
     var routerWindowRecords: UInt32 = FlowDefaults.routerWindow.count
 
     @Option(help: "How long a drain (SIGTERM) may take before the mapper exits anyway.")
-    var drainTimeout = DurationArgument(.seconds(30))
+    var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 
     func validate() throws {
         guard routers > 0, reducers > 0 else { throw ValidationError("--routers and --reducers must be positive") }

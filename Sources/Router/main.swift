@@ -36,7 +36,7 @@ struct RouterCommand: ParsableCommand {
     var mappers: Int?
 
     @Option(help: "How long a drain (SIGTERM) may take before the router exits anyway.")
-    var drainTimeout = DurationArgument(.seconds(30))
+    var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 
     func validate() throws {
         if let mappers, mappers <= 0 { throw ValidationError("--mappers must be positive") }

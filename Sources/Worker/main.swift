@@ -28,16 +28,16 @@ struct WorkerCommand: ParsableCommand {
     var routers: Int = 1
 
     @Option(help: "Incomplete records at which the status to the daemon is held back (backpressure).")
-    var maxPending: Int = 10_000
+    var maxPending: Int = ProcessingDefaults.maxPending
 
     @Option(help: ArgumentHelp("A held status is released below this many incomplete records (default: half of --max-pending).", valueName: "n"))
     var lowWater: Int?
 
     @Option(help: "Minimum time between checkpoints while records flow.")
-    var checkpointInterval = DurationArgument(.seconds(5))
+    var checkpointInterval = DurationArgument(ProcessingDefaults.checkpointInterval)
 
     @Option(help: "How long shutdownRequested waits for in-flight records before checkpointing.")
-    var shutdownTimeout = DurationArgument(.seconds(10))
+    var shutdownTimeout = DurationArgument(ProcessingDefaults.shutdownTimeout)
 
     @Option(help: ArgumentHelp("Longest line accepted on stdin.", valueName: "bytes"))
     var maxLineBytes: Int = 256 * 1024 * 1024

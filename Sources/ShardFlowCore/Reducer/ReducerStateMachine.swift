@@ -20,13 +20,13 @@ public struct ReducerStateMachine: Sendable {
         /// The group's mapper count when known: a mapper outside `0..<count` is refused.
         public var mapperCount: Int?
         /// Most items per processor batch.
-        public var batchSize = 500
+        public var batchSize = ProcessingDefaults.batchSize
         /// A partial batch is processed once its oldest item has waited this long.
-        public var batchTimeout: TimeAmount = .milliseconds(50)
+        public var batchTimeout: TimeAmount = ProcessingDefaults.batchTimeout
         /// Retries of a failed item before the dead-letter sink (or a `failed` ack); nil = unlimited.
         public var retries: Int?
         /// Delays between retries of a failed item: doubling from 100 ms up to 30 s by default.
-        public var retryBackoff = ExponentialBackoff(initial: .milliseconds(100), maximum: .seconds(30))
+        public var retryBackoff = ExponentialBackoff(initial: ProcessingDefaults.retryDelay, maximum: ProcessingDefaults.maxRetryDelay)
         /// Whether a dead-letter sink is configured.
         public var hasDeadLetterSink = false
 

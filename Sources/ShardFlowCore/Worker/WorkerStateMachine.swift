@@ -27,11 +27,11 @@ public struct WorkerStateMachine: Sendable {
         /// Batching of the router link.
         public var link = RouterLinkStateMachine.Configuration()
         /// Incomplete records at which the `processRecords` status is held back (backpressure).
-        public var maxPending: Int = 10_000
+        public var maxPending: Int = ProcessingDefaults.maxPending
         /// A held status is released when incomplete records drop below this.
-        public var lowWater: Int = 5_000
+        public var lowWater: Int = ProcessingDefaults.maxPending / 2
         /// Minimum time between checkpoints while records flow.
-        public var checkpointInterval: TimeAmount = .seconds(5)
+        public var checkpointInterval: TimeAmount = ProcessingDefaults.checkpointInterval
         /// Delays between retries of a retryable checkpoint error.
         public var checkpointRetryBackoff = ExponentialBackoff(initial: .milliseconds(200), maximum: .seconds(5))
         /// Attempts for a retryable checkpoint error during `processRecords` or
@@ -39,7 +39,7 @@ public struct WorkerStateMachine: Sendable {
         /// worker retries without limit, since the shard cannot complete otherwise.
         public var checkpointAttempts: Int = 5
         /// How long `shutdownRequested` waits for in-flight records before checkpointing.
-        public var shutdownDrainTimeout: TimeAmount = .seconds(10)
+        public var shutdownDrainTimeout: TimeAmount = ProcessingDefaults.shutdownTimeout
         /// Delays between resends of a record one of whose items failed.
         public var failedRecordBackoff = ExponentialBackoff(initial: .seconds(1), maximum: .seconds(30))
 

@@ -14,22 +14,22 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     public var socket: String?
 
     @Option(help: "Most items per processor batch.")
-    public var batchSize: Int = 500
+    public var batchSize: Int = ProcessingDefaults.batchSize
 
     @Option(help: "Process a partial batch once its oldest item waited this long.")
-    public var batchTimeout = DurationArgument(.milliseconds(50))
+    public var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
     @Option(help: ArgumentHelp("Retries of a failed item before it is dead-lettered (or reported failed); default unlimited: the shard waits rather than loses data.", valueName: "n"))
     public var retries: Int?
 
     @Option(help: "First retry delay (doubles per attempt, up to --max-retry-delay).")
-    public var retryDelay = DurationArgument(.milliseconds(100))
+    public var retryDelay = DurationArgument(ProcessingDefaults.retryDelay)
 
     @Option(help: "Longest delay between retries of a failed item.")
-    public var maxRetryDelay = DurationArgument(.seconds(30))
+    public var maxRetryDelay = DurationArgument(ProcessingDefaults.maxRetryDelay)
 
     @Option(help: "How long an exec: processor may take over one batch before it is killed and restarted, and the batch failed (retried); other processors are reported as stuck after this long.")
-    public var processorTimeout = DurationArgument(ExecProcessor.defaultTimeout)
+    public var processorTimeout = DurationArgument(ProcessingDefaults.processorTimeout)
 
     @Option(help: ArgumentHelp("Write items that fail for good to DIR/dead-letter-reducer-<index>.jsonl and acknowledge them.", valueName: "dir"))
     public var deadLetter: String?
@@ -44,7 +44,7 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     public var mapperWindowBytes: UInt64 = FlowDefaults.mapperWindow.bytes
 
     @Option(help: "How long a drain (SIGTERM) may take before the reducer exits anyway.")
-    public var drainTimeout = DurationArgument(.seconds(30))
+    public var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 
     public init() {}
 

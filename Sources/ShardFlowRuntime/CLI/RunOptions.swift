@@ -47,34 +47,34 @@ public struct RunOptions: ParsableArguments, Sendable {
     public var keyOrdered = false
 
     @Option(help: "Reducer batch size.")
-    public var batchSize: Int = 1000
+    public var batchSize: Int = ProcessingDefaults.batchSize
 
     @Option(help: "Reducer batch timeout.")
-    public var batchTimeout = DurationArgument(.milliseconds(20))
+    public var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
     @Option(help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
     public var retries: Int?
 
     @Option(help: "First delay before retrying a failed item (doubles per attempt, up to --max-retry-delay).")
-    public var retryDelay = DurationArgument(.milliseconds(100))
+    public var retryDelay = DurationArgument(ProcessingDefaults.retryDelay)
 
     @Option(help: "Longest delay between retries of a failed item (a full disk is retried at least this often).")
-    public var maxRetryDelay = DurationArgument(.seconds(30))
+    public var maxRetryDelay = DurationArgument(ProcessingDefaults.maxRetryDelay)
 
     @Option(help: ArgumentHelp("Dead-letter directory for items that fail for good.", valueName: "dir"))
     public var deadLetter: String?
 
     @Option(help: "How long an exec: processor may take over one batch before it is killed and restarted (the batch is retried).")
-    public var processorTimeout = DurationArgument(ExecProcessor.defaultTimeout)
+    public var processorTimeout = DurationArgument(ProcessingDefaults.processorTimeout)
 
     @Option(help: "After Ctrl-C or SIGTERM, how long the stop may take: workers hand their shards back within half of it (checkpointing what is complete), then processes still running are killed.")
-    public var drainTimeout = DurationArgument(.seconds(30))
+    public var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 
     @Option(help: "Minimum time between a shard's checkpoints.")
-    public var checkpointInterval = DurationArgument(.seconds(1))
+    public var checkpointInterval = DurationArgument(ProcessingDefaults.checkpointInterval)
 
     @Option(help: "Incomplete records per shard before the worker holds back (backpressure).")
-    public var maxPending: Int = 20_000
+    public var maxPending: Int = ProcessingDefaults.maxPending
 
     @Option(help: "Records per processRecords message of the local source.")
     public var recordsPerBatch: Int = 5000

@@ -14,11 +14,11 @@ public struct SystemdDeployment: Sendable {
     public var stateDirectory = "/var/lib/shardflow"
     public var configurationPath = "/etc/shardflow/shardflow.conf"
     public var processor = "jsonl:/var/lib/shardflow/output"
-    public var reducerOptions = "--batch-size 500 --batch-timeout 50ms --dead-letter /var/lib/shardflow/dead-letter"
+    public var reducerOptions = "--dead-letter /var/lib/shardflow/dead-letter"
     public var mapperOptions = "--extract record --key partitionKey"
     /// Key-ordered routing (DESIGN §6): the router picks the mapper by partition key.
     public var keyOrdered = false
-    public var workerOptions = "--checkpoint-interval 10s --max-pending 10000"
+    public var workerOptions = ""
     public var kclProperties = "/etc/shardflow/kcl.properties"
     public var kclClasspath = "/opt/amazon-kinesis-client/lib/*"
     public var java = "/usr/bin/java"

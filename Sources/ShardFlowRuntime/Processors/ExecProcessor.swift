@@ -29,7 +29,7 @@ public final class ExecProcessor: BatchProcessor {
     private var batchId = 0
 
     /// The default per-batch timeout (`--processor-timeout`).
-    public static let defaultTimeout: TimeAmount = .seconds(60)
+    public static let defaultTimeout: TimeAmount = ProcessingDefaults.processorTimeout
 
     public init(command: String, reducerIndex: Int, timeout: TimeAmount = ExecProcessor.defaultTimeout) {
         self.command = command
@@ -162,65 +162,11 @@ public final class ExecProcessor: BatchProcessor {
         }
     }
 
-    static func snippet(_ bytes: [UInt8], limit: Int = 200) -> String {
-        let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
-        return "\"\(text)\(bytes.count > limit ? "…" : "")\" (\(bytes.count) bytes)"
-    }
+    static func snippet(_ bytes: [UInt8]) -> String { ExecReply.snippet(bytes) }
 
-    /// Parses `{"batchItemFailures":[{"itemIdentifier":"3","reason":"…"}]}`.
+    /// Parses a reply line (see ``ExecReply``).
     static func parseReply(_ line: [UInt8], itemCount: Int, batchId: Int) throws -> BatchResult {
-        let hint = line.first == UInt8(ascii: "{") ? "" : " (a line on stdout that is not a reply? logs belong on stderr)"
-        return try line.withUnsafeBytes { raw in
-            var scanner = JSONScanner(raw)
-            var failures: [Int: String] = [:]
-            var sawFailures = false
-            do {
-                try scanner.beginObject()
-                while let key = try scanner.nextKey() {
-                    if scanner.string(key, equals: "batchItemFailures") {
-                        sawFailures = true
-                        guard !scanner.consumeNull() else { continue }
-                        try scanner.beginArray()
-                        while try scanner.nextElement() {
-                            var identifier: String?
-                            var reason = "failed"
-                            try scanner.beginObject()
-                            while let field = try scanner.nextKey() {
-                                if scanner.string(field, equals: "itemIdentifier") {
-                                    scanner.skipWhitespace()
-                                    if scanner.position < raw.count, raw[scanner.position] == UInt8(ascii: "\"") {
-                                        identifier = try scanner.string(try scanner.readString())
-                                    } else {
-                                        identifier = String(try scanner.readInteger())
-                                    }
-                                } else if scanner.string(field, equals: "reason") {
-                                    reason = try scanner.readOptionalString().map { (ref) throws(JSONError) in try scanner.string(ref) } ?? reason
-                                } else {
-                                    try scanner.skipValue()
-                                }
-                            }
-                            guard let identifier else {
-                                throw ConfigurationError("a batchItemFailures entry without an itemIdentifier: \(snippet(line))")
-                            }
-                            guard let position = Int(identifier), (0..<itemCount).contains(position) else {
-                                throw ConfigurationError("itemIdentifier \"\(identifier)\" is not one of this batch's items (0 to \(itemCount - 1)): \(snippet(line))")
-                            }
-                            failures[position] = "exec: \(reason)"
-                        }
-                    } else if scanner.string(key, equals: "batchId") {
-                        let echoed = try scanner.readInteger()
-                        guard echoed == batchId else { throw ConfigurationError("batchId \(echoed) for batch \(batchId): \(snippet(line))") }
-                    } else {
-                        try scanner.skipValue()
-                    }
-                }
-                try scanner.expectEnd()
-            } catch let error as JSONError {
-                throw ConfigurationError("invalid JSON (\(error)): \(snippet(line))\(hint)")
-            }
-            guard sawFailures else { throw ConfigurationError("a reply without \"batchItemFailures\": \(snippet(line))\(hint)") }
-            return BatchResult(failures: failures)
-        }
+        BatchResult(failures: try ExecReply.parse(line, itemCount: itemCount, batchId: batchId))
     }
 
     // MARK: The child

@@ -94,6 +94,7 @@ struct KCLPropertiesTests {
         let user = try directory.write("""
             # my stream
             streamName = orders
+            applicationName = orders-app
             executableName = python3 old.py
             shutdownGraceMillis = 0
             callProcessRecordsEvenForEmptyRecordList=false
@@ -107,7 +108,7 @@ struct KCLPropertiesTests {
         #expect(text.contains("\nshutdownGraceMillis = 30000\n"))
         #expect(!text.contains("\nshutdownGraceMillis = 0"))
 
-        let kept = try directory.write("streamName = s\nshutdownGraceMillis = 12000\n", to: "kept.properties")
+        let kept = try directory.write("streamName = s\napplicationName: a\nshutdownGraceMillis = 12000\n", to: "kept.properties")
         let keptText = try String(contentsOfFile: try KCLProperties.write(userProperties: kept, workerCommand: ["w"], directory: directory.path), encoding: .utf8)
         #expect(keptText.contains("shutdownGraceMillis = 12000") && !keptText.contains("30000"))
 
@@ -117,5 +118,39 @@ struct KCLPropertiesTests {
         #expect(throws: ConfigurationError.self) {
             try KCLProperties.write(userProperties: directory.path + "/missing", workerCommand: ["w"], directory: directory.path)
         }
+    }
+
+    @Test("a file without a stream, an application name, or with a line that is not a property, is refused with the line")
+    func refusesBadFiles() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let cases: [(String, String)] = [
+            ("applicationName = a\n", "names no stream: set streamName (or streamArn)"),
+            ("streamArn = arn:aws:kinesis:eu-west-1:1:stream/s\n", "has no applicationName"),
+            ("streamName = s\napplicationName = a\nthis is not { a property\n", ":3: \"this is not { a property\" is not a property"),
+        ]
+        for (text, message) in cases {
+            let path = try directory.write(text.replacingOccurrences(of: "\\n", with: "\n"), to: "p.properties")
+            do {
+                _ = try KCLProperties.read(path)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
+    }
+}
+
+@Suite("Java properties")
+struct JavaPropertiesTests {
+    @Test("separators, comments, continuations and escapes as Java reads them")
+    func parses() throws {
+        let text = "# comment\n! also\n\nstreamName = orders\nregionName:eu-west-1\ninitialPositionInStream=LATEST\n"
+            + "executableName = python3 \\\n    app.py\nkey.name = a\\tb\\u00e9\nempty =\n"
+        let entries = try JavaProperties.parse(Array(text.utf8))
+        #expect(entries.map(\.key) == ["streamName", "regionName", "initialPositionInStream", "executableName", "key.name", "empty"])
+        #expect(entries.map(\.value) == ["orders", "eu-west-1", "LATEST", "python3 app.py", "a\tbé", ""])
+        #expect(entries[3].lines == 7...8)
+        #expect(throws: JavaProperties.Failure.self) { try JavaProperties.parse(Array("k = \\u12".utf8)) }
     }
 }

@@ -1,0 +1,23 @@
+import NIOCore
+import ShardFlowCore
+
+/// The worker's reading of a daemon line (its JSON, record fast path and base64): records it
+/// accepts must form a valid RECORDS batch, one per position.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let line = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: size))
+    guard case .processRecords(let records, _)? = try? DaemonLine.parse(line, firstIndex: 7) else { return 0 }
+    var encoder = FrameEncoder()
+    encoder.encode(OutboundFrame.records((0..<records.count).map(records.record)))
+    var frame = encoder.take()
+    guard records.count == 0 || frame.readableBytes > 0 else { fatalError("records vanished") }
+    if records.count > 0 {
+        guard case .records(let batch)? = try? FrameDecoder(maximumFrameLength: UInt32.max).decode(&frame), batch.count == records.count else {
+            fatalError("accepted records do not form a valid RECORDS frame")
+        }
+        for (offset, record) in batch.enumerated() where record.index != 7 + UInt64(offset) {
+            fatalError("record \(offset) has index \(record.index)")
+        }
+    }
+    return 0
+}

@@ -1,0 +1,27 @@
+import NIOCore
+
+/// The defaults of everything a user can tune about processing, in one place: every
+/// executable's options, `shardflow run`, the systemd configuration and the docs state these
+/// (a test checks that the docs agree).
+public enum ProcessingDefaults {
+    /// Most items per processor batch (`--batch-size`).
+    public static let batchSize = 1000
+    /// How long a partial batch may wait for more items (`--batch-timeout`).
+    public static let batchTimeout: TimeAmount = .milliseconds(20)
+    /// Incomplete records per shard at which the worker holds back the daemon (`--max-pending`);
+    /// it lets go below half of it.
+    public static let maxPending = 20_000
+    /// Minimum time between a shard's checkpoints while records flow (`--checkpoint-interval`).
+    public static let checkpointInterval: TimeAmount = .seconds(5)
+    /// First delay before retrying a failed item (`--retry-delay`); doubles per attempt.
+    public static let retryDelay: TimeAmount = .milliseconds(100)
+    /// Longest delay between retries of a failed item (`--max-retry-delay`).
+    public static let maxRetryDelay: TimeAmount = .seconds(30)
+    /// How long an `exec:` processor may take over one batch (`--processor-timeout`).
+    public static let processorTimeout: TimeAmount = .seconds(60)
+    /// How long a stop may take before processes are killed (`--drain-timeout`).
+    public static let drainTimeout: TimeAmount = .seconds(30)
+    /// How long a worker handed `shutdownRequested` waits for in-flight records before it
+    /// checkpoints what is complete (`--shutdown-timeout`): half the drain timeout.
+    public static let shutdownTimeout: TimeAmount = .seconds(15)
+}
