@@ -30,9 +30,14 @@ for size in 100 1000; do
     done
   done
 done
-# Key-ordered routing over two mappers (the router splits batches by key).
-run "keyordered-100-4-2" --source "generate:$(( 1500000 / scale )),size=100,keys=1000" --shards 4 --reducers 2 --mappers 2 \
-  --key-ordered --processor discard
+# The cost of per-key ordering (the default) next to the opt-out, over two mappers: with one
+# shard, ordering keeps the shard on one mapper; with none, its batches spread over both.
+for shards in 1 4; do
+  for ordering in key none; do
+    run "$ordering-100-$shards-2" --source "generate:$(( 1500000 / scale )),size=100,keys=1000" --shards "$shards" --reducers 2 \
+      --mappers 2 --ordering "$ordering" --processor discard
+  done
+done
 # A longer run: a steady-state figure, with start-up and the last batch a small share of it.
 run "spin20-1-2" --source "generate:$(( 1000000 / scale )),size=100,keys=1000" --shards 1 --reducers 2 --mappers 1 --processor spin:20
 
@@ -45,7 +50,7 @@ for name in sorted(os.listdir(work)):
         continue
     s = json.load(open(os.path.join(work, name)))
     kind = name.split("-")[0]
-    size = int(name.split("-")[1]) if kind in ("discard", "keyordered") else 100
+    size = int(name.split("-")[1]) if kind in ("discard", "key", "none") else 100
     rate = s["records"] / s["seconds"]
     rows.append((name[:-5], kind, size, s["shards"], s["reducers"], s["records"], s["items"], s["seconds"], rate,
                  rate * size / 1e6, 100 * s["cpuSeconds"] / s["totalSeconds"], s["peakResidentBytesSum"] / 2**20, s["exitStatus"]))
@@ -57,5 +62,6 @@ print("records/s and MB/s: records delivered end to end per second of processing
 print("every shard ended with every item acknowledged (MB/s counts record payload bytes);")
 print("CPU %: CPU time of every process of the group (launcher included) per second from launch to exit (200% = both cores);")
 print("peak MiB: sum of each process's peak resident memory. spin20: 20 µs of CPU per item, one shard, 2 reducers.")
-print("keyordered: --key-ordered over 2 mappers (records go to mappers by partition key); the rest use 1 mapper.")
+print("key / none: 2 mappers, --ordering key (the default: each shard's records through one mapper, every key in")
+print("shard order) or none (batches to any mapper); the rest use 1 mapper and the default.")
 PY

@@ -3,11 +3,16 @@
 // `scripts/fuzz.sh`: `swift build -c release --sanitize fuzzer --sanitize address`. Each target
 // is an executable whose `LLVMFuzzerTestOneInput` feeds one input to one parser and checks what
 // it returns (round trips, invariants), so a wrong result is a crash too, not only a crash.
+import Foundation
 import PackageDescription
+
+/// The ShardFlow package is the parent directory; a path package's identity is its directory's
+/// name, whatever the clone is called.
+let shardflow = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
 
 let targets = [
     "FrameDecoderFuzz", "DaemonLineFuzz", "DaemonMessageFuzz", "ChildMessageFuzz", "KPLFuzz", "JSONPointerFuzz",
-    "ExecReplyFuzz", "PropertiesFuzz",
+    "ExecReplyFuzz", "PropertiesFuzz", "CanonicalJSONFuzz", "EventPatternFuzz",
 ]
 
 let package = Package(
@@ -21,7 +26,7 @@ let package = Package(
         .executableTarget(
             name: name,
             dependencies: [
-                .product(name: "ShardFlowCore", package: "main"),
+                .product(name: "ShardFlowCore", package: shardflow),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]

@@ -32,7 +32,11 @@ struct ShardFlowCommand: ParsableCommand {
                 handler.logLevel = level
                 return handler
             }
-            let launcher = Launcher(configuration: options.configuration(), logger: Logger(label: "shardflow"))
+            let logger = Logger(label: "shardflow")
+            if options.keyOrdered {
+                logger.warning("--key-ordered is no longer needed: every key keeps its order by default (--ordering key); ignoring it")
+            }
+            let launcher = Launcher(configuration: options.configuration(), logger: logger)
             throw ExitCode(try launcher.run())
         }
     }

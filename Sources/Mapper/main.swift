@@ -21,11 +21,23 @@ struct MapperCommand: ParsableCommand {
     @Option(help: "Number of reducers R (sockets <runtime-dir>/reducer-<i>.sock).")
     var reducers: Int = 1
 
-    @Option(help: ArgumentHelp("How records become items: record (one each), kpl (de-aggregate KPL), lines (one per non-empty line).", valueName: "mode"))
+    @Option(help: ArgumentHelp(
+        "How records become items: record (one each), kpl (de-aggregate KPL), lines (one per non-empty line), dynamodb (one DynamoDB Streams change each).",
+        valueName: "mode"))
     var extract: Extractor.Mode = .record
 
-    @Option(help: ArgumentHelp("Partitioning key: partitionKey, or json:/pointer into the item.", valueName: "key"))
+    @Option(help: ArgumentHelp(
+        "Partitioning key: partitionKey, or json:/pointer into the item (objects and arrays in canonical form). dynamodb: the record's Keys.",
+        valueName: "key"))
     var key: Extractor.KeySelector = .partitionKey
+
+    @Option(help: ArgumentHelp(
+        "Process only items matching this Lambda-style event pattern (repeatable: any may match); the others are completed unprocessed.",
+        valueName: "pattern"), transform: EventPattern.argument)
+    var filter: [EventPattern] = []
+
+    @Option(help: ArgumentHelp("Read --filter patterns from this file, one per line (# starts a comment).", valueName: "path"))
+    var filterFile: String?
 
     @Option(help: "Records each router may have queued here.")
     var routerWindowRecords: UInt32 = FlowDefaults.routerWindow.count
@@ -50,6 +62,7 @@ struct MapperCommand: ParsableCommand {
         )
         configuration.transport = common.transport
         configuration.machine.routerWindow.count = routerWindowRecords
+        configuration.machine.filter = EventFilter(patterns: filter + (try filterFile.map(EventPattern.patterns(inFile:)) ?? []))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let service = MapperService(configuration: configuration, eventLoop: group.next(), logger: logger)
         let code = ProcessLifecycle.run(

@@ -28,11 +28,15 @@ struct RouterCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Bytes each worker may have queued at this router.", valueName: "bytes"))
     var workerWindowBytes: UInt64 = FlowDefaults.workerWindow.bytes
 
-    @Flag(help: ArgumentHelp(
-        "Key-ordered routing: each record goes to mapper partition(partitionKey, --mappers), so items of one key keep their shard order end to end (needs --mappers)."))
+    @Option(help: ArgumentHelp(
+        "key: each shard's records go to one mapper, so every key's items reach their reducer in shard order. none: any mapper with credit (no ordering).",
+        valueName: "key|none"))
+    var ordering: RouterStateMachine.Ordering = .perKey
+
+    @Flag(help: .hidden)
     var keyOrdered = false
 
-    @Option(help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused (needed by --key-ordered).", valueName: "n"))
+    @Option(help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused.", valueName: "n"))
     var mappers: Int?
 
     @Option(help: "How long a drain (SIGTERM) may take before the router exits anyway.")
@@ -40,16 +44,13 @@ struct RouterCommand: ParsableCommand {
 
     func validate() throws {
         if let mappers, mappers <= 0 { throw ValidationError("--mappers must be positive") }
-        if keyOrdered {
-            guard let mappers else { throw ValidationError("--key-ordered needs --mappers (the group's mapper count)") }
-            guard mappers > 0 else { throw ValidationError("--mappers must be positive") }
-        }
     }
 
     func run() throws {
         tuneAllocator()
         prepareSignalHandling()
         let logger = common.bootstrapLogging(label: "shardflow-router-\(index)")
+        if keyOrdered { logger.warning("--key-ordered is no longer needed: every key keeps its order by default (--ordering key); ignoring it") }
         let path = socket ?? common.runtimeDirectory.routerSocket(Int(index))
         let listen = try ListenAddress.resolve(activationName: "router", fallbackPath: path)
         if case .path = listen, socket == nil { try common.runtimeDirectory.prepare() }
@@ -57,7 +58,7 @@ struct RouterCommand: ParsableCommand {
         configuration.transport = common.transport
         configuration.workerWindow = Credit(count: workerWindowRecords, bytes: workerWindowBytes)
         configuration.mapperCount = mappers
-        if keyOrdered, let mappers { configuration.routing = .byPartitionKey(mappers: mappers) }
+        configuration.ordering = ordering
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let service = RouterService(configuration: configuration, eventLoop: group.next(), logger: logger)
         let code = ProcessLifecycle.run(

@@ -5,7 +5,8 @@ extension SupervisorStateMachine.Action: Equatable {
         switch (lhs, rhs) {
         case (.spawn(let x), .spawn(let y)): x == y
         case (.signal(let a, let x), .signal(let b, let y)): a == b && x == y
-        case (.startSource, .startSource), (.stopSource, .stopSource), (.killSource, .killSource), (.killAll, .killAll): true
+        case (.startSource(let x), .startSource(let y)), (.stopSource(let x), .stopSource(let y)), (.killSource(let x), .killSource(let y)): x == y
+        case (.killAll, .killAll): true
         case (.scheduleTimer(let x), .scheduleTimer(let y)): x == y
         case (.report(let x), .report(let y)): x == y
         case (.finish(let x), .finish(let y)): x == y

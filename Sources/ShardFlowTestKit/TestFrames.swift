@@ -5,9 +5,10 @@ import ShardFlowCore
 /// about.
 public enum TestFrames {
     public static func hello(
-        _ role: PeerRole, _ index: UInt32 = 0, name: String? = nil, instance: UInt64 = 7, version: UInt16 = Hello.currentVersion
+        _ role: PeerRole, _ index: UInt32 = 0, name: String? = nil, stream: String = "", instance: UInt64 = 7,
+        version: UInt16 = Hello.currentVersion
     ) -> Hello {
-        Hello(version: version, role: role, index: index, instance: instance, name: name ?? "\(role)-\(index)")
+        Hello(version: version, role: role, index: index, instance: instance, name: name ?? "\(role)-\(index)", stream: stream)
     }
 
     /// A record numbered `index`, with sequence number `"\(index)"` unless given.

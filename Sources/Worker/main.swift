@@ -27,6 +27,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Number of routers in <runtime-dir> when no --router is given.")
     var routers: Int = 1
 
+    @Option(help: ArgumentHelp("The stream this shard belongs to: every item carries it to the processor.", valueName: "name"))
+    var stream: String = ""
+
     @Option(help: "Incomplete records at which the status to the daemon is held back (backpressure).")
     var maxPending: Int = ProcessingDefaults.maxPending
 
@@ -48,6 +51,9 @@ struct WorkerCommand: ParsableCommand {
             throw ValidationError("--low-water must be between 1 and --max-pending")
         }
         guard routers > 0 || !routerPaths.isEmpty else { throw ValidationError("--routers must be positive") }
+        guard stream.utf8.count <= Hello.maximumNameLength else {
+            throw ValidationError("--stream is \(stream.utf8.count) bytes long; at most \(Hello.maximumNameLength) are allowed")
+        }
     }
 
     func run() throws {
@@ -65,6 +71,7 @@ struct WorkerCommand: ParsableCommand {
             routerSockets: routerPaths.isEmpty ? (0..<routers).map(common.runtimeDirectory.routerSocket) : routerPaths)
         configuration.transport = common.transport
         configuration.maximumLineLength = maxLineBytes
+        configuration.machine.stream = stream
         configuration.machine.maxPending = maxPending
         configuration.machine.lowWater = lowWater ?? max(1, maxPending / 2)
         configuration.machine.checkpointInterval = checkpointInterval.amount

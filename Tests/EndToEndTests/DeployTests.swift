@@ -139,7 +139,7 @@ extension EndToEnd {
             "systemd", "--flat", units, "--bin-dir", Harness.binDirectory, "--reducers", String(reducers), "--mappers", String(mappers),
         ])
         try #require(generated.status == 0, "\(generated.stderr)")
-        let instances = ["shardflow.target", "shardflow-router.socket", "shardflow-router.service", "shardflow-kcl.service"]
+        let instances = ["shardflow.target", "shardflow-router.socket", "shardflow-router.service", "shardflow-kcl@main.service", "shardflow-kcl@users.service"]
             + (0..<reducers).flatMap { ["shardflow-reducer@\($0).socket", "shardflow-reducer@\($0).service"] }
             + (0..<mappers).map { "shardflow-mapper@\($0).service" }
         let result = try harness.run("/usr/bin/systemd-analyze", ["verify"] + instances.map { units + "/" + $0 },
@@ -162,16 +162,32 @@ extension EndToEnd {
         #expect(printed.status == 0)
         #expect(printed.stdout.contains("# ---- /etc/systemd/system/shardflow-reducer@.socket"))
         #expect(printed.stdout.contains("SHARDFLOW_REDUCERS=3"))
-        #expect(printed.stdout.contains("systemctl enable shardflow.target shardflow-router.socket shardflow-reducer@0.socket shardflow-reducer@1.socket shardflow-reducer@2.socket shardflow-mapper@0.service shardflow-mapper@1.service shardflow-kcl.service"))
-        #expect(printed.stdout.contains("SHARDFLOW_ROUTER_OPTIONS=\n"), "any-mapper routing by default")
-        let keyOrdered = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--reducers", "3", "--mappers", "2", "--key-ordered"])
-        #expect(keyOrdered.status == 0)
-        #expect(keyOrdered.stdout.contains("SHARDFLOW_ROUTER_OPTIONS=--key-ordered --mappers 2\n"))
-        #expect(keyOrdered.stdout.contains("systemctl restart shardflow-router.service"))
-        #expect(keyOrdered.stdout.contains("$SHARDFLOW_ROUTER_OPTIONS"), "the router unit passes the options on")
+        #expect(printed.stdout.contains("systemctl enable shardflow.target shardflow-router.socket shardflow-reducer@0.socket shardflow-reducer@1.socket shardflow-reducer@2.socket shardflow-mapper@0.service shardflow-mapper@1.service shardflow-kcl@main.service"))
+        #expect(printed.stdout.contains("SHARDFLOW_ROUTER_OPTIONS=--ordering key --mappers 2\n"), "per-key order by default")
+        #expect(printed.stdout.contains("systemctl restart shardflow-router.service"))
+        #expect(printed.stdout.contains("$SHARDFLOW_ROUTER_OPTIONS"), "the router unit passes the options on")
+        #expect(printed.stdout.contains("SHARDFLOW_KCL_MAIN_CLASS=software.amazon.kinesis.multilang.MultiLangDaemon\n"))
+        // DynamoDB Streams, two streams, a filter, no ordering.
+        let dynamo = try harness.run(Harness.binDirectory + "/shardflow", [
+            "systemd", "--extract", "dynamodb", "--stream", "orders", "--stream", "users", "--ordering", "none",
+            "--filter", #"{"eventName": ["INSERT", "MODIFY"]}"#, "--prefix", harness.path("dynamo"),
+        ])
+        #expect(dynamo.status == 0, "\(dynamo.stderr)")
+        let configuration = try String(contentsOfFile: harness.path("dynamo/etc/shardflow/shardflow.conf"), encoding: .utf8)
+        #expect(configuration.contains("SHARDFLOW_KCL_MAIN_CLASS=com.amazonaws.services.dynamodbv2.streamsadapter.StreamsMultiLangDaemon\n"))
+        #expect(configuration.contains("SHARDFLOW_MAPPER_OPTIONS=--extract dynamodb --key partitionKey --filter-file /etc/shardflow/filters.jsonl\n"))
+        #expect(configuration.contains("SHARDFLOW_ROUTER_OPTIONS=--ordering none --mappers 1\n"))
+        let filters = try String(contentsOfFile: harness.path("dynamo/etc/shardflow/filters.jsonl"), encoding: .utf8)
+        #expect(filters.hasSuffix(#"{"eventName": ["INSERT", "MODIFY"]}"# + "\n"))
+        #expect(dynamo.stdout.contains("shardflow-kcl@orders.service shardflow-kcl@users.service"))
+        #expect(dynamo.stdout.contains("in /etc/shardflow/kcl-users.properties"))
+        let unit = try String(contentsOfFile: harness.path("dynamo/etc/systemd/system/shardflow-kcl@.service"), encoding: .utf8)
+        #expect(unit.contains("shardflow kcl --stream %i --properties /etc/shardflow/kcl-%i.properties --kcl-main-class ${SHARDFLOW_KCL_MAIN_CLASS}"))
+        let badFilter = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--filter", "{}"])
+        #expect(badFilter.status == 64 && badFilter.stderr.contains("a pattern is a JSON object naming at least one field"))
         let written = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--reducers", "3", "--prefix", harness.path("root")])
         #expect(written.status == 0)
-        for path in ["etc/systemd/system/shardflow-kcl.service", "etc/shardflow/shardflow.conf", "usr/lib/sysusers.d/shardflow.conf"] {
+        for path in ["etc/systemd/system/shardflow-kcl@.service", "etc/shardflow/shardflow.conf", "usr/lib/sysusers.d/shardflow.conf"] {
             #expect(FileManager.default.fileExists(atPath: harness.path("root/" + path)), "\(path)")
         }
     }
@@ -278,7 +294,7 @@ extension EndToEnd {
             == "java -cp /opt/kcl/* software.amazon.kinesis.multilang.MultiLangDaemon \(harness.path("merged.properties"))")
         let merged = try String(contentsOfFile: harness.path("merged.properties"), encoding: .utf8)
         #expect(merged.contains("streamName = orders"))
-        #expect(merged.contains("executableName = \(Harness.binDirectory)/shardflow-worker --runtime-dir /run/sf --routers 2 --log-level info --checkpoint-interval 10s"))
+        #expect(merged.contains("executableName = \(Harness.binDirectory)/shardflow-worker --runtime-dir /run/sf --routers 2 --log-level info --stream orders --checkpoint-interval 10s"), "the stream is named after the one the properties read")
         #expect(merged.contains("callProcessRecordsEvenForEmptyRecordList = true"))
         #expect(merged.contains("shutdownGraceMillis = 30000"))
 
@@ -325,5 +341,34 @@ extension EndToEnd {
         #expect(summary?["exit"] as? Int == 0)
         let numbers = try harness.outputItems(in: "out").map { try JSONSerialization.jsonObject(with: Data($0.data)) as! [String: Int] }
         #expect(Set(numbers.compactMap { $0["n"] }) == Set(0..<400), "every record the daemon sent is in the output")
+    }
+
+    @Test("two kcl: sources run two daemons, one per stream; each stream's items carry its name")
+    func twoKCLSources() throws {
+        let harness = try Harness("kcltwo")
+        defer { harness.remove() }
+        try "streamName = orders\napplicationName = app\n".write(toFile: harness.path("orders.properties"), atomically: true, encoding: .utf8)
+        try "streamName = arn:aws:dynamodb:eu-west-1:123456789012:table/Users/stream/2026-01-01T00:00:00.000\napplicationName = app\n"
+            .write(toFile: harness.path("users.properties"), atomically: true, encoding: .utf8)
+        let stand = """
+            #!/bin/sh
+            stream=$(sed -n 's/^executableName = .*--stream \\([^ ]*\\).*/\\1/p' "$4")
+            cp "$4" \(harness.path("seen-"))$stream.properties
+            exec python3 \(Harness.fixtures)/mld_driver.py --records 300 --batch 30 -- $(sed -n 's/^executableName = //p' "$4") > \(harness.path("driver-"))$stream.json
+            """
+        try stand.write(toFile: harness.path("java"), atomically: true, encoding: .utf8)
+        chmod(harness.path("java"), 0o755)
+        let result = try harness.launch([
+            "--source", "kcl:" + harness.path("orders.properties"), "--source", "kcl:" + harness.path("users.properties"),
+            "--kcl-classpath", "/opt/kcl/*", "--java", harness.path("java"), "--reducers", "2", "--state", "state", "--processor", "jsonl:out",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr.suffix(2000))")
+        #expect(FileManager.default.fileExists(atPath: harness.path("seen-orders.properties")))
+        #expect(FileManager.default.fileExists(atPath: harness.path("seen-Users.properties")), "a DynamoDB stream is named after its table")
+        let items = try harness.outputItems(in: "out")
+        for stream in ["orders", "Users"] {
+            let numbers = items.filter { $0.stream == stream }.map { try! JSONSerialization.jsonObject(with: Data($0.data)) as! [String: Int] }
+            #expect(Set(numbers.compactMap { $0["n"] }) == Set(0..<300), "every record of \(stream)")
+        }
     }
 }

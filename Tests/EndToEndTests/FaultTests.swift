@@ -75,7 +75,7 @@ extension EndToEnd {
         #expect(result.stdout.contains("shards stopped with records not processed: shardId-000000000000"))
         #expect(result.stdout.contains("exit 4"))
         #expect(Self.pid(program: "sleep", argumentsContaining: [marker]) == nil, "the hung processor child was killed with its reducer")
-        let checkpoints = (try? harness.checkpoints(in: "state")) ?? [:]
+        let checkpoints = (try? harness.checkpoints(in: "state", stream: "generated")) ?? [:]
         #expect(checkpoints.values.allSatisfy { $0 != "SHARD_END" }, "nothing incomplete is checkpointed")
     }
 

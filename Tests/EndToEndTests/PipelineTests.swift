@@ -110,7 +110,7 @@ extension EndToEnd {
         #expect(Set(four.map(\.file)).count == 4, "150 keys spread over all 4 reducers")
     }
 
-    @Test("--key-ordered: over two mappers, each key's items reach the output in their shard's order")
+    @Test("over two mappers, each key's items reach the output in their shard's order by default; the old --key-ordered only warns")
     func keyOrdered() throws {
         let harness = try Harness("keyordered")
         defer { harness.remove() }
@@ -121,6 +121,7 @@ extension EndToEnd {
             "--records-per-batch", "100", "--batch-size", "50", "--state", "state", "--processor", "jsonl:out",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr.suffix(2000))")
+        #expect(result.stderr.contains("--key-ordered is no longer needed"))
         let items = try harness.outputItems(in: "out")
         #expect(Set(items.map(\.data)) == Set(records.map(\.data)), "every record is in the output")
         #expect(items.count == records.count, "no duplicates in a clean run")

@@ -53,9 +53,14 @@ extension EndToEnd {
             .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(Set(dead.map { String(decoding: Data(base64Encoded: $0["data"] as! String)!, as: UTF8.self) })
             == ["FAIL_ALWAYS 17", "FAIL_ALWAYS 150"])
-        #expect(dead.allSatisfy { ($0["attempts"] as? Int) == 3 && ($0["error"] as? String)?.contains("rejected") == true })
+        #expect(dead.allSatisfy {
+            ($0["attempts"] as? Int) == 3 && ($0["reason"] as? String) == "failed" && ($0["error"] as? String)?.contains("rejected") == true
+        })
+        // Items of the failing keys that ran after a failure in the same batch run again after
+        // it: each of the 198 others is accepted, some more than once.
         let accepted = try Self.execOutput(harness.path("accepted.jsonl"))
-        #expect(accepted.count == 198)
+        let distinct = Set(accepted.map { $0["data"] as! String })
+        #expect(distinct.count == 198 && accepted.count >= 198)
         #expect(try harness.checkpoints(in: "state") == ["shardId-000000000000": "SHARD_END"])
     }
 }

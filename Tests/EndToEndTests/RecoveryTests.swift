@@ -10,7 +10,7 @@ extension EndToEnd {
     /// Checks the at-least-once promise against whatever is on disk: for every shard's stored
     /// checkpoint, every record of that shard up to it is in the output.
     static func checkpointsCoverOutput(_ harness: Harness, records: [(key: String, data: [UInt8])], shards: Int) throws -> Int {
-        guard FileManager.default.fileExists(atPath: harness.path("state/checkpoints.json")) else { return 0 }
+        guard FileManager.default.fileExists(atPath: harness.path("state/input/checkpoints.json")) else { return 0 }
         let checkpoints = try harness.checkpoints(in: "state")
         let delivered = Set(try harness.outputItems(in: "out").map(\.data))
         var covered = 0

@@ -8,11 +8,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let line = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: size))
     guard case .processRecords(let records, _)? = try? DaemonLine.parse(line, firstIndex: 7) else { return 0 }
     var encoder = FrameEncoder()
-    encoder.encode(OutboundFrame.records((0..<records.count).map(records.record)))
+    encoder.encode(OutboundFrame.records(epoch: 0, (0..<records.count).map(records.record)))
     var frame = encoder.take()
     guard records.count == 0 || frame.readableBytes > 0 else { fatalError("records vanished") }
     if records.count > 0 {
-        guard case .records(let batch)? = try? FrameDecoder(maximumFrameLength: UInt32.max).decode(&frame), batch.count == records.count else {
+        guard case .records(_, let batch)? = try? FrameDecoder(maximumFrameLength: UInt32.max).decode(&frame), batch.count == records.count else {
             fatalError("accepted records do not form a valid RECORDS frame")
         }
         for (offset, record) in batch.enumerated() where record.index != 7 + UInt64(offset) {

@@ -25,7 +25,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 private func isEmptyBatch(_ frame: Frame) -> Bool {
     switch frame {
-    case .records(let batch): batch.isEmpty
+    case .records(_, let batch): batch.isEmpty
     case .routedRecords(let batch): batch.records.isEmpty
     case .items(let items): items.isEmpty
     case .acks(let acks): acks.isEmpty

@@ -90,6 +90,18 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// Writes a JSON value given as its (valid, complete) JSON text.
+    public mutating func value(jsonText: some Collection<UInt8>) {
+        separate()
+        buffer.writeBytes(jsonText)
+        needsComma = true
+    }
+
+    /// Writes a value as its canonical JSON text (``JSONValue/canonicalText``); nil as `null`.
+    public mutating func value(_ value: JSONValue?) {
+        if let value { self.value(jsonText: value.canonicalText) } else { null() }
+    }
+
     public mutating func optionalInteger(_ value: (some BinaryInteger)?) {
         if let value { integer(value) } else { null() }
     }

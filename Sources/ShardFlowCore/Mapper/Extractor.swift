@@ -12,16 +12,22 @@ public struct Extractor: Sendable, Hashable {
         case kpl
         /// One item per non-empty line (`\n`, with a trailing `\r` removed).
         case lines
+        /// One item per record whose data is a DynamoDB Streams record (as the DynamoDB Streams
+        /// Kinesis adapter delivers them): keyed by its canonical `dynamodb.Keys` unless `--key`
+        /// names a `json:` pointer, and flagged so processors get its event name, keys, images
+        /// and stream sequence number.
+        case dynamodb
     }
 
     /// Which key an item is partitioned by (`--key`).
     public enum KeySelector: Sendable, Hashable, CustomStringConvertible {
         /// The item's own partition key: a KPL user record's key from the aggregate's table,
-        /// otherwise the record's. A record without one (DynamoDB Streams through the 1.x
-        /// adapter) is keyed by its sequence number.
+        /// otherwise the record's. A record without one is keyed by its sequence number. With
+        /// `--extract dynamodb`: the record's `dynamodb.Keys`.
         case partitionKey
         /// The value at an RFC 6901 JSON pointer inside the item's data: a string's text, or
-        /// the raw JSON text of any other value.
+        /// the canonical JSON text of any other value (members sorted, no whitespace, numbers
+        /// in one form), so the same value is always the same key.
         case jsonPointer(JSONPointer)
 
         /// Parses `partitionKey` or `json:/pointer`.
@@ -51,7 +57,12 @@ public struct Extractor: Sendable, Hashable {
         /// Set when the item cannot be processed (its key could not be read): the reducer
         /// applies the error policy instead of running the processor.
         public var error: String?
+        /// The data is a DynamoDB Streams record (`--extract dynamodb`).
+        public var isDynamoDBRecord = false
     }
+
+    /// Where `--extract dynamodb` finds an item's key by default.
+    public static let dynamoDBKeys = JSONPointer("/dynamodb/Keys")!
 
     public var mode: Mode
     public var key: KeySelector
@@ -68,6 +79,11 @@ public struct Extractor: Sendable, Hashable {
         switch mode {
         case .record:
             items.append(item(partitionKey: record.partitionKey, data: record.data, record: record))
+            return nil
+        case .dynamodb:
+            var extracted = item(partitionKey: record.partitionKey, data: record.data, record: record)
+            extracted.isDynamoDBRecord = true
+            items.append(extracted)
             return nil
         case .kpl:
             switch KPLAggregate.decode(record.data) {
@@ -105,6 +121,8 @@ public struct Extractor: Sendable, Hashable {
     }
 
     private func item(partitionKey: ByteBuffer?, data: ByteBuffer, record: WireRecord) -> Item {
+        var key = self.key
+        if mode == .dynamodb, key == .partitionKey { key = .jsonPointer(Self.dynamoDBKeys) }
         switch key {
         case .partitionKey:
             return Item(partitionKey: partitionKey, key: partitionKey ?? record.sequenceNumber, data: data)
@@ -113,8 +131,8 @@ public struct Extractor: Sendable, Hashable {
             case .success(let value):
                 return Item(partitionKey: partitionKey, key: value, data: data)
             case .failure(let error):
-                return Item(partitionKey: partitionKey, key: partitionKey ?? record.sequenceNumber, data: data,
-                            error: "key json:\(pointer): \(error.message)")
+                let reason = key == self.key ? "key json:\(pointer): \(error.message)" : "not a DynamoDB Streams record: \(error.message)"
+                return Item(partitionKey: partitionKey, key: partitionKey ?? record.sequenceNumber, data: data, error: reason)
             }
         }
     }

@@ -20,30 +20,56 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
         tokens.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
     }
 
-    /// The selected value of the JSON document `data`: a string's unescaped bytes, or the raw
-    /// JSON text of another value.
+    /// The key selected in the JSON document `data`: a string's unescaped text, or the
+    /// canonical text of any other value (``JSONValue/canonicalText``), so the same value is
+    /// always the same key however the document spells it.
     public func select(in data: ByteBuffer) -> Result<ByteBuffer, Failure> {
         data.withUnsafeReadableBytes { bytes in
             var scanner = JSONScanner(bytes)
             do {
-                for (depth, token) in tokens.enumerated() {
-                    guard try descend(&scanner, into: token) else {
-                        let path = tokens[...depth].map { "/" + $0 }.joined()
-                        return .failure(Failure(message: "no value at \(path)"))
-                    }
-                }
-                scanner.skipWhitespace()
-                let start = scanner.position
-                if start < bytes.count, bytes[start] == UInt8(ascii: "\"") {
+                let (start, isString) = try locate(in: &scanner)
+                if isString {
                     let ref = try scanner.readString()
                     return .success(ByteBuffer(bytes: try scanner.unescaped(ref)))
                 }
                 try scanner.skipValue()
-                return .success(data.getSlice(at: data.readerIndex + start, length: scanner.position - start)!)
+                let value = try JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<scanner.position]))
+                return .success(ByteBuffer(bytes: value.canonicalText))
+            } catch let failure as Failure {
+                return .failure(failure)
             } catch {
                 return .failure(Failure(message: "data is not JSON: \(error)"))
             }
         }
+    }
+
+    /// The value at this pointer in the JSON document `data`, parsed strictly.
+    public func value(in data: ByteBuffer) -> Result<JSONValue, Failure> {
+        data.withUnsafeReadableBytes { bytes in
+            var scanner = JSONScanner(bytes)
+            do {
+                let (start, _) = try locate(in: &scanner)
+                try scanner.skipValue()
+                return .success(try JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<scanner.position])))
+            } catch let failure as Failure {
+                return .failure(failure)
+            } catch {
+                return .failure(Failure(message: "data is not JSON: \(error)"))
+            }
+        }
+    }
+
+    /// Moves the scanner to the selected value; returns its offset and whether it is a string.
+    private func locate(in scanner: inout JSONScanner) throws -> (Int, Bool) {
+        for (depth, token) in tokens.enumerated() {
+            guard try descend(&scanner, into: token) else {
+                let path = tokens[...depth].map { "/" + $0 }.joined()
+                throw Failure(message: "no value at \(path)")
+            }
+        }
+        scanner.skipWhitespace()
+        let start = scanner.position
+        return (start, start < scanner.bytes.count && scanner.bytes[start] == UInt8(ascii: "\""))
     }
 
     /// Positions the scanner on the member `token` of the current object or array.

@@ -7,6 +7,13 @@ import NIOCore
 ///
 /// Memory is bounded: a router batch is only processed while every reducer's outgoing queue is
 /// under its limit, and routers get their credit back only for processed records.
+///
+/// Order: records are processed in the order they arrive and each reducer gets its items in
+/// that order, so a worker whose records all come here (per-key ordering) has every key's items
+/// reach their reducer in shard order. When a reducer is lost, the items it had not processed
+/// are gone while later ones wait here for it: the mapper *resets* — it drops everything it
+/// holds and closes its router connections, so the routers have every affected worker resend
+/// its incomplete records, in order, before anything later reaches that reducer.
 public struct MapperStateMachine: Sendable {
     public struct Configuration: Sendable, Hashable {
         public var index: UInt32
@@ -14,6 +21,8 @@ public struct MapperStateMachine: Sendable {
         /// Number of reducers (R); items go to `Partitioner.partition(key, count: R)`.
         public var reducerCount: Int
         public var extractor: Extractor
+        /// Items no pattern matches are completed here, not sent to a reducer (`--filter`).
+        public var filter = EventFilter()
         /// Credit window granted to each router.
         public var routerWindow = FlowDefaults.routerWindow
         /// Items (and bytes) queued for one reducer beyond which no further record is processed.
@@ -43,6 +52,9 @@ public struct MapperStateMachine: Sendable {
         case routerLost(index: UInt32, droppedRecords: Int)
         case reducerJoined(index: UInt32)
         case reducerLost(index: UInt32, inFlightItems: Int)
+        /// After losing a reducer: the mapper dropped these records and queued items and closed
+        /// its router connections (they reconnect), so their workers resend in order.
+        case reset(droppedRecords: Int, droppedItems: Int)
         /// A record looked like a KPL aggregate but was not valid; delivered whole.
         case corruptAggregate(shardId: String, sequenceNumber: String, reason: String)
         /// An item could not be keyed; it goes to the reducer flagged with the error.
@@ -92,6 +104,8 @@ public struct MapperStateMachine: Sendable {
     private var queues: [ItemQueue]
     public private(set) var recordsProcessed = 0
     public private(set) var itemsSent = 0
+    /// Items completed without processing because no `--filter` pattern matched them.
+    public private(set) var itemsFiltered = 0
 
     public init(configuration: Configuration) {
         precondition(configuration.reducerCount > 0, "a mapper needs at least one reducer")
@@ -200,15 +214,24 @@ public struct MapperStateMachine: Sendable {
             if reducerConnections[Int(reducer.index)] == id { reducerConnections[Int(reducer.index)] = nil }
             if reducer.ready {
                 actions.append(.report(.reducerLost(index: reducer.index, inFlightItems: reducer.inFlight)))
-                let lost = PeerLost(role: .reducer, index: reducer.index,
-                                    reason: "reducer \(reducer.index) disconnected from mapper \(configuration.index)")
-                for (connection, router) in routers where router.incarnation != nil {
-                    actions.append(.send(connection, .peerLost(lost)))
-                }
+                reset(into: &actions)
             }
         }
         advance(into: &actions)
         return actions
+    }
+
+    /// Drops every record and item held here and closes the router connections (the I/O layer
+    /// reconnects them), so each router has the workers whose records came here resend.
+    private mutating func reset(into actions: inout [Action]) {
+        let droppedRecords = input.reduce(0) { $0 + $1.batch.records.count }
+        let droppedItems = queuedItems
+        input.removeAll()
+        for index in queues.indices { queues[index] = ItemQueue() }
+        for connection in routers.keys.sorted() { actions.append(.close(connection, nil)) }
+        routers.removeAll()
+        routerByIndex.removeAll()
+        actions.append(.report(.reset(droppedRecords: droppedRecords, droppedItems: droppedItems)))
     }
 
     // MARK: Work
@@ -248,9 +271,11 @@ public struct MapperStateMachine: Sendable {
     private mutating func process(_ next: Input, scratch: inout [Extractor.Item], into actions: inout [Action]) {
         let batch = next.batch
         let shardId = ByteBuffer(string: batch.shardId)
-        var zeroItemAcks: [Ack] = []
+        let stream = ByteBuffer(string: batch.stream)
+        var completedHere: [Ack] = []
         var returned = (count: 0, bytes: 0)
-        let wholeRecords = configuration.extractor.mode == .record && configuration.extractor.key == .partitionKey
+        let filter = configuration.filter
+        let wholeRecords = configuration.extractor.mode == .record && configuration.extractor.key == .partitionKey && filter.isEmpty
         for record in batch.records {
             returned.count += 1
             returned.bytes += record.encodedSize
@@ -259,7 +284,7 @@ public struct MapperStateMachine: Sendable {
                 let key = record.partitionKey ?? record.sequenceNumber
                 let reducer = key.withUnsafeReadableBytes { Partitioner.partition($0, count: configuration.reducerCount) }
                 let token = Token(router: batch.router, worker: batch.worker, record: record.index, item: 0, itemCount: 1)
-                queues[reducer].append { WireItem.writeWholeRecord(record, token: token, shardId: shardId, to: &$0) }
+                queues[reducer].append { WireItem.writeWholeRecord(record, token: token, shardId: shardId, stream: stream, to: &$0) }
                 continue
             }
             scratch.removeAll(keepingCapacity: true)
@@ -269,12 +294,19 @@ public struct MapperStateMachine: Sendable {
             }
             let count = UInt32(scratch.count)
             if count == 0 {
-                zeroItemAcks.append(Ack(
+                completedHere.append(Ack(
                     token: Token(router: batch.router, worker: batch.worker, record: record.index, item: 0, itemCount: 0),
                     status: .ok))
                 continue
             }
             for (position, extracted) in scratch.enumerated() {
+                if extracted.error == nil, !filter.keeps(extracted, of: record, stream: batch.stream, shardId: batch.shardId) {
+                    itemsFiltered += 1
+                    completedHere.append(Ack(
+                        token: Token(router: batch.router, worker: batch.worker, record: record.index, item: UInt32(position), itemCount: count),
+                        status: .ok))
+                    continue
+                }
                 if let error = extracted.error {
                     actions.append(.report(.itemError(
                         shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: error)))
@@ -289,10 +321,12 @@ public struct MapperStateMachine: Sendable {
                         subSequenceNumber: record.subSequenceNumber,
                         arrivalTimestamp: record.arrivalTimestamp,
                         shardId: shardId,
+                        stream: stream,
                         sequenceNumber: record.sequenceNumber,
                         partitionKey: extracted.partitionKey,
                         key: extracted.key,
                         error: extracted.error,
+                        isDynamoDBRecord: extracted.isDynamoDBRecord,
                         data: extracted.data,
                         to: &buffer
                     )
@@ -300,7 +334,7 @@ public struct MapperStateMachine: Sendable {
             }
         }
         recordsProcessed += batch.records.count
-        if !zeroItemAcks.isEmpty { actions.append(.send(next.connection, .acks(zeroItemAcks))) }
+        if !completedHere.isEmpty { actions.append(.send(next.connection, .acks(completedHere))) }
         if var router = routers[next.connection] {
             router.credit.release(count: returned.count, bytes: returned.bytes)
             routers[next.connection] = router

@@ -5,12 +5,17 @@ import NIOCore
 /// batches by size and time, hand one batch at a time to the processor, and acknowledge every
 /// item on the connection it came in on, applying the error policy to failures.
 ///
-/// Error policy: a failed item is retried (the failed items of a batch, in order, before any
-/// new item, after a doubling backoff) until `retries` is exhausted (`nil` = never); then it is
-/// written to the dead-letter sink and acknowledged `deadLettered` when one is configured, or
-/// acknowledged `failed` so its worker keeps its record incomplete and resends it. Items the
-/// mapper flagged with an error cannot succeed on retry: they go to the dead-letter sink at once
-/// (or are acknowledged `failed`). Nothing is ever skipped silently.
+/// Order: items are processed in the order they arrived, and a failure holds back only its own
+/// key. A failed item and every later item of its key — including later items of the same
+/// batch, which the processor may already have handled (they run again after it) — wait for a
+/// doubling backoff and are then processed, in order, before any newer item of that key; other
+/// keys go on meanwhile. After `retries` (`nil` = never) the failed item is written to the
+/// dead-letter sink and acknowledged `deadLettered` when one is configured, or acknowledged
+/// `failed` so its worker keeps its record incomplete and resends it later; the key's other
+/// items then go on. Items the mapper flagged with an error cannot succeed on retry: they go to
+/// the error policy at once. With `maxRecordAge`, an item whose record is older than that when
+/// its turn comes is dead-lettered as expired instead of processed. Nothing is ever skipped
+/// silently.
 public struct ReducerStateMachine: Sendable {
     public struct Configuration: Sendable, Hashable {
         public var index: UInt32
@@ -29,6 +34,9 @@ public struct ReducerStateMachine: Sendable {
         public var retryBackoff = ExponentialBackoff(initial: ProcessingDefaults.retryDelay, maximum: ProcessingDefaults.maxRetryDelay)
         /// Whether a dead-letter sink is configured.
         public var hasDeadLetterSink = false
+        /// Items whose record's `approximateArrivalTimestamp` is older than this when their turn
+        /// comes are dead-lettered as expired (needs a dead-letter sink); nil = no limit.
+        public var maxRecordAge: TimeAmount?
 
         public init(index: UInt32, instance: UInt64) {
             self.index = index
@@ -42,7 +50,22 @@ public struct ReducerStateMachine: Sendable {
         public var source: ConnectionID
         public var attempts: Int
         public var lastError: String?
+        /// Why it goes to the dead-letter sink, once it does.
+        public var reason: DeadLetterReason?
         var arrival: NIODeadline
+        /// When its record becomes older than `maxRecordAge` (nil: never).
+        var expiry: NIODeadline?
+
+        public init(item: WireItem, source: ConnectionID, attempts: Int = 0, lastError: String? = nil, reason: DeadLetterReason? = nil,
+                    arrival: NIODeadline, expiry: NIODeadline? = nil) {
+            self.item = item
+            self.source = source
+            self.attempts = attempts
+            self.lastError = lastError
+            self.reason = reason
+            self.arrival = arrival
+            self.expiry = expiry
+        }
     }
 
     public enum Outcome: Hashable, Sendable {
@@ -64,8 +87,11 @@ public struct ReducerStateMachine: Sendable {
     public enum Event: Hashable, Sendable {
         case mapperJoined(index: UInt32)
         case mapperLeft(index: UInt32, droppedItems: Int)
-        case retrying(items: Int, attempt: Int, delay: TimeAmount, error: String)
+        /// `items` failed (`attempt` times); they and `heldBack` later items of their keys wait.
+        case retrying(items: Int, heldBack: Int, attempt: Int, delay: TimeAmount, error: String)
         case gaveUp(items: Int, error: String, deadLettered: Bool)
+        /// Items whose records were older than `maxRecordAge` go to the dead-letter sink.
+        case expired(items: Int)
         case acksDropped(count: Int)
         case refused(ConnectionID, String)
     }
@@ -81,14 +107,17 @@ public struct ReducerStateMachine: Sendable {
     private var queue: Deque<PendingItem> = []
     /// Queued items the mapper flagged with an error.
     private var poisonedInQueue = 0
-    private var retry: (items: [PendingItem], due: NIODeadline)?
+    private var held = HeldKeys()
     private var processing = false
+    /// A dead-letter write is in progress; `awaitingDeadLetter` go in the next one.
     private var deadLettering = false
+    private var awaitingDeadLetter: [PendingItem] = []
     private var armedTimer: NIODeadline?
     private var draining = false
     public private(set) var itemsProcessed = 0
     public private(set) var itemsFailed = 0
     public private(set) var itemsDeadLettered = 0
+    public private(set) var itemsExpired = 0
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -99,9 +128,12 @@ public struct ReducerStateMachine: Sendable {
     }
 
     public var mapperCount: Int { mappers.values.filter { $0.index != nil }.count }
-    public var queuedItems: Int { queue.count + (retry?.items.count ?? 0) }
-    /// Whether nothing is queued, retrying or being processed.
-    public var isIdle: Bool { queue.isEmpty && retry == nil && !processing && !deadLettering }
+    public var queuedItems: Int { queue.count + held.count + awaitingDeadLetter.count }
+    /// Items held back behind a failure of their key, and how many keys are held.
+    public var heldItems: Int { held.count }
+    public var heldKeys: Int { held.keyCount }
+    /// Whether nothing is queued, held or being processed.
+    public var isIdle: Bool { queue.isEmpty && held.isEmpty && awaitingDeadLetter.isEmpty && !processing && !deadLettering }
 
     // MARK: Events
 
@@ -112,7 +144,9 @@ public struct ReducerStateMachine: Sendable {
         return [.send(id, .hello(hello))]
     }
 
-    public mutating func frameReceived(_ frame: Frame, from id: ConnectionID, now: NIODeadline) -> [Action] {
+    /// A frame arrived. `epochMilliseconds` is the wall clock (records' arrival timestamps are
+    /// wall-clock times), used for `maxRecordAge`.
+    public mutating func frameReceived(_ frame: Frame, from id: ConnectionID, now: NIODeadline, epochMilliseconds: Int64) -> [Action] {
         guard var mapper = mappers[id] else { return [] }
         var actions: [Action] = []
         guard mapper.handshake.isEstablished else {
@@ -139,7 +173,12 @@ public struct ReducerStateMachine: Sendable {
             }
             for item in items {
                 if item.error != nil { poisonedInQueue += 1 }
-                queue.append(PendingItem(item: item, source: id, attempts: 0, lastError: nil, arrival: now))
+                var expiry: NIODeadline?
+                if let maxAge = configuration.maxRecordAge, let arrival = item.arrivalTimestamp {
+                    let ageMilliseconds = max(0, epochMilliseconds - arrival)
+                    expiry = now + maxAge - .milliseconds(ageMilliseconds)
+                }
+                queue.append(PendingItem(item: item, source: id, arrival: now, expiry: expiry))
             }
             mappers[id] = mapper
         case .drain, .error:
@@ -156,13 +195,10 @@ public struct ReducerStateMachine: Sendable {
         let before = queue.count
         queue.removeAll { $0.source == id }
         poisonedInQueue = queue.reduce(0) { $0 + ($1.item.error == nil ? 0 : 1) }
-        if var pending = retry {
-            pending.items.removeAll { $0.source == id }
-            retry = pending.items.isEmpty ? nil : pending
-        }
+        let droppedHeld = held.removeAll(from: id)
         var actions: [Action] = []
         if let index = mapper.index {
-            actions.append(.report(.mapperLeft(index: index, droppedItems: before - queue.count)))
+            actions.append(.report(.mapperLeft(index: index, droppedItems: before - queue.count + droppedHeld)))
         }
         advance(now: now, into: &actions)
         return actions
@@ -174,34 +210,58 @@ public struct ReducerStateMachine: Sendable {
         precondition(batch.count == outcomes.count, "one outcome per item")
         processing = false
         var actions: [Action] = []
+        guard outcomes.contains(where: { $0 != .ok }) else {
+            // The usual case, every item ok, acknowledges the batch as it is.
+            itemsProcessed += batch.count
+            acknowledge(batch, status: .ok, into: &actions)
+            advance(now: now, into: &actions)
+            return actions
+        }
         var succeeded: [PendingItem] = []
-        var failures: [PendingItem] = []
-        for (position, outcome) in outcomes.enumerated() {
+        var exhausted: [PendingItem] = []
+        // Per failed key, in order: the failed item, then every later item of the key.
+        var holds: [(key: ByteBuffer, items: [PendingItem])] = []
+        var holdOf: [ByteBuffer: Int] = [:]
+        var failures = 0
+        var maximumAttempt = 0
+        var firstError = ""
+        for (pending, outcome) in zip(batch, outcomes) {
+            var pending = pending
             if case .failed(let error) = outcome {
-                if failures.isEmpty { succeeded = Array(batch[..<position]) }
-                var failed = batch[position]
-                failed.attempts += 1
-                failed.lastError = error
-                failures.append(failed)
-            } else if !failures.isEmpty {
-                succeeded.append(batch[position])
+                pending.attempts += 1
+                pending.lastError = error
+                failures += 1
+                if firstError.isEmpty { firstError = error }
             }
-        }
-        // The usual case, every item ok, acknowledges the batch as it is.
-        let acknowledged = failures.isEmpty ? batch : succeeded
-        itemsProcessed += acknowledged.count
-        acknowledge(acknowledged, status: .ok, into: &actions)
-        if !failures.isEmpty {
-            let attempt = failures.map(\.attempts).max()!
-            let error = failures[0].lastError ?? "failed"
-            if configuration.retries.map({ attempt <= $0 }) ?? true {
-                let delay = configuration.retryBackoff.delay(attempt: attempt)
-                retry = (failures, now + delay)
-                actions.append(.report(.retrying(items: failures.count, attempt: attempt, delay: delay, error: error)))
+            let key = pending.item.key
+            if let position = holdOf[key] {
+                holds[position].items.append(pending)
+            } else if case .failed = outcome {
+                if configuration.retries.map({ pending.attempts > $0 }) ?? false {
+                    pending.reason = .failed
+                    exhausted.append(pending)
+                } else {
+                    maximumAttempt = max(maximumAttempt, pending.attempts)
+                    holdOf[key] = holds.count
+                    holds.append((key, [pending]))
+                }
             } else {
-                giveUp(failures, into: &actions)
+                succeeded.append(pending)
             }
         }
+        itemsProcessed += succeeded.count
+        acknowledge(succeeded, status: .ok, into: &actions)
+        if !holds.isEmpty {
+            let delay = configuration.retryBackoff.delay(attempt: maximumAttempt)
+            let heldItems = holds.reduce(0) { $0 + $1.items.count }
+            let retried = failures - exhausted.count
+            for hold in holds {
+                let attempt = hold.items[0].attempts
+                held.hold(hold.items, key: hold.key, until: now + configuration.retryBackoff.delay(attempt: attempt))
+            }
+            actions.append(.report(.retrying(items: retried, heldBack: heldItems - retried, attempt: maximumAttempt, delay: delay, error: firstError)))
+        }
+        giveUp(exhausted, into: &actions)
         advance(now: now, into: &actions)
         return actions
     }
@@ -212,6 +272,7 @@ public struct ReducerStateMachine: Sendable {
         itemsDeadLettered += items.count
         var actions: [Action] = []
         acknowledge(items, status: .deadLettered, into: &actions)
+        startDeadLetterWrite(into: &actions)
         advance(now: now, into: &actions)
         return actions
     }
@@ -236,34 +297,66 @@ public struct ReducerStateMachine: Sendable {
     private mutating func advance(now: NIODeadline, into actions: inout [Action]) {
         defer { rearm(now: now, into: &actions) }
         guard !processing else { return }
-        if let pending = retry {
-            guard now >= pending.due else { return }
-            retry = nil
-            processing = true
-            actions.append(.process(pending.items))
-            return
-        }
         // Items the mapper flagged cannot succeed: straight to the error policy.
         if poisonedInQueue > 0 {
-            let poisoned = queue.filter { $0.item.error != nil }.map { pending -> PendingItem in
+            var poisoned: [PendingItem] = []
+            queue.removeAll { pending in
+                guard let error = pending.item.error else { return false }
                 var item = pending
-                item.lastError = pending.item.error
-                return item
+                item.lastError = error
+                item.reason = .invalid
+                poisoned.append(item)
+                return true
             }
-            queue.removeAll { $0.item.error != nil }
             poisonedInQueue = 0
             giveUp(poisoned, into: &actions)
         }
-        guard let oldest = queue.first else { return }
-        guard queue.count >= configuration.batchSize || now - oldest.arrival >= configuration.batchTimeout || draining else {
-            return
+        let dueHolds = held.nextDue.map { $0 <= now } ?? false
+        if !dueHolds {
+            guard let oldest = queue.first,
+                  queue.count >= configuration.batchSize || now - oldest.arrival >= configuration.batchTimeout || draining
+            else { return }
         }
-        let count = min(configuration.batchSize, queue.count)
-        var batch: [PendingItem] = []
-        batch.reserveCapacity(count)
-        for _ in 0..<count { batch.append(queue.removeFirst()) }
+        var batch = held.takeDue(now: now, limit: configuration.batchSize)
+        batch.reserveCapacity(configuration.batchSize)
+        var expired: [PendingItem] = []
+        if configuration.maxRecordAge != nil {
+            batch.removeAll { pending in
+                guard isExpired(pending, now: now) else { return false }
+                expired.append(pending)
+                return true
+            }
+        }
+        while batch.count < configuration.batchSize, let next = queue.popFirst() {
+            if configuration.maxRecordAge != nil, isExpired(next, now: now) {
+                expired.append(next)
+            } else if !held.isEmpty, held.isHeld(next.item.key) {
+                held.append(next)
+            } else {
+                batch.append(next)
+            }
+        }
+        if !expired.isEmpty {
+            let maxAge = configuration.maxRecordAge!
+            expired = expired.map { pending in
+                var item = pending
+                item.reason = .expired
+                item.lastError = "its record was older than --max-record-age \(maxAge.prettyDescription)"
+                return item
+            }
+            itemsExpired += expired.count
+            actions.append(.report(.expired(items: expired.count)))
+            awaitingDeadLetter += expired
+            startDeadLetterWrite(into: &actions)
+        }
+        guard !batch.isEmpty else { return }
         processing = true
         actions.append(.process(batch))
+    }
+
+    private func isExpired(_ pending: PendingItem, now: NIODeadline) -> Bool {
+        guard let expiry = pending.expiry else { return false }
+        return now >= expiry
     }
 
     private mutating func giveUp(_ items: [PendingItem], into actions: inout [Action]) {
@@ -271,12 +364,21 @@ public struct ReducerStateMachine: Sendable {
         let error = items[0].lastError ?? "failed"
         actions.append(.report(.gaveUp(items: items.count, error: error, deadLettered: configuration.hasDeadLetterSink)))
         if configuration.hasDeadLetterSink {
-            deadLettering = true
-            actions.append(.deadLetter(items))
+            awaitingDeadLetter += items
+            startDeadLetterWrite(into: &actions)
         } else {
             itemsFailed += items.count
             acknowledge(items, status: .failed, into: &actions)
         }
+    }
+
+    /// Hands the items waiting for the dead-letter sink to it, unless a write is in progress
+    /// (they go in the next one).
+    private mutating func startDeadLetterWrite(into actions: inout [Action]) {
+        guard !deadLettering, !awaitingDeadLetter.isEmpty else { return }
+        deadLettering = true
+        actions.append(.deadLetter(awaitingDeadLetter))
+        awaitingDeadLetter = []
     }
 
     private mutating func acknowledge(_ done: [PendingItem], status: AckStatus, into actions: inout [Action]) {
@@ -326,11 +428,10 @@ public struct ReducerStateMachine: Sendable {
     private mutating func rearm(now: NIODeadline, into actions: inout [Action]) {
         var deadline: NIODeadline?
         if !processing {
-            if let pending = retry {
-                deadline = pending.due
-            } else if let oldest = queue.first, queue.count < configuration.batchSize, !draining {
+            if let oldest = queue.first, queue.count < configuration.batchSize, !draining {
                 deadline = oldest.arrival + configuration.batchTimeout
             }
+            if let due = held.nextDue { deadline = min(deadline ?? due, due) }
         }
         if deadline != armedTimer {
             armedTimer = deadline

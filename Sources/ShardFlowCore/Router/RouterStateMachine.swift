@@ -5,9 +5,13 @@ import DequeModule
 /// Workers send records within the credit the router granted them; the router queues them per
 /// worker and hands them to mappers within the credit each mapper granted, round-robin over
 /// workers so one busy shard cannot starve the others. Which mapper takes a record depends on
-/// ``Routing``. Acknowledgements coming back from mappers are routed to the worker connection
-/// named in each token (dropped when that worker is gone). When a mapper is lost, every
-/// worker is told (`PEER_LOST`) so it resends its incomplete records.
+/// ``Ordering``. Acknowledgements coming back from mappers are routed to the worker connection
+/// named in each token (dropped when that worker is gone).
+///
+/// When a mapper is lost, the workers whose records it may have held are *fenced*: their queued
+/// records are dropped (their credit returned), they are told `PEER_LOST`, and records they
+/// sent before reacting to it (an older resend epoch) are dropped on arrival. Each then resends
+/// its incomplete records, in order, and they take a new path.
 public struct RouterStateMachine: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The router's `--index`, stamped into every token.
@@ -19,7 +23,7 @@ public struct RouterStateMachine: Sendable {
         /// Most records per ROUTED_RECORDS frame.
         public var maximumBatchRecords = FlowDefaults.maximumBatchCount
         /// How records are spread over mappers.
-        public var routing = Routing.anyMapper
+        public var ordering = Ordering.perKey
         /// The group's mapper count when known: a mapper outside `0..<count` is refused.
         public var mapperCount: Int?
 
@@ -29,22 +33,21 @@ public struct RouterStateMachine: Sendable {
         }
     }
 
-    /// How the router picks the mapper for a record.
-    public enum Routing: Hashable, Sendable, CustomStringConvertible {
-        /// Whichever mapper has credit takes the next batch: the best balance. Items of one key
-        /// reach their reducer in order as far as one mapper is concerned; across mappers the
-        /// order is approximate (exmld's model).
-        case anyMapper
-        /// Mapper `Partitioner.partition(partitionKey, mappers)` takes every record (a record
-        /// without a key counts as the empty key), so items with the same key keep their shard
-        /// order end to end while different keys run in parallel. A mapper that is away holds
-        /// back only its own keys' records (within the worker's window); nothing is rerouted.
-        case byPartitionKey(mappers: Int)
+    /// How the router picks the mapper for a record (`--ordering`).
+    public enum Ordering: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+        /// Every record of a worker goes to one mapper (the least loaded when the worker's first
+        /// records arrive; another after that mapper is lost). A mapper sends each reducer its
+        /// items in the order it processed their records, so every key's items reach their
+        /// reducer in shard order, whatever the key. Different shards spread over the mappers.
+        case perKey = "key"
+        /// Whichever mapper has credit takes the next batch: the best balance with one shard and
+        /// several mappers, but items of one key may overtake each other across mappers.
+        case none
 
         public var description: String {
             switch self {
-            case .anyMapper: "to any mapper with credit"
-            case .byPartitionKey(let mappers): "to mappers by partition key (key-ordered, \(mappers) mappers)"
+            case .perKey: "each shard's records to one mapper (per-key order)"
+            case .none: "to any mapper with credit (no ordering)"
             }
         }
     }
@@ -61,7 +64,8 @@ public struct RouterStateMachine: Sendable {
         case workerLeft(shardId: String, worker: UInt64, droppedRecords: Int)
         case mapperJoined(index: UInt32)
         /// A mapper's connection closed; `announced` when it said it was draining first.
-        case mapperLost(index: UInt32, announced: Bool)
+        /// `workers` were fenced (told to resend), dropping `droppedRecords` queued records.
+        case mapperLost(index: UInt32, announced: Bool, workers: Int, droppedRecords: Int)
         case acksDropped(count: Int, reason: String)
         case refused(ConnectionID, String)
         /// A mapper sent an ERROR frame (it closes the connection next).
@@ -71,12 +75,15 @@ public struct RouterStateMachine: Sendable {
     private struct Worker: Sendable {
         var id: UInt64
         var shardId: String
-        /// Batches as the worker sent them, forwarded without re-encoding (any-mapper routing).
+        var stream: String
+        /// Batches as the worker sent them, forwarded without re-encoding.
         var queue: Deque<RecordBatch> = []
-        /// Key-ordered routing: the worker's records per mapper index, in arrival order.
-        var byMapper: [Deque<RecordBatch>] = []
         var queuedRecords = 0
         var credit: CreditWindow
+        /// The mapper connection taking this worker's records (per-key ordering), once chosen.
+        var mapper: ConnectionID?
+        /// `PEER_LOST` frames sent to the worker: records of an older epoch are dropped.
+        var fence: UInt32 = 0
     }
 
     private struct Mapper: Sendable {
@@ -100,6 +107,8 @@ public struct RouterStateMachine: Sendable {
     private var workerCursor = 0
     private var mapperCursor = 0
     private var draining = false
+    /// Records dropped on arrival because their worker had not yet reacted to a `PEER_LOST`.
+    public private(set) var recordsFenced = 0
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -121,9 +130,8 @@ public struct RouterStateMachine: Sendable {
     // MARK: Events
 
     public mutating func connectionOpened(_ id: ConnectionID) -> [Action] {
-        var mappers = configuration.mapperCount
-        if case .byPartitionKey(let count) = configuration.routing { mappers = count }
-        peers[id] = .handshaking(HandshakeStateMachine(policy: .accepting(own: .router, roles: [.worker: nil, .mapper: mappers])))
+        peers[id] = .handshaking(HandshakeStateMachine(
+            policy: .accepting(own: .router, roles: [.worker: nil, .mapper: configuration.mapperCount])))
         return [.send(id, .hello(hello))]
     }
 
@@ -143,20 +151,19 @@ public struct RouterStateMachine: Sendable {
             }
         case .worker(var worker):
             switch frame {
-            case .records(let records):
+            case .records(let epoch, let records):
                 guard worker.credit.receive(count: records.count, bytes: records.byteCount) else {
                     return refuse(id, ErrorFrame(code: .protocolViolation, message: "\(records.count) records exceed the granted credit"))
                 }
-                if !records.isEmpty {
-                    if case .byPartitionKey(let mappers) = configuration.routing {
-                        let parts = records.partitioned(into: mappers) { record in
-                            guard let key = record.partitionKey else { return Partitioner.partition(EmptyCollection<UInt8>(), count: mappers) }
-                            return Partitioner.partition(key.readableBytesView, count: mappers)
-                        }
-                        for (mapper, part) in parts.enumerated() where !part.isEmpty { worker.byMapper[mapper].append(part) }
-                    } else {
-                        worker.queue.append(records)
+                if epoch < worker.fence {
+                    // Sent before the worker saw its last PEER_LOST: it resends them, in order.
+                    recordsFenced += records.count
+                    worker.credit.release(count: records.count, bytes: records.byteCount)
+                    if let credit = worker.credit.takeReturn(drained: worker.queuedRecords == 0) {
+                        actions.append(.send(id, .credit(credit)))
                     }
+                } else if !records.isEmpty {
+                    worker.queue.append(records)
                     worker.queuedRecords += records.count
                 }
                 peers[id] = .worker(worker)
@@ -170,14 +177,14 @@ public struct RouterStateMachine: Sendable {
                 peers[id] = .mapper(mapper)
             case .acks(let acks):
                 routeAcks(acks, into: &actions)
-            case .peerLost(let lost):
-                broadcastPeerLost(lost, into: &actions)
             case .drain:
+                // No new records go to it; its workers stay with it until it closes, so their
+                // later records cannot overtake the ones it still holds.
                 mapper.draining = true
                 peers[id] = .mapper(mapper)
             case .error(let error):
                 actions.append(.report(.peerError(peer: "mapper \(mapper.index)", code: error.rawCode, message: error.message)))
-            case .hello, .records, .routedRecords, .items:
+            case .hello, .records, .routedRecords, .items, .peerLost:
                 return refuse(id, ErrorFrame(code: .protocolViolation, message: "unexpected \(frame.type) from a mapper"))
             }
         }
@@ -196,8 +203,11 @@ public struct RouterStateMachine: Sendable {
             workerOrder.removeAll { $0 == id }
             actions.append(.report(.workerLeft(shardId: worker.shardId, worker: worker.id, droppedRecords: worker.queuedRecords)))
         case .mapper(let mapper):
-            actions.append(.report(.mapperLost(index: mapper.index, announced: mapper.draining)))
-            broadcastPeerLost(PeerLost(role: .mapper, index: mapper.index, reason: "mapper \(mapper.index) disconnected from router \(configuration.index)"), into: &actions)
+            let lost = PeerLost(role: .mapper, index: mapper.index,
+                                reason: "mapper \(mapper.index) disconnected from router \(configuration.index)")
+            let (workers, dropped) = fenceWorkers(of: id, lost, into: &actions)
+            actions.insert(.report(.mapperLost(index: mapper.index, announced: mapper.draining, workers: workers, droppedRecords: dropped)),
+                           at: 0)
         }
         advance(into: &actions)
         return actions
@@ -222,10 +232,8 @@ public struct RouterStateMachine: Sendable {
             }
             nextWorkerSerial &+= 1
             let workerId = UInt64(UInt32(truncatingIfNeeded: configuration.instance)) << 32 | UInt64(nextWorkerSerial)
-            var worker = Worker(id: workerId, shardId: hello.name, credit: CreditWindow(window: configuration.workerWindow))
-            if case .byPartitionKey(let mappers) = configuration.routing {
-                worker.byMapper = Array(repeating: [], count: mappers)
-            }
+            let worker = Worker(
+                id: workerId, shardId: hello.name, stream: hello.stream, credit: CreditWindow(window: configuration.workerWindow))
             peers[id] = .worker(worker)
             workerConnections[workerId] = id
             workerOrder.append(id)
@@ -276,76 +284,100 @@ public struct RouterStateMachine: Sendable {
         if gone > 0 { actions.append(.report(.acksDropped(count: gone, reason: "worker gone"))) }
     }
 
-    private func broadcastPeerLost(_ lost: PeerLost, into actions: inout [Action]) {
-        for connection in workerOrder { actions.append(.send(connection, .peerLost(lost))) }
+    /// Fences the workers whose records the lost mapper `connection` may have held (per-key
+    /// ordering: those assigned to it; no ordering: every worker): drops their queued records,
+    /// returns that credit and tells them to resend. Returns the workers and records affected.
+    private mutating func fenceWorkers(of connection: ConnectionID, _ lost: PeerLost, into actions: inout [Action]) -> (Int, Int) {
+        var workers = 0
+        var dropped = 0
+        for workerConnection in workerOrder {
+            guard case .worker(var worker) = peers[workerConnection] else { continue }
+            switch configuration.ordering {
+            case .perKey: guard worker.mapper == connection else { continue }
+            case .none: break
+            }
+            workers += 1
+            dropped += worker.queuedRecords
+            for batch in worker.queue { worker.credit.release(count: batch.count, bytes: batch.byteCount) }
+            worker.queue.removeAll()
+            worker.queuedRecords = 0
+            worker.mapper = nil
+            worker.fence &+= 1
+            actions.append(.send(workerConnection, .peerLost(lost)))
+            if let credit = worker.credit.takeReturn(drained: true) {
+                actions.append(.send(workerConnection, .credit(credit)))
+            }
+            peers[workerConnection] = .worker(worker)
+        }
+        return (workers, dropped)
     }
 
     /// Moves queued records to mappers with credit, round-robin over workers.
     private mutating func advance(into actions: inout [Action]) {
         guard !workerOrder.isEmpty else { return }
-        if case .byPartitionKey = configuration.routing { return advanceByKey(into: &actions) }
         let mappers = peers.keys.filter {
             if case .mapper(let mapper) = peers[$0]!, !mapper.draining { return true }
             return false
         }.sorted()
-        guard !mappers.isEmpty else { return }
         var idleRounds = 0
         while idleRounds < workerOrder.count {
             workerCursor %= workerOrder.count
             let workerConnection = workerOrder[workerCursor]
             workerCursor += 1
-            guard case .worker(var worker) = peers[workerConnection], !worker.queue.isEmpty else {
+            guard case .worker(var worker) = peers[workerConnection], !worker.queue.isEmpty,
+                  let mapperConnection = mapper(for: &worker, among: mappers)
+            else {
                 idleRounds += 1
                 continue
             }
-            guard let mapperConnection = nextMapperWithCredit(mappers) else { return }
             idleRounds = 0
-            forward(lane: nil, of: &worker, workerConnection, to: mapperConnection, into: &actions)
+            forward(of: &worker, workerConnection, to: mapperConnection, into: &actions)
             peers[workerConnection] = .worker(worker)
         }
     }
 
-    /// Key-ordered routing: each worker's records for mapper `m` go to the connected mapper with
-    /// index `m`, in order; one chunk per worker and mapper per round, so shards share fairly.
-    private mutating func advanceByKey(into actions: inout [Action]) {
-        var connectionOfIndex: [UInt32: ConnectionID] = [:]
-        for (id, peer) in peers {
-            // A restarted mapper may briefly overlap its old connection: the lowest id wins.
-            if case .mapper(let mapper) = peer, !mapper.draining, connectionOfIndex[mapper.index].map({ id < $0 }) ?? true {
-                connectionOfIndex[mapper.index] = id
+    /// The mapper to take the worker's next batch now, if one can.
+    private mutating func mapper(for worker: inout Worker, among mappers: [ConnectionID]) -> ConnectionID? {
+        switch configuration.ordering {
+        case .none:
+            return nextMapperWithCredit(mappers)
+        case .perKey:
+            if worker.mapper == nil { worker.mapper = leastLoadedMapper(mappers) }
+            guard let assigned = worker.mapper, case .mapper(let mapper) = peers[assigned], !mapper.draining, mapper.credit.canSend
+            else {
+                return nil
             }
-        }
-        guard !connectionOfIndex.isEmpty else { return }
-        var moved = true
-        while moved {
-            moved = false
-            for workerConnection in workerOrder {
-                guard case .worker(var worker) = peers[workerConnection], worker.queuedRecords > 0 else { continue }
-                for index in worker.byMapper.indices where !worker.byMapper[index].isEmpty {
-                    guard let mapperConnection = connectionOfIndex[UInt32(index)],
-                          case .mapper(let mapper) = peers[mapperConnection], mapper.credit.canSend
-                    else { continue }
-                    forward(lane: index, of: &worker, workerConnection, to: mapperConnection, into: &actions)
-                    moved = true
-                }
-                peers[workerConnection] = .worker(worker)
-            }
+            return assigned
         }
     }
 
-    /// Sends the head of one of the worker's queues — `lane` nil: its queue; `m`: its records
-    /// for mapper `m` — as far as the mapper's credit allows, and returns the worker's credit
-    /// once a quarter window has left.
+    /// Per-key ordering: the mapper with the fewest workers; ties go to the mapper whose index
+    /// comes first counting from this router's index, so routers spread their first workers.
+    private func leastLoadedMapper(_ mappers: [ConnectionID]) -> ConnectionID? {
+        guard !mappers.isEmpty else { return nil }
+        var load: [ConnectionID: Int] = [:]
+        for case .worker(let worker) in peers.values { if let mapper = worker.mapper { load[mapper, default: 0] += 1 } }
+        let modulus = UInt32(max(configuration.mapperCount ?? 0, mappers.count, 1))
+        return mappers.min { first, second in
+            guard case .mapper(let a) = peers[first], case .mapper(let b) = peers[second] else { return false }
+            let (loadA, loadB) = (load[first] ?? 0, load[second] ?? 0)
+            if loadA != loadB { return loadA < loadB }
+            let start = UInt32(configuration.index) % modulus
+            return (a.index &+ modulus &- start) % modulus < (b.index &+ modulus &- start) % modulus
+        }
+    }
+
+    /// Sends the head of the worker's queue as far as the mapper's credit allows, and returns
+    /// the worker's credit once a quarter window has left.
     private mutating func forward(
-        lane: Int?, of worker: inout Worker, _ workerConnection: ConnectionID,
-        to mapperConnection: ConnectionID, into actions: inout [Action]
+        of worker: inout Worker, _ workerConnection: ConnectionID, to mapperConnection: ConnectionID, into actions: inout [Action]
     ) {
         guard case .mapper(var mapper) = peers[mapperConnection] else { return }
-        var chunk = lane.map { worker.byMapper[$0].removeFirst() } ?? worker.queue.removeFirst()
+        var chunk = worker.queue.removeFirst()
         let allowed = mapper.credit.allowedCount(limit: configuration.maximumBatchRecords)
         if chunk.count > allowed {
             let (head, rest) = chunk.split(after: allowed)
-            if let lane { worker.byMapper[lane].prepend(rest) } else { worker.queue.prepend(rest) }
+            worker.queue.prepend(rest)
             chunk = head
         }
         mapper.credit.spend(count: chunk.count, bytes: chunk.byteCount)
@@ -356,7 +388,7 @@ public struct RouterStateMachine: Sendable {
         }
         peers[mapperConnection] = .mapper(mapper)
         actions.append(.send(mapperConnection, .routedRecords(RoutedRecordBatch(
-            router: configuration.index, worker: worker.id, shardId: worker.shardId, records: chunk))))
+            router: configuration.index, worker: worker.id, shardId: worker.shardId, stream: worker.stream, records: chunk))))
     }
 
     private mutating func nextMapperWithCredit(_ mappers: [ConnectionID]) -> ConnectionID? {

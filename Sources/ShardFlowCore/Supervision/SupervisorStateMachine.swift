@@ -6,11 +6,12 @@ import NIOCore
 /// The launcher's supervision logic for one group on one host, as a pure state machine.
 ///
 /// * **Start**: reducers and routers first, then mappers (which connect to both); each must
-///   report ready within a timeout. Once every one is ready, the source starts.
+///   report ready within a timeout. Once every one is ready, the sources start (one per
+///   stream: the local source's workers, or a Java daemon).
 /// * **Run**: a process that exits is started again alone after a backoff, by one
-///   ``RestartPolicy``; so is the source (the local source's workers, or the Java daemon). One
-///   that keeps exiting ends the run.
-/// * **Stop** (the source completed, a signal, or a fatal error): the source is stopped first
+///   ``RestartPolicy``; so is a source that fails, on its own. One that keeps exiting ends
+///   the run.
+/// * **Stop** (every source completed, a signal, or a fatal error): the sources are stopped first
 ///   (workers hand their shards back, checkpointing what is complete), then mappers, routers and
 ///   reducers in that order, each sent SIGTERM and given a bounded time to drain before
 ///   SIGKILL. A second signal kills everything at once.
@@ -40,6 +41,8 @@ public struct SupervisorStateMachine: Sendable {
 
     /// A member's position in ``Configuration/members``.
     public typealias MemberID = Int
+    /// A source's position, `0..<Configuration.sources`.
+    public typealias SourceID = Int
 
     public struct Configuration: Sendable, Hashable {
         public var members: [Member]
@@ -53,8 +56,8 @@ public struct SupervisorStateMachine: Sendable {
         public var drainTimeout: TimeAmount = .seconds(30)
         /// Time each kind of process still gets to drain once the drain deadline has passed.
         public var drainGrace: TimeAmount = .seconds(2)
-        /// Whether there is a source to start (`--source none` runs only the group).
-        public var hasSource = true
+        /// The sources to start (one per stream; 0 with `--source none`, which runs only the group).
+        public var sources = 1
 
         public init(members: [Member]) {
             self.members = members
@@ -67,11 +70,11 @@ public struct SupervisorStateMachine: Sendable {
         /// Send a signal to this member's process.
         case signal(MemberID, Int32)
         /// Start the source (again).
-        case startSource
+        case startSource(SourceID)
         /// Stop the source gracefully: workers hand their shards back.
-        case stopSource
+        case stopSource(SourceID)
         /// Stop the source at once (the run is failing).
-        case killSource
+        case killSource(SourceID)
         /// Kill every process at once (a second signal).
         case killAll
         /// Arm the single timer for this deadline (replacing any earlier one); nil cancels it.
@@ -88,7 +91,7 @@ public struct SupervisorStateMachine: Sendable {
         /// caused itself within the restart window.
         case restarting(MemberID, termination: ProcessTermination, delay: TimeAmount, attempt: Int)
         /// The source failed and is started again after `delay`.
-        case sourceRestarting(reason: String, delay: TimeAmount, attempt: Int)
+        case sourceRestarting(SourceID, reason: String, delay: TimeAmount, attempt: Int)
         /// The first SIGINT or SIGTERM: stopping gracefully.
         case stopping(signal: Int32)
         /// A second signal: everything is killed.
@@ -103,7 +106,8 @@ public struct SupervisorStateMachine: Sendable {
 
     /// How the source ended.
     public enum SourceOutcome: Hashable, Sendable {
-        /// It completed (every shard ended, or the daemon exited cleanly): the run ends with `code`.
+        /// It completed (every shard ended, or the daemon exited cleanly). Once every source
+        /// completed, the run ends with the highest of their codes.
         case completed(code: Int32)
         /// It stopped as asked.
         case stopped
@@ -129,7 +133,8 @@ public struct SupervisorStateMachine: Sendable {
         case running
         case restarting(at: NIODeadline)
         case stopping
-        case ended
+        /// Ended; the code it completed with, if it did.
+        case ended(completed: Int32?)
     }
 
     private enum Phase: Hashable, Sendable {
@@ -151,8 +156,8 @@ public struct SupervisorStateMachine: Sendable {
     private var exits: [[NIODeadline]]
     /// When each member was sent SIGTERM in the stop (for the timeout it was given).
     private var stopSignalled: [MemberID: NIODeadline] = [:]
-    private var source = SourceState.notStarted
-    private var sourceFailures: [NIODeadline] = []
+    private var sources: [SourceState]
+    private var sourceFailures: [[NIODeadline]]
     private var phase = Phase.idle
     /// Set by the first signal (or a fatal error): the status the run ends with.
     private var stopCode: Int32?
@@ -167,6 +172,8 @@ public struct SupervisorStateMachine: Sendable {
         self.configuration = configuration
         self.states = Array(repeating: .notStarted, count: configuration.members.count)
         self.exits = Array(repeating: [], count: configuration.members.count)
+        self.sources = Array(repeating: .notStarted, count: configuration.sources)
+        self.sourceFailures = Array(repeating: [], count: configuration.sources)
     }
 
     public func member(_ id: MemberID) -> Member { configuration.members[id] }
@@ -205,10 +212,7 @@ public struct SupervisorStateMachine: Sendable {
             } else {
                 phase = .running
                 actions.append(.report(.groupReady))
-                if configuration.hasSource {
-                    source = .running
-                    actions.append(.startSource)
-                }
+                startSources(into: &actions)
             }
         }
         rearm(into: &actions)
@@ -254,31 +258,58 @@ public struct SupervisorStateMachine: Sendable {
         return actions
     }
 
-    /// The source ended.
-    public mutating func sourceEnded(_ outcome: SourceOutcome, now: NIODeadline) -> [Action] {
+    /// A source ended.
+    public mutating func sourceEnded(_ id: SourceID, _ outcome: SourceOutcome, now: NIODeadline) -> [Action] {
         var actions: [Action] = []
-        source = .ended
-        if let stopCode {
-            stopGroup(code: stopCode, now: now, into: &actions)
+        if stopCode != nil {
+            sources[id] = .ended(completed: nil)
         } else {
             switch outcome {
             case .completed(let code):
-                stopGroup(code: code, now: now, into: &actions)
+                sources[id] = .ended(completed: code)
             case .stopped:
-                stopGroup(code: ExitStatus.interrupted, now: now, into: &actions)
+                sources[id] = .ended(completed: nil)
             case .failed(let reason, let counts):
-                switch configuration.restart.exited(at: now, counts: counts, history: &sourceFailures) {
+                switch configuration.restart.exited(at: now, counts: counts, history: &sourceFailures[id]) {
                 case .restart(let delay, let attempt):
-                    source = .restarting(at: now + delay)
-                    actions.append(.report(.sourceRestarting(reason: reason, delay: delay, attempt: attempt)))
+                    sources[id] = .restarting(at: now + delay)
+                    actions.append(.report(.sourceRestarting(id, reason: reason, delay: delay, attempt: attempt)))
                 case .giveUp(let count):
-                    fatal("the source failed \(count) times within \(configuration.restart.window.prettyDescription); last: \(reason)",
+                    sources[id] = .ended(completed: nil)
+                    fatal("\(sourceName(id)) failed \(count) times within \(configuration.restart.window.prettyDescription); last: \(reason)",
                           now: now, into: &actions)
                 }
             }
         }
+        stopGroupIfSourcesEnded(now: now, into: &actions)
         rearm(into: &actions)
         return actions
+    }
+
+    private func sourceName(_ id: SourceID) -> String { configuration.sources == 1 ? "the source" : "source \(id)" }
+
+    /// Once every source ended, the group stops: with the stop's code after a signal or a
+    /// fatal error, the highest completion code when every source completed, else as stopped.
+    private mutating func stopGroupIfSourcesEnded(now: NIODeadline, into actions: inout [Action]) {
+        var codes: [Int32] = []
+        for state in sources {
+            guard case .ended(let completed) = state else { return }
+            if let completed { codes.append(completed) }
+        }
+        if let stopCode {
+            stopGroup(code: stopCode, now: now, into: &actions)
+        } else if codes.count == sources.count {
+            stopGroup(code: codes.max() ?? ExitStatus.completed, now: now, into: &actions)
+        } else {
+            stopGroup(code: ExitStatus.interrupted, now: now, into: &actions)
+        }
+    }
+
+    private mutating func startSources(into actions: inout [Action]) {
+        for id in sources.indices {
+            sources[id] = .running
+            actions.append(.startSource(id))
+        }
     }
 
     /// SIGINT or SIGTERM arrived.
@@ -297,16 +328,18 @@ public struct SupervisorStateMachine: Sendable {
         actions.append(.report(.stopping(signal: signal)))
         if stopCode == nil { stopCode = code }
         drainDeadline = now + configuration.drainTimeout
-        switch source {
-        case .running:
-            source = .stopping
-            actions.append(.stopSource)
-        case .stopping:
-            break
-        case .notStarted, .restarting, .ended:
-            source = .ended
-            stopGroup(code: stopCode!, now: now, into: &actions)
+        for id in sources.indices {
+            switch sources[id] {
+            case .running:
+                sources[id] = .stopping
+                actions.append(.stopSource(id))
+            case .stopping, .ended:
+                break
+            case .notStarted, .restarting:
+                sources[id] = .ended(completed: nil)
+            }
         }
+        stopGroupIfSourcesEnded(now: now, into: &actions)
         rearm(into: &actions)
         return actions
     }
@@ -336,20 +369,23 @@ public struct SupervisorStateMachine: Sendable {
                 break
             }
         }
-        if source == .stopping, let drainDeadline, drainDeadline <= now {
+        if sources.contains(.stopping), let drainDeadline, drainDeadline <= now {
             forced = true
-            source = .ended
             actions.append(.report(.drainTimedOut(configuration.drainTimeout)))
-            actions.append(.killSource)
-            stopGroup(code: stopCode ?? ExitStatus.interrupted, now: now, into: &actions)
+            for id in sources.indices where sources[id] == .stopping {
+                sources[id] = .ended(completed: nil)
+                actions.append(.killSource(id))
+            }
+            stopGroupIfSourcesEnded(now: now, into: &actions)
         }
-        if case .restarting(let at) = source, at <= now {
-            if let stopCode {
-                source = .ended
-                stopGroup(code: stopCode, now: now, into: &actions)
+        for id in sources.indices {
+            guard case .restarting(let at) = sources[id], at <= now else { continue }
+            if stopCode != nil {
+                sources[id] = .ended(completed: nil)
+                stopGroupIfSourcesEnded(now: now, into: &actions)
             } else {
-                source = .running
-                actions.append(.startSource)
+                sources[id] = .running
+                actions.append(.startSource(id))
             }
         }
         if case .stopping = phase { continueStopping(now: now, into: &actions) }
@@ -372,10 +408,7 @@ public struct SupervisorStateMachine: Sendable {
             } else {
                 phase = .running
                 actions.append(.report(.groupReady))
-                if configuration.hasSource {
-                    source = .running
-                    actions.append(.startSource)
-                }
+                startSources(into: &actions)
             }
         }
     }
@@ -393,12 +426,14 @@ public struct SupervisorStateMachine: Sendable {
         actions.append(.report(.fatal(message)))
         guard phase != .finished else { return }
         if stopCode == nil { stopCode = ExitStatus.failed }
-        switch source {
-        case .running, .stopping:
-            source = .ended
-            actions.append(.killSource)
-        case .notStarted, .restarting, .ended:
-            source = .ended
+        for id in sources.indices {
+            switch sources[id] {
+            case .running, .stopping:
+                actions.append(.killSource(id))
+            case .notStarted, .restarting, .ended:
+                break
+            }
+            sources[id] = .ended(completed: nil)
         }
         stopGroup(code: ExitStatus.failed, now: now, into: &actions)
     }
@@ -473,8 +508,8 @@ public struct SupervisorStateMachine: Sendable {
                 case .notStarted, .starting, .ready, .stopping, .stopped: break
                 }
             }
-            if case .restarting(let at) = source { consider(at) }
-            if source == .stopping, let drainDeadline { consider(drainDeadline) }
+            for state in sources { if case .restarting(let at) = state { consider(at) } }
+            if sources.contains(.stopping), let drainDeadline { consider(drainDeadline) }
         }
         if deadline != armedTimer {
             armedTimer = deadline

@@ -4,7 +4,8 @@ import NIOCore
 /// A decoded frame. See `docs/wire-protocol.md` for the byte layout of each.
 public enum Frame: Hashable, Sendable {
     case hello(Hello)
-    case records(RecordBatch)
+    /// RECORDS: a worker's records, sent in its resend `epoch` (see ``RouterLinkStateMachine``).
+    case records(epoch: UInt32, RecordBatch)
     case routedRecords(RoutedRecordBatch)
     case items([WireItem])
     case acks([Ack])
@@ -34,8 +35,9 @@ public enum Frame: Hashable, Sendable {
         case .hello:
             return .hello(try Hello.decode(from: &reader))
         case .records:
+            let epoch = try reader.integer("epoch", as: UInt32.self)
             let count = try reader.integer("record count", as: UInt32.self)
-            return .records(try decodeRecords(count, from: &reader))
+            return .records(epoch: epoch, try decodeRecords(count, from: &reader))
         case .routedRecords:
             let router = try reader.integer("router", as: UInt16.self)
             let worker = try reader.integer("worker", as: UInt64.self)
@@ -43,9 +45,10 @@ public enum Frame: Hashable, Sendable {
             let shardBytes = try reader.slice("shardId", length: shardLength)
             guard let shardId = shardBytes.validatedUTF8String(at: shardBytes.readerIndex, length: shardLength)
             else { throw WireError(.invalidField(field: "shardId", reason: "not valid UTF-8")) }
+            let stream = try reader.string16("stream")
             let count = try reader.integer("record count", as: UInt32.self)
             let records = try decodeRecords(count, from: &reader)
-            return .routedRecords(RoutedRecordBatch(router: router, worker: worker, shardId: shardId, records: records))
+            return .routedRecords(RoutedRecordBatch(router: router, worker: worker, shardId: shardId, stream: stream, records: records))
         case .items:
             let count = try reader.integer("item count", as: UInt32.self)
             guard Int(count) <= reader.remaining / ItemLayout.overheadSize else {

@@ -99,19 +99,20 @@ public struct FrameEncoder: Sendable {
 
     // MARK: Batch frames
 
-    /// Opens a RECORDS frame (worker → router).
-    public mutating func beginRecords() {
-        openBatch(.records) { _ in }
+    /// Opens a RECORDS frame (worker → router) of resend `epoch`.
+    public mutating func beginRecords(epoch: UInt32 = 0) {
+        openBatch(.records) { buffer in buffer.writeInteger(epoch) }
     }
 
     /// Opens a ROUTED_RECORDS frame (router → mapper) for records of one worker.
-    public mutating func beginRoutedRecords(router: UInt16, worker: UInt64, shardId: String) {
+    public mutating func beginRoutedRecords(router: UInt16, worker: UInt64, shardId: String, stream: String = "") {
         openBatch(.routedRecords) { buffer in
             buffer.writeInteger(router)
             buffer.writeInteger(worker)
             let shard = shardId.utf8.prefix(255)
             buffer.writeInteger(UInt8(shard.count))
             buffer.writeBytes(shard)
+            buffer.writeString16(stream)
         }
     }
 
@@ -228,14 +229,16 @@ public struct FrameEncoder: Sendable {
         let (router, worker, records) = (batch.router, batch.worker, batch.records)
         let shard = batch.shardId.utf8.prefix(255)
         var header = ByteBuffer()
-        header.reserveCapacity(4 + 1 + 2 + 8 + 1 + shard.count + 4)
-        header.writeInteger(UInt32(1 + 2 + 8 + 1 + shard.count + 4 + records.byteCount))
+        header.reserveCapacity(4 + 1 + 2 + 8 + 1 + shard.count + 2 + batch.stream.utf8.count + 4)
+        header.writeInteger(UInt32(0))
         header.writeInteger(FrameType.routedRecords.rawValue)
         header.writeInteger(router)
         header.writeInteger(worker)
         header.writeInteger(UInt8(shard.count))
         header.writeBytes(shard)
+        header.writeString16(batch.stream)
         header.writeInteger(UInt32(records.count))
+        header.setInteger(UInt32(header.readableBytes - 4 + records.byteCount), at: 0)
         return header
     }
 
@@ -284,12 +287,12 @@ extension FrameEncoder {
         case .drain(let drain): self.drain(drain)
         case .error(let error): self.error(error)
         case .acks(let acks): self.acks(acks)
-        case .records(let records):
-            beginRecords()
+        case .records(let epoch, let records):
+            beginRecords(epoch: epoch)
             for record in records { appendEncodedRecord(record) }
             endBatch()
         case .routedRecords(let batch):
-            beginRoutedRecords(router: batch.router, worker: batch.worker, shardId: batch.shardId)
+            beginRoutedRecords(router: batch.router, worker: batch.worker, shardId: batch.shardId, stream: batch.stream)
             appendRecords(batch.records)
             endBatch()
         case .items(let count, let bytes):
@@ -308,8 +311,8 @@ extension FrameEncoder {
         case .drain(let drain): self.drain(drain)
         case .error(let error): self.error(error)
         case .acks(let acks): self.acks(acks)
-        case .records(let records):
-            beginRecords()
+        case .records(let epoch, let records):
+            beginRecords(epoch: epoch)
             appendRecords(records)
             endBatch()
         case .routedRecords(let batch):

@@ -5,11 +5,11 @@ public struct Hello: Hashable, Sendable {
     /// `"SFLW"` in ASCII.
     public static let magic: UInt32 = 0x5346_4C57
     /// The protocol version this build speaks. A peer with another version is refused.
-    public static let currentVersion: UInt16 = 1
+    public static let currentVersion: UInt16 = 2
     /// Longest accepted `name`, in UTF-8 bytes.
     public static let maximumNameLength = 1024
     /// Largest `length` a connection's first frame may announce. The first frame must be a
-    /// HELLO (at most 1047 bytes), so nothing a peer sends before its handshake makes the
+    /// HELLO (at most 2077 bytes), so nothing a peer sends before its handshake makes the
     /// receiver hold more than this.
     public static let maximumFrameLength: UInt32 = 4096
 
@@ -22,13 +22,18 @@ public struct Hello: Hashable, Sendable {
     public var instance: UInt64
     /// Human-readable identity: a worker's shard id, `router-0`, `reducer-3`.
     public var name: String
+    /// A worker's stream (the name its items carry to the processor); empty for other roles.
+    public var stream: String
 
-    public init(version: UInt16 = Hello.currentVersion, role: PeerRole, index: UInt32, instance: UInt64, name: String) {
+    public init(
+        version: UInt16 = Hello.currentVersion, role: PeerRole, index: UInt32, instance: UInt64, name: String, stream: String = ""
+    ) {
         self.version = version
         self.role = role
         self.index = index
         self.instance = instance
         self.name = name
+        self.stream = stream
     }
 }
 
@@ -54,8 +59,21 @@ extension Hello {
         guard let name = nameBytes.validatedUTF8String(at: nameBytes.readerIndex, length: nameLength) else {
             throw WireError(.badHandshake("name is not valid UTF-8"))
         }
+        // Another version's HELLO decodes as far as its version, so the handshake can refuse it
+        // with a version mismatch rather than a malformed frame.
+        guard version == Hello.currentVersion else {
+            return Hello(version: version, role: role, index: index, instance: instance, name: name)
+        }
+        let streamLength = Int(try reader.integer("stream length", as: UInt16.self))
+        guard streamLength <= Hello.maximumNameLength else {
+            throw WireError(.badHandshake("stream name of \(streamLength) bytes exceeds \(Hello.maximumNameLength)"))
+        }
+        let streamBytes = try reader.slice("stream", length: streamLength)
+        guard let stream = streamBytes.validatedUTF8String(at: streamBytes.readerIndex, length: streamLength) else {
+            throw WireError(.badHandshake("stream name is not valid UTF-8"))
+        }
         try reader.expectEnd()
-        return Hello(version: version, role: role, index: index, instance: instance, name: name)
+        return Hello(version: version, role: role, index: index, instance: instance, name: name, stream: stream)
     }
 
     func encode(into buffer: inout ByteBuffer) {
@@ -66,5 +84,6 @@ extension Hello {
         buffer.writeInteger(index)
         buffer.writeInteger(instance)
         buffer.writeString16(name)
+        if version == Hello.currentVersion { buffer.writeString16(stream) }
     }
 }

@@ -5,22 +5,24 @@
 ///
 /// ```
 /// token (26 bytes) | flags u8 | subSequenceNumber u64 | arrivalTimestamp i64 |
-/// u8 length + shardId | u8 length + sequenceNumber | u16 length + partitionKey |
-/// u16 length + key | [u16 length + error, only when flagged] | u32 length + data
+/// u8 length + shardId | u16 length + stream | u8 length + sequenceNumber |
+/// u16 length + partitionKey | u16 length + key | [u16 length + error, only when flagged] |
+/// u32 length + data
 /// ```
 ///
 /// `flags`, `subSequenceNumber` and `arrivalTimestamp` are the record's, with the same flag
-/// bits as ``RecordLayout/Flag`` plus `hasError`.
+/// bits as ``RecordLayout/Flag`` plus `hasError` and `dynamoDBRecord`.
 public enum ItemLayout {
     static let flagsOffset = Token.encodedSize
     /// Size of the fixed part: token, flags, subSequenceNumber, timestamp.
     public static let fixedHeaderSize = Token.encodedSize + 1 + 8 + 8
     /// Size of the fixed part plus the length fields of the mandatory variable fields.
-    public static let overheadSize = fixedHeaderSize + 1 + 1 + 2 + 2 + 4
+    public static let overheadSize = fixedHeaderSize + 1 + 2 + 1 + 2 + 2 + 4
 
     /// Where the variable fields of one (validated) item sit, relative to its first byte.
     struct Fields {
         var shardLength: Int
+        var streamLength: Int
         var sequenceLength: Int
         var partitionKeyLength: Int
         var keyLength: Int
@@ -28,7 +30,8 @@ public enum ItemLayout {
         var errorFieldLength: Int
 
         var shardAt: Int { ItemLayout.fixedHeaderSize + 1 }
-        var sequenceAt: Int { shardAt + shardLength + 1 }
+        var streamAt: Int { shardAt + shardLength + 2 }
+        var sequenceAt: Int { streamAt + streamLength + 1 }
         var partitionKeyAt: Int { sequenceAt + sequenceLength + 2 }
         var keyAt: Int { partitionKeyAt + partitionKeyLength + 2 }
         var errorAt: Int { keyAt + keyLength + 2 }
@@ -42,6 +45,8 @@ public enum ItemLayout {
         var at = offset + fixedHeaderSize
         let shard = Int(raw[at])
         at += 1 + shard
+        let stream = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+        at += 2 + stream
         let sequence = Int(raw[at])
         at += 1 + sequence
         let partitionKey = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
@@ -52,7 +57,7 @@ public enum ItemLayout {
         if flags & RecordLayout.Flag.hasError != 0 {
             error = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self))) + 2
         }
-        return Fields(shardLength: shard, sequenceLength: sequence, partitionKeyLength: partitionKey, keyLength: key,
+        return Fields(shardLength: shard, streamLength: stream, sequenceLength: sequence, partitionKeyLength: partitionKey, keyLength: key,
                       errorFieldLength: error)
     }
 
@@ -80,6 +85,11 @@ public enum ItemLayout {
         at += 1
         try need(shard, "shardId")
         at += shard
+        try need(2, "stream length")
+        let stream = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+        at += 2
+        try need(stream, "stream")
+        at += stream
         try need(1, "sequenceNumber length")
         let sequence = Int(raw[at])
         at += 1

@@ -45,30 +45,6 @@ public struct RecordBatch: Hashable, Sendable, Sequence {
         )
     }
 
-    /// Splits the batch into `parts` batches by `part(record)`, keeping each part's records in
-    /// their order. A batch whose records all fall into one part is returned as is (no copy).
-    public func partitioned(into parts: Int, by part: (WireRecord) -> Int) -> [RecordBatch] {
-        precondition(parts > 0, "partition count must be positive")
-        var result = [RecordBatch](repeating: RecordBatch(trusted: ByteBuffer(), count: 0), count: parts)
-        // One walk: records are decoded once and kept with their part for the copy below.
-        let placed = map { (record: $0, target: part($0)) }
-        if let first = placed.first?.target, placed.allSatisfy({ $0.target == first }) {
-            result[first] = self
-            return result
-        }
-        var buffers: [ByteBuffer?] = Array(repeating: nil, count: parts)
-        var counts = [Int](repeating: 0, count: parts)
-        for (record, target) in placed {
-            if buffers[target] == nil { buffers[target] = ByteBufferAllocator().buffer(capacity: byteCount / parts + record.encodedSize) }
-            record.write(to: &buffers[target]!)
-            counts[target] += 1
-        }
-        for index in 0..<parts where counts[index] > 0 {
-            result[index] = RecordBatch(trusted: buffers[index]!, count: counts[index])
-        }
-        return result
-    }
-
     /// Byte length of the first `prefix` records.
     public func byteCount(ofFirst prefix: Int) -> Int {
         try! Self.walk(bytes, count: count, stoppingAfter: prefix)

@@ -20,8 +20,10 @@ public enum RecordLayout {
         public static let hasArrivalTimestamp: UInt8 = 0x02
         public static let hasPartitionKey: UInt8 = 0x04
         public static let hasError: UInt8 = 0x08
+        /// Items only: the data is a DynamoDB Streams record (`--extract dynamodb`).
+        public static let dynamoDBRecord: UInt8 = 0x10
         public static let recordMask: UInt8 = 0x07
-        public static let itemMask: UInt8 = 0x0F
+        public static let itemMask: UInt8 = 0x1F
     }
 
     static let indexOffset = 0

@@ -10,6 +10,7 @@ public struct WireItem: Hashable, Sendable {
     /// The item's encoded bytes.
     public let encoded: ByteBuffer
     private let shardLength: UInt8
+    private let streamLength: UInt16
     private let sequenceLength: UInt8
     private let partitionKeyLength: UInt16
     private let keyLength: UInt16
@@ -21,6 +22,7 @@ public struct WireItem: Hashable, Sendable {
         self.encoded = encoded
         let fields = encoded.withUnsafeReadableBytes { ItemLayout.fields(at: 0, in: $0) }
         shardLength = UInt8(fields.shardLength)
+        streamLength = UInt16(fields.streamLength)
         sequenceLength = UInt8(fields.sequenceLength)
         partitionKeyLength = UInt16(fields.partitionKeyLength)
         keyLength = UInt16(fields.keyLength)
@@ -32,17 +34,19 @@ public struct WireItem: Hashable, Sendable {
         subSequenceNumber: UInt64?,
         arrivalTimestamp: Int64?,
         shardId: ByteBuffer,
+        stream: ByteBuffer = ByteBuffer(),
         sequenceNumber: ByteBuffer,
         partitionKey: ByteBuffer?,
         key: ByteBuffer,
         error: String? = nil,
+        isDynamoDBRecord: Bool = false,
         data: ByteBuffer
     ) {
         var buffer = ByteBuffer()
         Self.write(
             token: token, subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp,
-            shardId: shardId, sequenceNumber: sequenceNumber, partitionKey: partitionKey, key: key,
-            error: error, data: data, to: &buffer)
+            shardId: shardId, stream: stream, sequenceNumber: sequenceNumber, partitionKey: partitionKey, key: key,
+            error: error, isDynamoDBRecord: isDynamoDBRecord, data: data, to: &buffer)
         self.init(validated: buffer)
     }
 
@@ -63,12 +67,17 @@ public struct WireItem: Hashable, Sendable {
     }
 
     private var shardAt: Int { encoded.readerIndex + ItemLayout.fixedHeaderSize + 1 }
-    private var sequenceAt: Int { shardAt + Int(shardLength) + 1 }
+    private var streamAt: Int { shardAt + Int(shardLength) + 2 }
+    private var sequenceAt: Int { streamAt + Int(streamLength) + 1 }
     private var partitionKeyAt: Int { sequenceAt + Int(sequenceLength) + 2 }
     private var keyAt: Int { partitionKeyAt + Int(partitionKeyLength) + 2 }
     private var dataAt: Int { keyAt + Int(keyLength) + Int(errorFieldLength) + 4 }
 
     public var shardId: ByteBuffer { encoded.getSlice(at: shardAt, length: Int(shardLength))! }
+    /// The stream of the record (empty when its worker named none).
+    public var stream: ByteBuffer { encoded.getSlice(at: streamAt, length: Int(streamLength))! }
+    /// Whether the data is a DynamoDB Streams record (`--extract dynamodb`).
+    public var isDynamoDBRecord: Bool { flags & RecordLayout.Flag.dynamoDBRecord != 0 }
     public var sequenceNumber: ByteBuffer { encoded.getSlice(at: sequenceAt, length: Int(sequenceLength))! }
 
     /// The item's own partition key (a KPL user record's key from the aggregate's table,
@@ -100,21 +109,24 @@ public struct WireItem: Hashable, Sendable {
         subSequenceNumber: UInt64?,
         arrivalTimestamp: Int64?,
         shardId: ByteBuffer,
+        stream: ByteBuffer,
         sequenceNumber: ByteBuffer,
         partitionKey: ByteBuffer?,
         key: ByteBuffer,
         error: String?,
+        isDynamoDBRecord: Bool = false,
         data: ByteBuffer,
         to buffer: inout ByteBuffer
     ) -> Int {
         var flags = RecordLayout.flags(
             subSequenceNumber: subSequenceNumber, arrivalTimestamp: arrivalTimestamp, hasPartitionKey: partitionKey != nil)
+        if isDynamoDBRecord { flags |= RecordLayout.Flag.dynamoDBRecord }
         var errorBytes: [UInt8] = []
         if let error {
             flags |= RecordLayout.Flag.hasError
             errorBytes = Array(error.utf8.prefix(65_000))
         }
-        let size = ItemLayout.overheadSize + shardId.readableBytes + sequenceNumber.readableBytes
+        let size = ItemLayout.overheadSize + shardId.readableBytes + stream.readableBytes + sequenceNumber.readableBytes
             + (partitionKey?.readableBytes ?? 0) + key.readableBytes
             + (error == nil ? 0 : 2 + errorBytes.count) + data.readableBytes
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
@@ -125,6 +137,8 @@ public struct WireItem: Hashable, Sendable {
             out.integer(arrivalTimestamp ?? 0)
             out.integer(UInt8(shardId.readableBytes))
             shardId.withUnsafeReadableBytes { out.bytes($0) }
+            out.integer(UInt16(stream.readableBytes))
+            stream.withUnsafeReadableBytes { out.bytes($0) }
             out.integer(UInt8(sequenceNumber.readableBytes))
             sequenceNumber.withUnsafeReadableBytes { out.bytes($0) }
             out.integer(UInt16(partitionKey?.readableBytes ?? 0))
@@ -147,7 +161,9 @@ public struct WireItem: Hashable, Sendable {
     /// sub-sequence number, timestamp, sequence number, partition key and data. The item's key
     /// is its partition key, or the sequence number when there is none. Returns the size.
     @discardableResult
-    public static func writeWholeRecord(_ record: WireRecord, token: Token, shardId: ByteBuffer, to buffer: inout ByteBuffer) -> Int {
+    public static func writeWholeRecord(
+        _ record: WireRecord, token: Token, shardId: ByteBuffer, stream: ByteBuffer, to buffer: inout ByteBuffer
+    ) -> Int {
         record.encoded.withUnsafeReadableBytes { raw in
             let record = RecordLayout.fields(at: 0, in: raw)
             let hasKey = raw[RecordLayout.flagsOffset] & RecordLayout.Flag.hasPartitionKey != 0
@@ -155,7 +171,7 @@ public struct WireItem: Hashable, Sendable {
             let key = hasKey
                 ? UnsafeRawBufferPointer(rebasing: raw[record.keyAt..<record.dataLengthAt])
                 : UnsafeRawBufferPointer(rebasing: raw[record.sequenceAt..<record.keyLengthAt])
-            let size = raw.count + Token.encodedSize - 8 + 1 + shardId.readableBytes + 2 + key.count
+            let size = raw.count + Token.encodedSize - 8 + 1 + shardId.readableBytes + 2 + stream.readableBytes + 2 + key.count
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
                 var out = RawWriter(output.baseAddress!)
                 token.write(to: &out)
@@ -163,6 +179,8 @@ public struct WireItem: Hashable, Sendable {
                 out.bytes(UnsafeRawBufferPointer(rebasing: raw[RecordLayout.flagsOffset..<RecordLayout.fixedHeaderSize]))
                 out.integer(UInt8(shardId.readableBytes))
                 shardId.withUnsafeReadableBytes { out.bytes($0) }
+                out.integer(UInt16(stream.readableBytes))
+                stream.withUnsafeReadableBytes { out.bytes($0) }
                 // sequence number and partition key, with their lengths
                 out.bytes(UnsafeRawBufferPointer(rebasing: raw[RecordLayout.fixedHeaderSize..<record.dataLengthAt]))
                 out.integer(UInt16(key.count))

@@ -7,9 +7,14 @@ import NIOCore
 ///
 /// Records are sent in RECORDS frames within the router's credit, in index order, each at most
 /// once per queueing; a record that completed while it waited is skipped. When the router
-/// drains, nothing more is sent on that connection; when the connection closes, the queue is
-/// emptied and the composing machine is told the path broke (it queues every incomplete record
-/// again once a new connection is up).
+/// drains, nothing more is sent on that connection.
+///
+/// When the path breaks — the connection closes, or the router sends `PEER_LOST` because the
+/// mapper holding this worker's records was lost — the queue is emptied and the composing
+/// machine is told, so it queues every incomplete record again, in index order. Each
+/// `PEER_LOST` starts a new resend *epoch* (their count on this connection), stamped on every
+/// RECORDS frame: the router drops records of an older epoch, which were sent before this
+/// worker reacted, so no record can overtake the resent ones before it.
 public struct RouterLinkStateMachine: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// Most records per RECORDS frame.
@@ -52,6 +57,8 @@ public struct RouterLinkStateMachine: Sendable {
     private var credit = CreditBalance()
     public private(set) var store = RecordStore()
     private var sendQueue: Deque<UInt64> = []
+    /// `PEER_LOST` frames received on this connection.
+    public private(set) var epoch: UInt32 = 0
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -105,7 +112,7 @@ public struct RouterLinkStateMachine: Sendable {
                 bytes += record.readableBytes
                 credit.spend(count: 1, bytes: record.readableBytes)
             }
-            if !batch.isEmpty { actions.append(.send(id, .records(batch))) }
+            if !batch.isEmpty { actions.append(.send(id, .records(epoch: epoch, batch))) }
         }
         return actions
     }
@@ -116,6 +123,7 @@ public struct RouterLinkStateMachine: Sendable {
     public mutating func connectionOpened(_ id: ConnectionID, hello: Hello) -> [Action] {
         state = .handshaking(id, HandshakeStateMachine(policy: .connecting(to: .router, index: nil)))
         credit = CreditBalance()
+        epoch = 0
         return [.send(id, .hello(hello))]
     }
 
@@ -143,6 +151,8 @@ public struct RouterLinkStateMachine: Sendable {
             case .acks(let acks):
                 return [.deliverAcks(acks)]
             case .peerLost(let lost):
+                epoch &+= 1
+                clearQueue()
                 return [.pathBroken(reason: "\(lost.role) \(lost.index) lost: \(lost.reason)")]
             case .drain(let drain):
                 state = .draining(id)
@@ -161,8 +171,12 @@ public struct RouterLinkStateMachine: Sendable {
         guard connection == id else { return [] }
         state = .disconnected
         credit = CreditBalance()
+        clearQueue()
+        return [.pathBroken(reason: "router connection closed")]
+    }
+
+    private mutating func clearQueue() {
         for index in sendQueue { store.setQueued(index, false) }
         sendQueue.removeAll()
-        return [.pathBroken(reason: "router connection closed")]
     }
 }

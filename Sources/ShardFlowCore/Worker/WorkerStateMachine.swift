@@ -24,6 +24,8 @@ public struct WorkerStateMachine: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// Random per process start; sent in the worker's HELLO.
         public var instance: UInt64 = 0
+        /// The stream this worker's shard belongs to (`--stream`), carried by every item.
+        public var stream = ""
         /// Batching of the router link.
         public var link = RouterLinkStateMachine.Configuration()
         /// Incomplete records at which the `processRecords` status is held back (backpressure).
@@ -239,7 +241,8 @@ public struct WorkerStateMachine: Sendable {
     /// A connection to a router is up.
     public mutating func connectionOpened(_ id: ConnectionID) -> [Action] {
         var actions: [Action] = []
-        let hello = Hello(role: .worker, index: 0, instance: configuration.instance, name: shardId ?? "unknown")
+        let hello = Hello(role: .worker, index: 0, instance: configuration.instance, name: shardId ?? "unknown",
+                          stream: configuration.stream)
         perform(link.connectionOpened(id, hello: hello), now: nil, into: &actions)
         return actions
     }

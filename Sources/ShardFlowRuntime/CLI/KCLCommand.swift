@@ -22,13 +22,18 @@ public struct KCLCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Your KCL properties file.", valueName: "path"))
     var properties: String
 
+    @Option(help: ArgumentHelp("The stream's name, which every item carries to the processor (default: the stream the properties name).", valueName: "name"))
+    var stream: String?
+
     @Option(help: ArgumentHelp("The KCL multilang classpath.", valueName: "classpath"))
     var kclClasspath: String
 
     @Option(help: ArgumentHelp("The java executable.", valueName: "path"))
     var java: String = "java"
 
-    @Option(help: ArgumentHelp("The daemon's main class.", valueName: "class"))
+    @Option(help: ArgumentHelp(
+        "The daemon's main class (\(KCLConfiguration.kinesisMainClass) for Kinesis, \(KCLConfiguration.dynamoDBMainClass) for DynamoDB Streams).",
+        valueName: "class"))
     var kclMainClass: String = KCLConfiguration().mainClass
 
     @Option(help: ArgumentHelp("Socket directory of the group.", valueName: "dir"))
@@ -40,7 +45,7 @@ public struct KCLCommand: ParsableCommand {
     @Option(help: "Log level of the workers.")
     var logLevel: String = "info"
 
-    @Option(help: ArgumentHelp("Where to write the merged properties (default: $STATE_DIRECTORY, else the runtime directory).", valueName: "path"))
+    @Option(help: ArgumentHelp("Where to write the merged properties (default: shardflow-kcl-<stream>.properties in $STATE_DIRECTORY, else the runtime directory).", valueName: "path"))
     var output: String?
 
     @Argument(parsing: .allUnrecognized, help: "Options for every worker.")
@@ -50,16 +55,22 @@ public struct KCLCommand: ParsableCommand {
 
     public func validate() throws {
         guard runtimeDir ?? RuntimeDirectory.defaultPath != nil else { throw ValidationError(RuntimeDirectory.noDefaultMessage) }
+        if let stream, !StreamSource.isValidName(stream) {
+            throw ValidationError("--stream \(stream): a stream name is 1 to 128 letters, digits, '.', '_' or '-'")
+        }
     }
 
     public func run() throws {
         let runtimeDir = self.runtimeDir ?? RuntimeDirectory.defaultPath!
+        let stream = try self.stream ?? StreamSource(name: nil, specification: .kcl(properties: properties)).resolvingName().stream
         let worker = [RunOptions.ownDirectory + "/shardflow-worker", "--runtime-dir", runtimeDir, "--routers", String(routers),
-                      "--log-level", logLevel] + workerOptions
+                      "--log-level", logLevel, "--stream", stream] + workerOptions
         let directory = output.map { String($0[..<($0.lastIndex(of: "/") ?? $0.startIndex)]) }
             ?? RuntimeDirectory.environment("STATE_DIRECTORY")?.split(separator: ":").first.map(String.init) ?? runtimeDir
         try RuntimeDirectory.makeDirectories(directory, mode: 0o750)
-        let written = try KCLProperties.write(userProperties: properties, workerCommand: worker, directory: directory, name: output.map { String($0.split(separator: "/").last!) })
+        let written = try KCLProperties.write(
+            userProperties: properties, workerCommand: worker, directory: directory,
+            name: output.map { String($0.split(separator: "/").last!) } ?? "shardflow-kcl-\(stream).properties")
         let arguments = [java, "-cp", kclClasspath, kclMainClass, written]
         // java gets default signal handling, whatever this process inherited.
         var signals = sigset_t()

@@ -34,6 +34,11 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Write items that fail for good to DIR/dead-letter-reducer-<index>.jsonl and acknowledge them.", valueName: "dir"))
     public var deadLetter: String?
 
+    @Option(help: ArgumentHelp(
+        "Dead-letter (reason \"expired\") instead of processing an item whose record's approximateArrivalTimestamp is older than this when its turn comes; needs --dead-letter.",
+        valueName: "duration"))
+    public var maxRecordAge: DurationArgument?
+
     @Option(help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused.", valueName: "n"))
     public var mappers: Int?
 
@@ -53,6 +58,12 @@ public struct ReducerOptions: ParsableArguments, Sendable {
         guard processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout must be positive") }
         if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
         if let mappers, mappers <= 0 { throw ValidationError("--mappers must be positive") }
+        if let maxRecordAge {
+            guard maxRecordAge.amount > .zero else { throw ValidationError("--max-record-age must be positive") }
+            guard deadLetter != nil else {
+                throw ValidationError("--max-record-age needs --dead-letter DIR: expired items are dead-lettered, never dropped")
+            }
+        }
     }
 }
 

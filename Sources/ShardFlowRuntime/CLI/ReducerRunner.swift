@@ -24,6 +24,7 @@ public enum ReducerRunner {
         configuration.machine.retryBackoff.initial = options.retryDelay.amount
         configuration.machine.retryBackoff.maximum = max(options.maxRetryDelay.amount, options.retryDelay.amount)
         configuration.machine.mapperWindow = Credit(count: options.mapperWindowItems, bytes: options.mapperWindowBytes)
+        configuration.machine.maxRecordAge = options.maxRecordAge?.amount
         configuration.deadLetterDirectory = options.deadLetter
         configuration.processorTimeout = options.processorTimeout.amount
         let processor = try makeProcessor(Int(options.index))

@@ -7,10 +7,14 @@ import Glibc
 
 extension SourceSpecification: ExpressibleByArgument {}
 
+extension StreamSource: ExpressibleByArgument {}
+
 /// The options of `shardflow run`.
 public struct RunOptions: ParsableArguments, Sendable {
-    @Option(help: ArgumentHelp("file:PATH | generate:COUNT[,size=BYTES][,keys=K] | kcl:PROPERTIES | none", valueName: "source"))
-    public var source: SourceSpecification
+    @Option(help: ArgumentHelp(
+        "[NAME=]file:PATH | [NAME=]generate:COUNT[,size=BYTES][,keys=K] | [NAME=]kcl:PROPERTIES | none. Repeatable: several streams share the group; NAME (default: the file's or stream's name) reaches the processor as each item's stream.",
+        valueName: "source"))
+    public var source: [StreamSource] = []
 
     @Option(help: "Shards of the local source (file:, generate:).")
     public var shards: Int = 4
@@ -36,14 +40,27 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("discard | spin:MICROSECONDS | jsonl:DIR | exec:CMD", valueName: "processor"))
     public var processor: ProcessorSpecification = .jsonLines(directory: "shardflow-output")
 
-    @Option(help: ArgumentHelp("record | kpl | lines", valueName: "mode"))
+    @Option(help: ArgumentHelp(
+        "record: one item per record. kpl: de-aggregate KPL records. lines: one item per line. dynamodb: one item per DynamoDB Streams change, keyed by its Keys.",
+        valueName: "record|kpl|lines|dynamodb"))
     public var extract: Extractor.Mode = .record
 
-    @Option(help: ArgumentHelp("partitionKey | json:/pointer", valueName: "key"))
+    @Option(help: ArgumentHelp(
+        "partitionKey, or json:/pointer into the item's JSON data (objects and arrays are keyed in canonical form).",
+        valueName: "key"))
     public var key: Extractor.KeySelector = .partitionKey
 
-    @Flag(help: ArgumentHelp(
-        "Key-ordered routing: records go to mappers by partition key, so items of one key keep their shard order end to end (DESIGN §6). Default: any mapper with credit (best balance)."))
+    @Option(help: ArgumentHelp(
+        "Process only items matching this Lambda-style event pattern, e.g. '{\"eventName\": [\"INSERT\"]}' (repeatable: any may match). Other items are completed unprocessed and counted.",
+        valueName: "pattern"), transform: EventPattern.argument)
+    public var filter: [EventPattern] = []
+
+    @Option(help: ArgumentHelp(
+        "key: the items of each key reach the processor in the order of their records in the shard. none: no ordering (each shard's records may spread over all mappers).",
+        valueName: "key|none"))
+    public var ordering: RouterStateMachine.Ordering = .perKey
+
+    @Flag(help: .hidden)
     public var keyOrdered = false
 
     @Option(help: "Reducer batch size.")
@@ -63,6 +80,11 @@ public struct RunOptions: ParsableArguments, Sendable {
 
     @Option(help: ArgumentHelp("Dead-letter directory for items that fail for good.", valueName: "dir"))
     public var deadLetter: String?
+
+    @Option(help: ArgumentHelp(
+        "Dead-letter (reason \"expired\") instead of processing an item whose record arrived in the stream longer ago than this; needs --dead-letter.",
+        valueName: "duration"))
+    public var maxRecordAge: DurationArgument?
 
     @Option(help: "How long an exec: processor may take over one batch before it is killed and restarted (the batch is retried).")
     public var processorTimeout = DurationArgument(ProcessingDefaults.processorTimeout)
@@ -106,8 +128,10 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("The java executable (for --source kcl:).", valueName: "path"))
     public var java: String = "java"
 
-    @Option(help: ArgumentHelp("The daemon's main class (for --source kcl:).", valueName: "class"))
-    public var kclMainClass: String = KCLConfiguration().mainClass
+    @Option(help: ArgumentHelp(
+        "The daemon's main class (for --source kcl:; default: the Kinesis MultiLangDaemon, or the DynamoDB Streams adapter's with --extract dynamodb).",
+        valueName: "class"))
+    public var kclMainClass: String?
 
     @Option(help: ArgumentHelp("Directory of the ShardFlow executables (default: this one's).", valueName: "dir"))
     public var binDir: String?
@@ -129,8 +153,32 @@ public struct RunOptions: ParsableArguments, Sendable {
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
         guard drainTimeout.amount >= .seconds(1) else { throw ValidationError("--drain-timeout must be at least 1s") }
         guard processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout must be positive") }
-        if case .kcl = source, kclClasspath == nil {
+        if let maxRecordAge {
+            guard maxRecordAge.amount > .zero else { throw ValidationError("--max-record-age must be positive") }
+            guard deadLetter != nil else {
+                throw ValidationError("--max-record-age needs --dead-letter DIR: expired items are dead-lettered, never dropped")
+            }
+        }
+        guard !source.isEmpty else { throw ValidationError("--source is required (file:PATH, generate:COUNT, kcl:PROPERTIES or none)") }
+        if source.count > 1, source.contains(where: { $0.specification == .none }) {
+            throw ValidationError("--source none runs only the group: it cannot be combined with other sources")
+        }
+        if source.contains(where: { if case .kcl = $0.specification { true } else { false } }), kclClasspath == nil {
             throw ValidationError("--source kcl: needs --kcl-classpath with the KCL multilang jars (see README, \"Running under the Java KCL\")")
+        }
+        if source.first?.specification != SourceSpecification.none {
+            do {
+                source = try source.map { try $0.resolvingName() }
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            var seen: [String: StreamSource] = [:]
+            for stream in source {
+                if let other = seen[stream.stream] {
+                    throw ValidationError("--source \(other) and --source \(stream) are both stream \"\(stream.stream)\"; name one of them: --source OTHERNAME=\(stream.specification)")
+                }
+                seen[stream.stream] = stream
+            }
         }
     }
 
@@ -138,7 +186,8 @@ public struct RunOptions: ParsableArguments, Sendable {
     public func configuration() -> LaunchConfiguration {
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         var configuration = LaunchConfiguration(
-            binDirectory: binDir ?? RunOptions.ownDirectory, stateDirectory: state, source: source)
+            binDirectory: binDir ?? RunOptions.ownDirectory, stateDirectory: state,
+            sources: source.first?.specification == SourceSpecification.none ? [] : source)
         configuration.runtimeDirectory = runtimeDir
         configuration.shards = shards
         configuration.routers = routers
@@ -148,12 +197,14 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.processor = processor
         configuration.extract = extract
         configuration.key = key
-        configuration.keyOrdered = keyOrdered
+        configuration.filters = filter
+        configuration.ordering = ordering
         configuration.reducerArguments = ["--batch-size", String(batchSize), "--batch-timeout", batchTimeout.description,
                                           "--processor-timeout", processorTimeout.description, "--retry-delay", retryDelay.description,
                                           "--max-retry-delay", maxRetryDelay.description]
             + (retries.map { ["--retries", String($0)] } ?? [])
             + (deadLetter.map { ["--dead-letter", $0] } ?? [])
+            + (maxRecordAge.map { ["--max-record-age", $0.description] } ?? [])
         configuration.workerArguments = [
             "--checkpoint-interval", checkpointInterval.description, "--max-pending", String(maxPending),
             "--shutdown-timeout", DurationArgument(.nanoseconds(drainTimeout.amount.nanoseconds / 2)).description,
@@ -168,7 +219,7 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.restart.limit = restartLimit
         configuration.kcl.classpath = kclClasspath
         configuration.kcl.java = java
-        configuration.kcl.mainClass = kclMainClass
+        configuration.kcl.mainClass = kclMainClass ?? KCLConfiguration.mainClass(for: extract)
         configuration.injectedCheckpointErrors = injectCheckpointErrors.map(CheckpointError.init(name:))
         configuration.workerCommandOverride = workerCommand.map { $0.split(separator: " ").map(String.init) }
         return configuration

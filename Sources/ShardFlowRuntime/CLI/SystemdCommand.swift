@@ -25,8 +25,29 @@ public struct SystemdCommand: ParsableCommand {
     @Option(help: "Mappers (template instances shardflow-mapper@0…M-1).")
     var mappers: Int = 1
 
-    @Flag(help: "Key-ordered routing: the router sends records to mappers by partition key (see `shardflow run --help`).")
+    @Option(help: ArgumentHelp("key: each key's items in their shard's order (the default). none: no ordering.", valueName: "key|none"))
+    var ordering: RouterStateMachine.Ordering = .perKey
+
+    @Flag(help: .hidden)
     var keyOrdered = false
+
+    @Option(help: ArgumentHelp(
+        "A stream (repeatable): its daemon runs as shardflow-kcl@NAME.service with /etc/shardflow/kcl-NAME.properties, and its items carry NAME (default: one stream, main).",
+        valueName: "name"))
+    var stream: [String] = []
+
+    @Option(help: ArgumentHelp("How records become items: record, kpl, lines or dynamodb (which also selects the DynamoDB Streams adapter's daemon).", valueName: "mode"))
+    var extract: Extractor.Mode = .record
+
+    @Option(help: ArgumentHelp("Partitioning key: partitionKey, or json:/pointer into the item's data.", valueName: "key"))
+    var key: Extractor.KeySelector = .partitionKey
+
+    @Option(help: ArgumentHelp("Process only items matching this event pattern (repeatable); written to /etc/shardflow/filters.jsonl.", valueName: "pattern"),
+            transform: EventPattern.argument)
+    var filter: [EventPattern] = []
+
+    @Option(help: ArgumentHelp("The daemon's main class (default: the Kinesis MultiLangDaemon, or the DynamoDB Streams adapter's with --extract dynamodb).", valueName: "class"))
+    var kclMainClass: String?
 
     @Option(help: ArgumentHelp("Write the files under this root instead of printing them.", valueName: "dir"))
     var prefix: String?
@@ -43,8 +64,6 @@ public struct SystemdCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The reducers' processor.", valueName: "processor"))
     var processor: ProcessorSpecification = ProcessorSpecification(argument: SystemdDeployment().processor)!
 
-    @Option(help: ArgumentHelp("The KCL properties file (stream, application, region, credentials).", valueName: "path"))
-    var kclProperties: String = SystemdDeployment().kclProperties
 
     @Option(help: ArgumentHelp("The KCL multilang classpath.", valueName: "classpath"))
     var kclClasspath: String = SystemdDeployment().kclClasspath
@@ -57,20 +76,26 @@ public struct SystemdCommand: ParsableCommand {
     public func validate() throws {
         guard reducers > 0, reducers <= 10_000 else { throw ValidationError("--reducers must be between 1 and 10000") }
         guard mappers > 0, mappers <= 1000 else { throw ValidationError("--mappers must be between 1 and 1000") }
-        for (name, value) in [("--bin-dir", binDir), ("--kcl-properties", kclProperties)] where value.contains(" ") {
-            throw ValidationError("\(name) must not contain spaces (systemd and the KCL split command lines on them)")
+        if binDir.contains(" ") { throw ValidationError("--bin-dir must not contain spaces (systemd and the KCL split command lines on them)") }
+        for name in stream where !StreamSource.isValidName(name) {
+            throw ValidationError("--stream \(name): a stream name is 1 to 128 letters, digits, '.', '_' or '-'")
         }
+        if Set(stream).count != stream.count { throw ValidationError("--stream names a stream twice") }
     }
 
     var deployment: SystemdDeployment {
         var deployment = SystemdDeployment()
         deployment.reducers = reducers
         deployment.mappers = mappers
-        deployment.keyOrdered = keyOrdered
+        deployment.ordering = ordering
+        if !stream.isEmpty { deployment.streams = stream }
+        deployment.extract = extract
+        deployment.key = key
+        deployment.filters = filter
+        deployment.kclMainClass = kclMainClass
         deployment.binDirectory = binDir
         deployment.user = user
         deployment.processor = processor.description
-        deployment.kclProperties = kclProperties
         deployment.kclClasspath = kclClasspath
         deployment.java = java
         return deployment
@@ -84,6 +109,7 @@ public struct SystemdCommand: ParsableCommand {
             for unit in deployment.units { try Self.write(unit.contents, to: "\(flat)/\(unit.path)") }
             try Self.write(deployment.configuration, to: "\(flat)/shardflow.conf")
             try Self.write(deployment.sysusers, to: "\(flat)/shardflow.sysusers")
+            if !deployment.filters.isEmpty { try Self.write(deployment.filtersFile, to: "\(flat)/filters.jsonl") }
             return
         }
         if let prefix {
@@ -99,7 +125,10 @@ public struct SystemdCommand: ParsableCommand {
                 print(file.contents)
             }
         }
-        print("# ---- to enable this topology (\(reducers) reducers, \(mappers) mappers):")
+        if keyOrdered {
+            print("# --key-ordered is no longer needed: every key keeps its order by default (--ordering key)")
+        }
+        print("# ---- to enable this topology (\(reducers) reducers, \(mappers) mappers, streams \(deployment.streams.joined(separator: ", "))):")
         for command in deployment.commands { print(command) }
     }
 

@@ -15,11 +15,21 @@ public struct SystemdDeployment: Sendable {
     public var configurationPath = "/etc/shardflow/shardflow.conf"
     public var processor = "jsonl:/var/lib/shardflow/output"
     public var reducerOptions = "--dead-letter /var/lib/shardflow/dead-letter"
-    public var mapperOptions = "--extract record --key partitionKey"
-    /// Key-ordered routing (DESIGN §6): the router picks the mapper by partition key.
-    public var keyOrdered = false
+    /// How records become items, and their key (the mappers' `--extract` and `--key`).
+    public var extract = Extractor.Mode.record
+    public var key = Extractor.KeySelector.partitionKey
+    /// `--filter` patterns, written to ``filtersPath`` (one per line) when there are any.
+    public var filters: [EventPattern] = []
+    public var filtersPath = "/etc/shardflow/filters.jsonl"
+    /// Whether each key's items keep their shard order (the router's `--ordering`).
+    public var ordering = RouterStateMachine.Ordering.perKey
     public var workerOptions = ""
-    public var kclProperties = "/etc/shardflow/kcl.properties"
+    /// The streams: one `shardflow-kcl@<stream>.service` each, reading
+    /// `/etc/shardflow/kcl-<stream>.properties`; items carry the stream's name.
+    public var streams = ["main"]
+    /// The daemon's main class; nil: the Kinesis one, or the DynamoDB Streams adapter's with
+    /// `--extract dynamodb`.
+    public var kclMainClass: String?
     public var kclClasspath = "/opt/amazon-kinesis-client/lib/*"
     public var java = "/usr/bin/java"
     public var logLevel = "info"
@@ -41,34 +51,48 @@ public struct SystemdDeployment: Sendable {
             File(path: "shardflow-reducer@.socket", contents: reducerSocket),
             File(path: "shardflow-reducer@.service", contents: reducerService),
             File(path: "shardflow-mapper@.service", contents: mapperService),
-            File(path: "shardflow-kcl.service", contents: kclService),
+            File(path: "shardflow-kcl@.service", contents: kclService),
         ]
     }
+
+    /// Where stream `name`'s KCL properties go.
+    public func propertiesPath(of stream: String) -> String { "/etc/shardflow/kcl-\(stream).properties" }
+
+    private var mapperOptions: String {
+        "--extract \(extract.rawValue) --key \(key)" + (filters.isEmpty ? "" : " --filter-file \(filtersPath)")
+    }
+
+    private var routerOptions: String { "--ordering \(ordering.rawValue) --mappers \(mappers)" }
 
     /// Every file, with its path under an installation root.
     public var files: [File] {
         units.map { File(path: "etc/systemd/system/" + $0.path, contents: $0.contents) } + [
             File(path: String(configurationPath.dropFirst()), contents: configuration),
             File(path: "usr/lib/sysusers.d/shardflow.conf", contents: sysusers),
-        ]
+        ] + (filters.isEmpty ? [] : [File(path: String(filtersPath.dropFirst()), contents: filtersFile)])
+    }
+
+    /// The `--filter-file` of the mappers.
+    public var filtersFile: String {
+        "# Event patterns (one per line): mappers process only items matching one of them.\n"
+            + filters.map { $0.text.replacingNewlines() + "\n" }.joined()
     }
 
     /// The commands that install and start this topology.
     public var commands: [String] {
         let reducerSockets = (0..<reducers).map { "shardflow-reducer@\($0).socket" }.joined(separator: " ")
         let mapperServices = (0..<mappers).map { "shardflow-mapper@\($0).service" }.joined(separator: " ")
-        return [
+        let kclServices = streams.map { "shardflow-kcl@\($0).service" }.joined(separator: " ")
+        return streams.map { "# put the KCL properties of stream \($0) (streamName, applicationName, region…) in \(propertiesPath(of: $0))" } + [
             "systemd-sysusers /usr/lib/sysusers.d/shardflow.conf",
             "systemctl daemon-reload",
-            "systemctl enable shardflow.target shardflow-router.socket \(reducerSockets) \(mapperServices) shardflow-kcl.service",
+            "systemctl enable shardflow.target shardflow-router.socket \(reducerSockets) \(mapperServices) \(kclServices)",
             "# scaling down: stop and disable instances beyond the new counts (their items are redelivered)",
-            "systemctl disable --now $(systemctl list-unit-files --no-legend 'shardflow-reducer@*.socket' 'shardflow-mapper@*.service' --state=enabled | awk '{print $1}' | grep -vxE '\(enabledPattern)')",
+            "systemctl disable --now $(systemctl list-unit-files --no-legend 'shardflow-reducer@*.socket' 'shardflow-mapper@*.service' 'shardflow-kcl@*.service' --state=enabled | awk '{print $1}' | grep -vxE '\(enabledPattern)')",
             "# mappers read SHARDFLOW_REDUCERS at start: restart them after changing the reducer count",
             "systemctl restart 'shardflow-mapper@*.service'",
-        ] + (keyOrdered ? [
-            "# the router reads the mapper count of key-ordered routing at start: restart it after changing --mappers",
+            "# the router reads the mapper count at start (it refuses mappers beyond it): restart it after changing --mappers",
             "systemctl restart shardflow-router.service",
-        ] : []) + [
             "systemctl start shardflow.target",
         ]
     }
@@ -76,7 +100,8 @@ public struct SystemdDeployment: Sendable {
     private var enabledPattern: String {
         let reducerNames = (0..<reducers).map { "shardflow-reducer@\($0)\\.socket" }
         let mapperNames = (0..<mappers).map { "shardflow-mapper@\($0)\\.service" }
-        return (reducerNames + mapperNames).joined(separator: "|")
+        let kclNames = streams.map { "shardflow-kcl@\($0)\\.service" }
+        return (reducerNames + mapperNames + kclNames).joined(separator: "|")
     }
 
     // MARK: Units
@@ -269,11 +294,13 @@ public struct SystemdDeployment: Sendable {
 
     private var kclService: String {
         """
-        # The Java KCL MultiLangDaemon: takes shard leases (in DynamoDB) and runs one
-        # shardflow-worker per leased shard, which feeds the router. `shardflow kcl` writes the
-        # properties the workers need next to yours and execs java.
+        # The Java KCL MultiLangDaemon of stream %i: takes shard leases (in DynamoDB) and runs one
+        # shardflow-worker per leased shard, which feeds the router; every item carries the
+        # stream's name %i. Reads \(propertiesPath(of: "%i")). `shardflow kcl` writes the
+        # properties the workers need next to yours and execs java. One instance per stream:
+        #   systemctl enable --now shardflow-kcl@orders.service shardflow-kcl@users.service
         [Unit]
-        Description=ShardFlow KCL MultiLangDaemon
+        Description=ShardFlow KCL MultiLangDaemon of stream %i
         Documentation=https://github.com/shardflow/shardflow/blob/main/docs/operations.md
         Requires=shardflow-router.socket
         After=shardflow-router.socket network-online.target
@@ -290,7 +317,7 @@ public struct SystemdDeployment: Sendable {
         User=\(user)
         Group=\(user)
         EnvironmentFile=\(configurationPath)
-        ExecStart=\(binDirectory)/shardflow kcl --properties ${SHARDFLOW_KCL_PROPERTIES} --kcl-classpath ${SHARDFLOW_KCL_CLASSPATH} --java ${SHARDFLOW_JAVA} --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --routers 1 --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_WORKER_OPTIONS
+        ExecStart=\(binDirectory)/shardflow kcl --stream %i --properties \(propertiesPath(of: "%i")) --kcl-main-class ${SHARDFLOW_KCL_MAIN_CLASS} --kcl-classpath ${SHARDFLOW_KCL_CLASSPATH} --java ${SHARDFLOW_JAVA} --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --routers 1 --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_WORKER_OPTIONS
         # The daemon exits whenever a worker fails (its design): restart it; it resumes from the
         # last checkpoints.
         Restart=on-failure
@@ -299,7 +326,7 @@ public struct SystemdDeployment: Sendable {
         # checkpoints what is complete (shutdownGraceMillis) before the workers are ended.
         KillMode=mixed
         TimeoutStopSec=60s
-        # /var/lib/shardflow: the merged properties.
+        # /var/lib/shardflow: the merged properties (shardflow-kcl-%i.properties).
         StateDirectory=shardflow
         StateDirectoryMode=0750
         \(commonHardening)
@@ -358,18 +385,20 @@ public struct SystemdDeployment: Sendable {
         SHARDFLOW_PROCESSOR=\(processor)
         SHARDFLOW_REDUCER_OPTIONS=\(reducerOptions)
 
-        # Router: how records are spread over mappers. Empty: any mapper with credit (the best
-        # balance). "--key-ordered --mappers M": by partition key over M mappers, so items of one
-        # key keep their shard order end to end; M must match the enabled shardflow-mapper@
-        # instances (`shardflow systemd --key-ordered --mappers M`).
-        SHARDFLOW_ROUTER_OPTIONS=\(keyOrdered ? "--key-ordered --mappers \(mappers)" : "")
+        # Router: "--ordering key" keeps each key's items in their shard's order (each shard's
+        # records go to one mapper); "--ordering none" spreads them over every mapper instead.
+        # --mappers M must match the enabled shardflow-mapper@ instances.
+        SHARDFLOW_ROUTER_OPTIONS=\(routerOptions)
 
-        # Mappers: extraction and partitioning key (see `shardflow-mapper --help`).
+        # Mappers: extraction (record, kpl, lines, dynamodb), partitioning key and filters (see
+        # `shardflow-mapper --help`).
         SHARDFLOW_MAPPER_OPTIONS=\(mapperOptions)
 
-        # The KCL MultiLangDaemon: your properties (stream, application, region, credentials),
-        # the KCL multilang jars, java, and the workers' options (see `shardflow-worker --help`).
-        SHARDFLOW_KCL_PROPERTIES=\(kclProperties)
+        # The KCL MultiLangDaemons (shardflow-kcl@<stream>.service, each reading
+        # /etc/shardflow/kcl-<stream>.properties): the daemon's main class (the DynamoDB Streams
+        # adapter's for DynamoDB streams), the KCL multilang jars, java, and the workers' options
+        # (see `shardflow-worker --help`).
+        SHARDFLOW_KCL_MAIN_CLASS=\(kclMainClass ?? KCLConfiguration.mainClass(for: extract))
         SHARDFLOW_KCL_CLASSPATH=\(kclClasspath)
         SHARDFLOW_JAVA=\(java)
         SHARDFLOW_WORKER_OPTIONS=\(workerOptions)
@@ -383,5 +412,12 @@ public struct SystemdDeployment: Sendable {
         u \(user) - "ShardFlow stream processing" \(stateDirectory) -
 
         """
+    }
+}
+
+extension String {
+    /// The text on one line (a pattern file has one pattern per line).
+    fileprivate func replacingNewlines() -> String {
+        split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
     }
 }

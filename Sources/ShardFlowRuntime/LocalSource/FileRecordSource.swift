@@ -4,7 +4,8 @@ import NIOCore
 import Glibc
 #endif
 
-/// `file:PATH`: JSON lines `{"partitionKey": "...", "data": "<base64>"}`.
+/// `file:PATH`: JSON lines `{"partitionKey": "...", "data": "<base64>"}`, optionally with
+/// `"approximateArrivalTimestamp"` (epoch milliseconds; default: when the line is read).
 struct FileRecordSource: RecordSource {
     let location: String
     private var reader: LineReader
@@ -48,6 +49,7 @@ struct FileRecordSource: RecordSource {
             var scanner = JSONScanner(raw)
             var partitionKey: [UInt8]?
             var data: [UInt8]?
+            var arrival: Int64?
             do {
                 try scanner.beginObject()
                 while let key = try scanner.nextKey() {
@@ -55,6 +57,8 @@ struct FileRecordSource: RecordSource {
                         partitionKey = try scanner.unescaped(try scanner.readString())
                     } else if scanner.string(key, equals: "data") {
                         data = try scanner.unescaped(try scanner.readString())
+                    } else if scanner.string(key, equals: "approximateArrivalTimestamp") {
+                        arrival = try scanner.readOptionalInteger()
                     } else {
                         try scanner.skipValue()
                     }
@@ -81,7 +85,8 @@ struct FileRecordSource: RecordSource {
             guard decoded.readableBytes <= maximumRecordBytes else {
                 throw ConfigurationError("record of \(decoded.readableBytes) bytes exceeds \(maximumRecordBytes)")
             }
-            return SourceRecord(lineNumber: lineNumber, partitionKey: partitionKey, data: .base64(data))
+            if let arrival, arrival < 0 { throw ConfigurationError("\"approximateArrivalTimestamp\" must be epoch milliseconds, not \(arrival)") }
+            return SourceRecord(lineNumber: lineNumber, partitionKey: partitionKey, data: .base64(data), arrivalTimestamp: arrival)
         }
     }
 }

@@ -20,6 +20,8 @@ final class LocalSourceSession: @unchecked Sendable {
 
     struct Settings {
         var source: SourceSpecification
+        /// The stream's name, for messages.
+        var stream: String
         var shards: Int
         var batchRecords: Int
         var workerArguments: [String]
@@ -154,7 +156,7 @@ final class LocalSourceSession: @unchecked Sendable {
         case .failure(is CancellationError):
             break
         case .failure(let error):
-            driverFailed(nil, "reading \(settings.source) failed: \(error)", counts: true)
+            driverFailed(nil, "reading \(settings.source) (stream \(settings.stream)) failed: \(error)", counts: true)
         }
         finishIfDone()
     }

@@ -162,7 +162,7 @@ final class SourcePump: @unchecked Sendable {
                         digits[shard].withUnsafeBytes { sequence in
                             writers[shard]!.append(
                                 base64Text: raw, partitionKey: key, sequenceNumber: sequence,
-                                subSequenceNumber: 0, approximateArrivalTimestamp: now)
+                                subSequenceNumber: 0, approximateArrivalTimestamp: record.arrivalTimestamp ?? now)
                         }
                     }
                 }
@@ -172,7 +172,7 @@ final class SourcePump: @unchecked Sendable {
                         digits[shard].withUnsafeBytes { sequence in
                             writers[shard]!.append(
                                 data: raw, partitionKey: key, sequenceNumber: sequence,
-                                subSequenceNumber: 0, approximateArrivalTimestamp: now)
+                                subSequenceNumber: 0, approximateArrivalTimestamp: record.arrivalTimestamp ?? now)
                         }
                     }
                 }

@@ -14,4 +14,6 @@ struct SourceRecord: Sendable {
     /// A small number naming the partition key, when the source knows one (the generator):
     /// lets the reader remember each key's shard without hashing the key.
     var keyID: Int?
+    /// `approximateArrivalTimestamp` given in the input (epoch ms); nil: when it was read.
+    var arrivalTimestamp: Int64?
 }

@@ -83,7 +83,7 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
     public var status: String {
         eventLoop.preconditionInEventLoop()
         let rate = Int(self.rate.perSecond(total: machine.itemsSent))
-        return "routers=\(machine.connectedRouters)/\(configuration.routerSockets.count) reducers=\(machine.connectedReducers)/\(configuration.reducerSockets.count) records=\(machine.recordsProcessed) items/s=\(rate) queued=\(machine.queuedItems)"
+        return "routers=\(machine.connectedRouters)/\(configuration.routerSockets.count) reducers=\(machine.connectedReducers)/\(configuration.reducerSockets.count) records=\(machine.recordsProcessed) items/s=\(rate) queued=\(machine.queuedItems) filtered=\(machine.itemsFiltered)"
     }
 
     // MARK: ConnectionDelegate
@@ -141,12 +141,16 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
             joinedEndpoint(.reducer(index: index))
         case .routerLost(let index, _) where stopping:
             logger.debug("closed the connection to router \(index)")
+        case .reset where stopping:
+            break
         case .reducerLost(let index, _) where stopping:
             logger.debug("closed the connection to reducer \(index)")
         case .routerLost(let index, let dropped):
             logger.warning("lost router \(index)\(dropped > 0 ? "; \(dropped) unprocessed records dropped (their workers resend)" : "")")
         case .reducerLost(let index, let inFlight):
-            logger.warning("lost reducer \(index) with \(inFlight) items in flight; routers told so workers resend")
+            logger.warning("lost reducer \(index) with \(inFlight) items in flight")
+        case .reset(let records, let items):
+            logger.warning("reset after losing a reducer: dropped \(records) records and \(items) queued items and reconnecting to the routers, so their shards resend their incomplete records in order")
         case .corruptAggregate(let shardId, let sequenceNumber, let reason):
             logWarning("shard \(shardId) record \(sequenceNumber): \(reason)")
         case .itemError(let shardId, let sequenceNumber, let reason):

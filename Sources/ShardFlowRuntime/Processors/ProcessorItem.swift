@@ -8,6 +8,8 @@ public struct ProcessorItem: Sendable, Hashable {
     public init(_ wire: WireItem) { self.wire = wire }
 
     public var shardId: String { String(buffer: wire.shardId) }
+    /// The stream the record came from (`--source NAME=…`, or the source's own name).
+    public var stream: String { String(buffer: wire.stream) }
     public var sequenceNumber: String { String(buffer: wire.sequenceNumber) }
     public var subSequenceNumber: Int64? { wire.subSequenceNumber.map { Int64(bitPattern: $0) } }
     /// `approximateArrivalTimestamp` of the record, epoch milliseconds.
@@ -24,4 +26,12 @@ public struct ProcessorItem: Sendable, Hashable {
     public var data: ByteBuffer { wire.data }
     /// The item's bytes as an array.
     public var bytes: [UInt8] { Array(wire.data.readableBytesView) }
+
+    /// With `--extract dynamodb`: the change (event name, keys, images, stream sequence number)
+    /// read from the data; nil for other items. Throws when the data is not a DynamoDB Streams
+    /// record.
+    public func dynamoDBChange() throws -> DynamoDBChange? {
+        guard wire.isDynamoDBRecord else { return nil }
+        return try DynamoDBChange(data: wire.data)
+    }
 }

@@ -83,7 +83,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
     public var status: String {
         eventLoop.preconditionInEventLoop()
         let rate = Int(self.rate.perSecond(total: machine.itemsProcessed))
-        return "mappers=\(machine.mapperCount) items=\(machine.itemsProcessed) items/s=\(rate) queued=\(machine.queuedItems) failed=\(machine.itemsFailed) dead-lettered=\(machine.itemsDeadLettered)"
+        return "mappers=\(machine.mapperCount) items=\(machine.itemsProcessed) items/s=\(rate) queued=\(machine.queuedItems) failed=\(machine.itemsFailed) dead-lettered=\(machine.itemsDeadLettered) expired=\(machine.itemsExpired) held=\(machine.heldItems) held-keys=\(machine.heldKeys)"
     }
 
     // MARK: ConnectionDelegate
@@ -100,7 +100,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
 
     func connection(_ connection: Connection, didReceive frame: Frame) {
         if case .hello(let hello) = frame { connection.peer = "\(hello.role) \(hello.index)" }
-        run(machine.frameReceived(frame, from: connection.id, now: eventLoop.now))
+        run(machine.frameReceived(frame, from: connection.id, now: eventLoop.now, epochMilliseconds: Self.epochMilliseconds()))
     }
 
     func connectionDidCompleteRead(_ connection: Connection) {
@@ -187,8 +187,11 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
             logger.info("mapper \(index) connected")
         case .mapperLeft(let index, let dropped):
             logger.info("mapper \(index) disconnected\(dropped > 0 ? "; \(dropped) unprocessed items dropped (their workers resend)" : "")")
-        case .retrying(let items, let attempt, let delay, let error):
-            logger.warning("\(items) items failed (attempt \(attempt)): \(error); retrying in \(delay.prettyDescription)")
+        case .retrying(let items, let heldBack, let attempt, let delay, let error):
+            let waiting = heldBack > 0 ? " (with \(heldBack) later items of their keys; other keys go on)" : ""
+            logger.warning("\(items) items failed (attempt \(attempt)): \(error); retrying in \(delay.prettyDescription)\(waiting)")
+        case .expired(let items):
+            logger.warning("\(items) items are older than --max-record-age: dead-lettering them as expired")
         case .gaveUp(let items, let error, let deadLettered):
             logger.error("\(items) items failed for good: \(error); \(deadLettered ? "dead-lettering them" : "acknowledging them failed so their shard waits and resends")")
         case .acksDropped(let count):
@@ -196,6 +199,13 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
         case .refused(let id, let reason):
             logger.warning("refused \(registry[id]?.description ?? "connection \(id)"): \(reason)")
         }
+    }
+
+    /// The wall clock, epoch milliseconds (records' arrival timestamps are wall-clock times).
+    static func epochMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     private func completeDrainIfIdle() {

@@ -8,8 +8,8 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         public var listen: ListenAddress
         public var transport = TransportConfiguration()
         public var workerWindow = FlowDefaults.workerWindow
-        /// How records are spread over mappers (`--key-ordered --mappers M`).
-        public var routing = RouterStateMachine.Routing.anyMapper
+        /// How records are spread over mappers (`--ordering`).
+        public var ordering = RouterStateMachine.Ordering.perKey
         /// The group's mapper count when known (`--mappers`).
         public var mapperCount: Int?
 
@@ -35,7 +35,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         self.registry = ConnectionRegistry(eventLoop: eventLoop)
         var machineConfiguration = RouterStateMachine.Configuration(index: configuration.index, instance: UInt64.random(in: .min ... .max))
         machineConfiguration.workerWindow = configuration.workerWindow
-        machineConfiguration.routing = configuration.routing
+        machineConfiguration.ordering = configuration.ordering
         machineConfiguration.mapperCount = configuration.mapperCount
         self.machine = RouterStateMachine(configuration: machineConfiguration)
         self.logger = logger
@@ -48,7 +48,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
             registry: registry, delegate: self, logger: logger
         ).map { channel in
             self.listener = channel
-            self.logger.info("router \(self.configuration.index) listening on \(self.configuration.listen); records go \(self.configuration.routing)")
+            self.logger.info("router \(self.configuration.index) listening on \(self.configuration.listen); records go \(self.configuration.ordering)")
         }
     }
 
@@ -125,11 +125,14 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
                         metadata: ["shard.id": "\(shardId)", "worker.id": "\(String(worker, radix: 16))"])
         case .mapperJoined(let index):
             logger.info("mapper \(index) joined")
-        case .mapperLost(let index, let announced):
+        case .mapperLost(let index, let announced, let workers, let dropped):
+            let resend = workers == 0 ? "no worker had records there"
+                : "\(workers) worker\(workers == 1 ? "" : "s") told to resend their incomplete records"
+                    + (dropped > 0 ? " (\(dropped) queued here dropped)" : "")
             if announced {
-                logger.info("mapper \(index) left (draining); workers told to resend anything still incomplete")
+                logger.info("mapper \(index) left (draining); \(resend)")
             } else {
-                logger.warning("mapper \(index) lost; workers told to resend their incomplete records")
+                logger.warning("mapper \(index) lost; \(resend)")
             }
         case .acksDropped(let count, let reason):
             logger.debug("dropped \(count) acknowledgements: \(reason)")

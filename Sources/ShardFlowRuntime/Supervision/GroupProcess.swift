@@ -30,7 +30,7 @@ final class GroupProcess: @unchecked Sendable {
 
     /// Keeps the last counters of an incarnation that ended.
     func incarnationEnded() {
-        for counter in ["items", "failed", "dead-lettered"] {
+        for counter in ["items", "failed", "dead-lettered", "expired", "filtered"] {
             countersBeforeRestart[counter, default: 0] += Int(status[counter] ?? "") ?? 0
         }
         status = [:]

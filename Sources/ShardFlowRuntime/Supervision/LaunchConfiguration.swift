@@ -6,19 +6,22 @@ public struct LaunchConfiguration: Sendable {
     public var binDirectory: String
     /// Socket directory; nil = a fresh private directory, removed at exit.
     public var runtimeDirectory: String?
-    /// Where checkpoints are kept (`checkpoints.json`).
+    /// Where checkpoints are kept: `<stream>/checkpoints.json` for each local source.
     public var stateDirectory: String
     public var routers = 1
     public var mappers = 1
     public var reducers = 2
-    public var source: SourceSpecification
-    /// Shards of the local source.
+    /// The streams, each with a resolved name (empty: `--source none`, only the group runs).
+    public var sources: [StreamSource]
+    /// Shards of each local source.
     public var shards = 4
     public var processor: ProcessorSpecification = .discard
     public var extract: Extractor.Mode = .record
     public var key: Extractor.KeySelector = .partitionKey
-    /// Key-ordered routing (DESIGN §6): routers pick the mapper by the record's partition key.
-    public var keyOrdered = false
+    /// Event patterns (`--filter`): items no pattern matches are completed unprocessed.
+    public var filters: [EventPattern] = []
+    /// Whether each key's items keep their shard order (`--ordering`).
+    public var ordering = RouterStateMachine.Ordering.perKey
     /// Extra reducer arguments (batching, retries, dead letters).
     public var reducerArguments: [String] = []
     /// Extra worker arguments (checkpoint interval, backpressure).
@@ -50,11 +53,17 @@ public struct LaunchConfiguration: Sendable {
     /// Testing and drills: answer the local source's next checkpoint requests with these errors.
     public var injectedCheckpointErrors: [CheckpointError] = []
 
-    public init(binDirectory: String, stateDirectory: String, source: SourceSpecification) {
+    public init(binDirectory: String, stateDirectory: String, sources: [StreamSource]) {
         self.binDirectory = binDirectory
         self.stateDirectory = stateDirectory
-        self.source = source
+        self.sources = sources
     }
+
+    /// Whether any source is local (the launcher plays the daemon and keeps checkpoints).
+    var hasLocalSource: Bool { sources.contains(where: \.isLocal) }
+
+    /// Where a local stream's checkpoints and identity are kept.
+    func stateDirectory(of stream: StreamSource) -> String { "\(stateDirectory)/\(stream.stream)" }
 
     func binary(_ name: String) -> String { "\(binDirectory)/\(name)" }
 }

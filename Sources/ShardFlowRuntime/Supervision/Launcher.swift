@@ -9,7 +9,8 @@ import Glibc
 #endif
 
 /// `shardflow run`: starts and supervises a whole group on one host — reducers and routers,
-/// then mappers, then the source — and on completion or SIGINT/SIGTERM drains it in order.
+/// then mappers, then the sources (one per stream) — and on completion or SIGINT/SIGTERM
+/// drains it in order.
 /// What to do when is the ``SupervisorStateMachine``'s; this class performs its actions
 /// (spawning, signalling, the source, the notify sockets, progress and the summary).
 public final class Launcher: @unchecked Sendable {
@@ -20,12 +21,14 @@ public final class Launcher: @unchecked Sendable {
     private var machine: SupervisorStateMachine
     private var runtime: RuntimeDirectory!
     private var ownsRuntime = false
-    private var store: CheckpointStore!
+    /// Checkpoints of each local source.
+    private var stores: [SupervisorStateMachine.SourceID: CheckpointStore] = [:]
     private var processes: [GroupProcess] = []
     private let notifications = NotifyHub()
+    /// The last STATUS of each worker, by "stream/shard".
     private var workerStatus: [String: [String: String]] = [:]
-    private var session: LocalSourceSession?
-    private var kclDaemon: ChildProcess?
+    private var sessions: [SupervisorStateMachine.SourceID: LocalSourceSession] = [:]
+    private var kclDaemons: [SupervisorStateMachine.SourceID: ChildProcess] = [:]
     private var workerUsage = ResourceUse()
     private var workerCount = 0
     private var timer: Scheduled<Void>?
@@ -33,7 +36,8 @@ public final class Launcher: @unchecked Sendable {
     private let done: EventLoopPromise<Int32>
     private var report: RunReport!
     private var reaper: ChildReaper!
-    private var sourceSummary = SourcePump.Summary()
+    private var sourceSummaries: [SupervisorStateMachine.SourceID: SourcePump.Summary] = [:]
+    private var completedSources: Set<SupervisorStateMachine.SourceID> = []
     private var recordsDeliveredBefore = 0
 
     public init(configuration: LaunchConfiguration, logger: Logger) {
@@ -49,6 +53,7 @@ public final class Launcher: @unchecked Sendable {
         supervision.restart = configuration.restart
         supervision.readyTimeout = configuration.readyTimeout
         supervision.drainTimeout = configuration.drainTimeout
+        supervision.sources = configuration.sources.count
         self.machine = SupervisorStateMachine(configuration: supervision)
     }
 
@@ -88,12 +93,21 @@ public final class Launcher: @unchecked Sendable {
             runtime = RuntimeDirectory(path: String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self))
             ownsRuntime = true
         }
-        store = try CheckpointStore(directory: configuration.stateDirectory)
-        if configuration.reset, !store.checkpoints.isEmpty {
-            try store.removeAll()
-            logger.notice("--reset: forgot the stored checkpoints in \(store.path)")
+        guard configuration.hasLocalSource else { return }
+        try RuntimeDirectory.makeDirectories(configuration.stateDirectory, mode: 0o750)
+        if let notice = try SourceIdentity.migrateSingleStreamLayout(state: configuration.stateDirectory, streams: configuration.sources) {
+            logger.notice("\(notice)")
         }
-        try SourceIdentity.check(configuration: configuration, reset: configuration.reset)
+        for (id, stream) in configuration.sources.enumerated() where stream.isLocal {
+            let directory = configuration.stateDirectory(of: stream)
+            var store = try CheckpointStore(directory: directory)
+            if configuration.reset, !store.checkpoints.isEmpty {
+                try store.removeAll()
+                logger.notice("--reset: forgot the stored checkpoints in \(store.path)")
+            }
+            try SourceIdentity.check(stream, shards: configuration.shards, directory: directory, reset: configuration.reset)
+            stores[id] = store
+        }
     }
 
     private func begin() {
@@ -107,12 +121,13 @@ public final class Launcher: @unchecked Sendable {
                              "--processor", configuration.processor.description, "--mappers", String(configuration.mappers)]
                     + common + configuration.reducerArguments
             case .router:
-                arguments = [configuration.binary("shardflow-router"), "--index", String(member.index), "--mappers", String(configuration.mappers)]
-                    + common + (configuration.keyOrdered ? ["--key-ordered"] : [])
+                arguments = [configuration.binary("shardflow-router"), "--index", String(member.index), "--mappers", String(configuration.mappers),
+                             "--ordering", configuration.ordering.rawValue] + common
             case .mapper:
                 arguments = [configuration.binary("shardflow-mapper"), "--index", String(member.index),
                              "--routers", String(configuration.routers), "--reducers", String(configuration.reducers),
-                             "--extract", configuration.extract.rawValue, "--key", configuration.key.description] + common
+                             "--extract", configuration.extract.rawValue, "--key", configuration.key.description]
+                    + configuration.filters.flatMap { ["--filter", $0.text] } + common
             }
             return GroupProcess(member: member, arguments: arguments, notifyPath: "\(runtime.path)/notify-\(member.name).sock")
         }
@@ -155,16 +170,16 @@ public final class Launcher: @unchecked Sendable {
             case .signal(let id, let signal):
                 // SIGTERM asks the process itself to drain; SIGKILL ends it with whatever it started.
                 if signal == SIGKILL { processes[id].child?.sendToGroup(signal: signal) } else { processes[id].child?.send(signal: signal) }
-            case .startSource:
-                startSource()
-            case .stopSource:
-                stopSource()
-            case .killSource:
-                session?.kill()
-                kclDaemon?.sendToGroup(signal: SIGKILL)
+            case .startSource(let id):
+                startSource(id)
+            case .stopSource(let id):
+                stopSource(id)
+            case .killSource(let id):
+                sessions[id]?.kill()
+                kclDaemons[id]?.sendToGroup(signal: SIGKILL)
             case .killAll:
-                session?.kill()
-                kclDaemon?.sendToGroup(signal: SIGKILL)
+                for session in sessions.values { session.kill() }
+                for daemon in kclDaemons.values { daemon.sendToGroup(signal: SIGKILL) }
                 for process in processes { process.child?.sendToGroup(signal: SIGKILL) }
             case .scheduleTimer(let deadline):
                 timer?.cancel()
@@ -194,13 +209,18 @@ public final class Launcher: @unchecked Sendable {
     private func log(_ event: SupervisorStateMachine.Event) {
         switch event {
         case .starting(let reducers, let routers, let mappers):
-            logger.info("starting \(reducers) reducers, \(routers) routers and \(mappers) mappers\(configuration.keyOrdered ? " (key-ordered routing)" : "") in \(runtime.path)")
+            logger.info("starting \(reducers) reducers, \(routers) routers and \(mappers) mappers\(configuration.ordering == .none ? " (no ordering)" : "") in \(runtime.path)")
         case .groupReady:
             logger.info("group ready")
+            if configuration.sources.isEmpty {
+                beginReporting()
+                report.printWorkerCommand(workerCommand(for: nil))
+            }
         case .restarting(let id, let termination, let delay, let attempt):
             logger.warning("\(machine.member(id)) \(termination); restarting it in \(delay.prettyDescription) (\(restartCount(attempt)); the rest of the group keeps running)")
-        case .sourceRestarting(let reason, let delay, let attempt):
-            logger.warning("\(reason); restarting the source from the stored checkpoints in \(delay.prettyDescription) (\(restartCount(attempt)))")
+        case .sourceRestarting(let id, let reason, let delay, let attempt):
+            let source = configuration.sources.count == 1 ? "the source" : "the source of stream \(configuration.sources[id].stream)"
+            logger.warning("\(reason); restarting \(source) from the stored checkpoints in \(delay.prettyDescription) (\(restartCount(attempt)))")
         case .stopping(let signal):
             let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
             logger.notice("\(name): stopping gracefully — workers hand their shards back (checkpointing what is complete), then the group drains; \(name) again to stop at once")
@@ -223,111 +243,126 @@ public final class Launcher: @unchecked Sendable {
 
     // MARK: Source
 
-    private func startSource() {
-        if !report.started {
-            report.start()
-            if let interval = configuration.progressInterval {
-                eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-                    guard !self.finished else { return }
-                    self.report.progress(self.snapshot())
-                }
+    private func beginReporting() {
+        guard !report.started else { return }
+        report.start()
+        if let interval = configuration.progressInterval {
+            eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                guard !self.finished else { return }
+                self.report.progress(self.snapshot())
             }
         }
-        switch configuration.source {
+    }
+
+    private func startSource(_ id: SupervisorStateMachine.SourceID) {
+        beginReporting()
+        let stream = configuration.sources[id]
+        switch stream.specification {
         case .file, .generate:
-            startLocalSession()
+            startLocalSession(id)
         case .kcl(let properties):
-            startKCL(properties: properties)
+            startKCL(id, properties: properties)
         case .none:
-            report.printWorkerCommand(workerCommand)
+            preconditionFailure("--source none starts no source")
         }
     }
 
-    private func stopSource() {
-        if let session {
+    private func stopSource(_ id: SupervisorStateMachine.SourceID) {
+        if let session = sessions[id] {
             session.requestStop()
-        } else if let daemon = kclDaemon {
+        } else if let daemon = kclDaemons[id] {
             daemon.send(signal: SIGTERM)  // the daemon's shutdown hook sends shutdownRequested
         } else {
-            run(machine.sourceEnded(.stopped, now: .now()))
+            run(machine.sourceEnded(id, .stopped, now: .now()))
         }
     }
 
-    /// The command line of a worker for this group (also the `executableName` for a daemon).
-    var workerCommand: [String] {
+    /// The command line of a worker of `stream` (also the `executableName` for a daemon).
+    func workerCommand(for stream: StreamSource?) -> [String] {
         if let override = configuration.workerCommandOverride { return override }
+        let streamArguments = stream.map { $0.stream.isEmpty ? [] : ["--stream", $0.stream] } ?? []
         return [configuration.binary("shardflow-worker"), "--runtime-dir", runtime.path, "--routers", String(configuration.routers),
-         "--log-level", configuration.childLogLevel] + configuration.commonArguments + configuration.workerArguments
+                "--log-level", configuration.childLogLevel] + streamArguments + configuration.commonArguments + configuration.workerArguments
     }
 
-    private func startLocalSession() {
+    private func startLocalSession(_ id: SupervisorStateMachine.SourceID) {
+        let stream = configuration.sources[id]
         let settings = LocalSourceSession.Settings(
-            source: configuration.source, shards: configuration.shards, batchRecords: configuration.batchRecords,
-            workerArguments: workerCommand,
+            source: stream.specification, stream: stream.stream, shards: configuration.shards, batchRecords: configuration.batchRecords,
+            workerArguments: workerCommand(for: stream),
             workerEnvironment: childEnvironment(notify: "\(runtime.path)/notify-workers.sock"),
             injectedCheckpointErrors: configuration.injectedCheckpointErrors)
         let session = LocalSourceSession(
             settings: settings, eventLoop: eventLoop, logger: logger,
-            persist: { shardId, checkpoint in try self.store.update(shardId, to: checkpoint) },
-            onFinished: { outcome in self.sessionFinished(outcome) })
-        self.session = session
+            persist: { shardId, checkpoint in try self.stores[id]!.update(shardId, to: checkpoint) },
+            onFinished: { outcome in self.sessionFinished(id, outcome) })
+        sessions[id] = session
         do {
-            try session.start(checkpoints: store.checkpoints)
+            try session.start(checkpoints: stores[id]!.checkpoints)
         } catch {
-            self.session = nil
-            run(machine.sourceEnded(.failed("cannot start the source: \(error)"), now: .now()))
+            sessions[id] = nil
+            run(machine.sourceEnded(id, .failed("cannot start the source \(stream): \(error)"), now: .now()))
         }
     }
 
-    private func sessionFinished(_ outcome: LocalSourceSession.Outcome) {
-        if let session { recordsDeliveredBefore += session.recordsDelivered }
-        session = nil
+    private func sessionFinished(_ id: SupervisorStateMachine.SourceID, _ outcome: LocalSourceSession.Outcome) {
+        if let session = sessions[id] { recordsDeliveredBefore += session.recordsDelivered }
+        sessions[id] = nil
         switch outcome {
         case .completed(let summary):
-            report.sourceCompleted()
-            sourceSummary = summary
+            sourceSummaries[id] = summary
+            sourceCompleted(id)
             let code = summary.invalidLines.isEmpty ? ExitStatus.completed : ExitStatus.invalidInput
-            run(machine.sourceEnded(.completed(code: code), now: .now()))
+            run(machine.sourceEnded(id, .completed(code: code), now: .now()))
         case .stopped:
-            run(machine.sourceEnded(.stopped, now: .now()))
+            run(machine.sourceEnded(id, .stopped, now: .now()))
         case .failed(let reason, let counts):
-            run(machine.sourceEnded(.failed(reason, counts: counts), now: .now()))
+            run(machine.sourceEnded(id, .failed(reason, counts: counts), now: .now()))
         }
     }
 
-    private func startKCL(properties: String) {
+    /// The run's processing time ends when the last source completed.
+    private func sourceCompleted(_ id: SupervisorStateMachine.SourceID) {
+        completedSources.insert(id)
+        if completedSources.count == configuration.sources.count { report.sourceCompleted() }
+    }
+
+    private func startKCL(_ id: SupervisorStateMachine.SourceID, properties: String) {
+        let stream = configuration.sources[id]
         do {
             let written = try KCLProperties.write(
-                userProperties: properties, workerCommand: workerCommand, directory: runtime.path)
+                userProperties: properties, workerCommand: workerCommand(for: stream), directory: runtime.path,
+                name: "shardflow-kcl-\(stream.stream).properties")
             guard let classpath = configuration.kcl.classpath else {
                 throw ConfigurationError("--source kcl: needs --kcl-classpath (the KCL multilang jars)")
             }
             let daemon = try ChildProcess.spawn(
                 [configuration.kcl.java, "-cp", classpath, configuration.kcl.mainClass, written],
                 environment: childEnvironment(notify: "\(runtime.path)/notify-workers.sock"), newProcessGroup: true)
-            kclDaemon = daemon
-            logger.info("started the KCL MultiLangDaemon (pid \(daemon.pid)) with \(written)")
+            kclDaemons[id] = daemon
+            logger.info("started the KCL MultiLangDaemon for stream \(stream.stream) (pid \(daemon.pid)) with \(written)")
         } catch {
-            run(machine.sourceEnded(.failed("cannot start the KCL MultiLangDaemon: \(error)"), now: .now()))
+            run(machine.sourceEnded(id, .failed("cannot start the KCL MultiLangDaemon for stream \(stream.stream): \(error)"), now: .now()))
         }
     }
 
     // MARK: Children
 
     private func childExited(pid: pid_t, termination: ChildProcess.Termination, usage: ChildProcess.Usage) {
-        if let session, session.owns(pid: pid) {
+        if let session = sessions.values.first(where: { $0.owns(pid: pid) }) {
             workerUsage.add(usage)
             workerCount += 1
             _ = session.childExited(pid: pid, termination: termination)
             return
         }
-        if let daemon = kclDaemon, daemon.pid == pid {
-            kclDaemon = nil
+        if let (id, _) = kclDaemons.first(where: { $0.value.pid == pid }) {
+            kclDaemons[id] = nil
             workerUsage.add(usage)
             let outcome: SupervisorStateMachine.SourceOutcome = termination.isSuccess
                 ? .completed(code: ExitStatus.completed)
-                : .failed("the KCL MultiLangDaemon \(termination)", counts: termination.isSelfInflicted)
-            run(machine.sourceEnded(outcome, now: .now()))
+                : .failed("the KCL MultiLangDaemon of stream \(configuration.sources[id].stream) \(termination)", counts: termination.isSelfInflicted)
+            if termination.isSuccess { sourceCompleted(id) }
+            run(machine.sourceEnded(id, outcome, now: .now()))
             return
         }
         guard let id = processes.firstIndex(where: { $0.child?.pid == pid }) else {
@@ -353,7 +388,7 @@ public final class Launcher: @unchecked Sendable {
     private func workerReported(_ fields: [String: String]) {
         guard let status = fields["STATUS"] else { return }
         let values = NotifyHub.statusFields(status)
-        if let shard = values["shard"] { workerStatus[shard] = values }
+        if let shard = values["shard"] { workerStatus["\(values["stream"] ?? "")/\(shard)"] = values }
     }
 
     // MARK: Stopping
@@ -392,7 +427,7 @@ public final class Launcher: @unchecked Sendable {
         guard ownsRuntime else { return }
         for index in 0..<configuration.routers { unlink(runtime.routerSocket(index)) }
         for index in 0..<configuration.reducers { unlink(runtime.reducerSocket(index)) }
-        unlink("\(runtime.path)/shardflow-kcl.properties")
+        for stream in configuration.sources { unlink("\(runtime.path)/shardflow-kcl-\(stream.stream).properties") }
         rmdir(runtime.path)
     }
 
@@ -400,22 +435,27 @@ public final class Launcher: @unchecked Sendable {
 
     private func snapshot() -> RunReport.Snapshot {
         var snapshot = RunReport.Snapshot()
-        snapshot.recordsRead = (session?.recordsRead ?? 0)
-        snapshot.recordsDelivered = recordsDeliveredBefore + (session?.recordsDelivered ?? 0)
+        snapshot.recordsRead = sessions.values.reduce(0) { $0 + $1.recordsRead }
+        snapshot.recordsDelivered = recordsDeliveredBefore + sessions.values.reduce(0) { $0 + $1.recordsDelivered }
         let reducers = processes.filter { $0.kind == .reducer }
         snapshot.items = reducers.reduce(0) { $0 + $1.total("items") }
         snapshot.itemsFailed = reducers.reduce(0) { $0 + $1.total("failed") }
         snapshot.itemsDeadLettered = reducers.reduce(0) { $0 + $1.total("dead-lettered") }
+        snapshot.itemsExpired = reducers.reduce(0) { $0 + $1.total("expired") }
+        snapshot.itemsFiltered = processes.filter { $0.kind == .mapper }.reduce(0) { $0 + $1.total("filtered") }
         snapshot.incomplete = workerStatus.values.reduce(0) { $0 + (Int($1["incomplete"] ?? "") ?? 0) }
-        snapshot.shardsEnded = store.checkpoints.values.filter { $0 == .shardEnd }.count
-        snapshot.shards = configuration.shards
-        snapshot.checkpoints = store.checkpoints
-        snapshot.source = sourceSummary
+        snapshot.streams = configuration.sources.indices.compactMap { id in
+            guard let store = stores[id] else { return nil }
+            return .init(name: configuration.sources[id].stream, checkpointsPath: store.path, checkpoints: store.checkpoints,
+                         source: sourceSummaries[id] ?? SourcePump.Summary())
+        }
+        snapshot.shards = configuration.shards * snapshot.streams.count
         snapshot.processes = processes.map { ($0.name, $0.usage) }
         snapshot.workers = (workerCount, workerUsage)
-        snapshot.incompleteShards = workerStatus.compactMap { shard, status in
+        snapshot.incompleteShards = workerStatus.compactMap { key, status in
             guard let records = Int(status["incomplete"] ?? ""), records > 0 else { return nil }
-            return (shard, records)
+            // "stream/shard"; with one stream, just the shard.
+            return (configuration.sources.count > 1 ? key : status["shard"] ?? key, records)
         }.sorted { $0.shard < $1.shard }
         return snapshot
     }

@@ -13,15 +13,28 @@ final class RunReport: @unchecked Sendable {
         var items = 0
         var itemsFailed = 0
         var itemsDeadLettered = 0
+        var itemsExpired = 0
+        var itemsFiltered = 0
         var incomplete = 0
-        var shardsEnded = 0
+        /// Shards of all local streams.
         var shards = 0
-        var checkpoints: [String: Checkpoint] = [:]
-        var source = SourcePump.Summary()
+        /// Each local stream's checkpoints and reading summary.
+        var streams: [Stream] = []
         var processes: [(name: String, usage: ResourceUse)] = []
         var workers: (count: Int, usage: ResourceUse) = (0, ResourceUse())
         /// Shards whose worker last reported records not complete, with how many.
         var incompleteShards: [(shard: String, records: Int)] = []
+
+        struct Stream {
+            var name: String
+            var checkpointsPath: String
+            var checkpoints: [String: Checkpoint]
+            var source: SourcePump.Summary
+            var shardsEnded: Int { checkpoints.values.filter { $0 == .shardEnd }.count }
+        }
+
+        var shardsEnded: Int { streams.reduce(0) { $0 + $1.shardsEnded } }
+        var checkpointCount: Int { streams.reduce(0) { $0 + $1.checkpoints.count } }
     }
 
     private let configuration: LaunchConfiguration
@@ -67,9 +80,9 @@ final class RunReport: @unchecked Sendable {
         last = (now, snapshot.recordsDelivered, snapshot.items)
         let recordRate = Double(snapshot.recordsDelivered - previous.delivered) / seconds
         let itemRate = Double(snapshot.items - previous.items) / seconds
-        let shardText = configuration.source.isLocal ? "  shards ended \(snapshot.shardsEnded)/\(snapshot.shards)" : ""
+        let shardText = configuration.hasLocalSource ? "  shards ended \(snapshot.shardsEnded)/\(snapshot.shards)" : ""
         let time = elapsed.fixed(1)
-        emit("[\(String(repeating: " ", count: max(0, 6 - time.count)))\(time)s] records \(count(snapshot.recordsDelivered)) (\(count(Int(recordRate)))/s)  items \(count(snapshot.items)) (\(count(Int(itemRate)))/s)  incomplete \(count(snapshot.incomplete))  checkpoints \(snapshot.checkpoints.count)\(shardText)")
+        emit("[\(String(repeating: " ", count: max(0, 6 - time.count)))\(time)s] records \(count(snapshot.recordsDelivered)) (\(count(Int(recordRate)))/s)  items \(count(snapshot.items)) (\(count(Int(itemRate)))/s)  incomplete \(count(snapshot.incomplete))  checkpoints \(snapshot.checkpointCount)\(shardText)")
     }
 
     func printWorkerCommand(_ command: [String]) {
@@ -89,27 +102,36 @@ final class RunReport: @unchecked Sendable {
         let cpu = snapshot.processes.reduce(snapshot.workers.usage.cpuSeconds) { $0 + $1.usage.cpuSeconds } + Self.ownCPU()
         let peakSum = snapshot.processes.reduce(snapshot.workers.usage.maximumResidentBytes) { $0 + $1.usage.maximumResidentBytes } + Self.ownPeak()
         var lines = ["", "ShardFlow run summary"]
-        lines.append("  source       \(configuration.source)\(configuration.source.isLocal ? " (\(configuration.shards) shards)" : "")")
-        if configuration.source.isLocal {
+        for stream in configuration.sources {
+            let label = configuration.sources.count == 1 ? "source      " : "stream      "
+            lines.append("  \(label) \(stream)\(stream.isLocal ? " (\(configuration.shards) shards)" : "")")
+        }
+        if configuration.sources.isEmpty { lines.append("  source       none (workers started by someone else)") }
+        if configuration.hasLocalSource {
+            let skipped = snapshot.streams.reduce(0) { $0 + $1.source.skippedBehindCheckpoint }
             var recordLine = "  records      \(count(snapshot.recordsDelivered)) delivered to workers"
-            if snapshot.source.skippedBehindCheckpoint > 0 {
-                recordLine += ", \(count(snapshot.source.skippedBehindCheckpoint)) skipped (already checkpointed)"
-            }
+            if skipped > 0 { recordLine += ", \(count(skipped)) skipped (already checkpointed)" }
             lines.append(recordLine)
-            if !snapshot.source.invalidLines.isEmpty {
-                lines.append("  invalid      \(snapshot.source.invalidLines.count) input lines rejected (lines \(snapshot.source.invalidLines.prefix(10).map { String($0.line) }.joined(separator: ", "))\(snapshot.source.invalidLines.count > 10 ? ", …" : ""))")
+            for stream in snapshot.streams where !stream.source.invalidLines.isEmpty {
+                let invalid = stream.source.invalidLines
+                let numbers = invalid.prefix(10).map { String($0.line) }.joined(separator: ", ") + (invalid.count > 10 ? ", …" : "")
+                let of = snapshot.streams.count > 1 ? " of stream \(stream.name)" : ""
+                lines.append("  invalid      \(invalid.count) input lines\(of) rejected (lines \(numbers))")
             }
         }
-        lines.append("  items        \(count(snapshot.items)) processed by \(configuration.reducers) reducers (\(snapshot.itemsFailed) failed, \(snapshot.itemsDeadLettered) dead-lettered)")
+        var itemLine = "  items        \(count(snapshot.items)) processed by \(configuration.reducers) reducers (\(snapshot.itemsFailed) failed, \(snapshot.itemsDeadLettered) dead-lettered"
+        if snapshot.itemsExpired > 0 { itemLine += " of which \(snapshot.itemsExpired) expired" }
+        itemLine += ")"
+        if !configuration.filters.isEmpty { itemLine += "; \(count(snapshot.itemsFiltered)) filtered out by --filter" }
+        lines.append(itemLine)
         // Rates count the processing: from the source's start until every shard ended with every
         // item acknowledged. Stopping the processes afterwards is shown apart.
         let processing = processingSeconds
         var timeLine = "  time         \(processing.fixed(2)) s: \(count(Int(Double(snapshot.recordsDelivered) / processing))) records/s, \(count(Int(Double(snapshot.items) / processing))) items/s"
         if completedTime != nil { timeLine += " (then \((seconds - processing).fixed(2)) s to stop the group)" }
         lines.append(timeLine)
-        if configuration.source.isLocal {
-            let ended = snapshot.checkpoints.values.filter { $0 == .shardEnd }.count
-            lines.append("  checkpoints  \(stateDirectory)/checkpoints.json: \(ended) of \(configuration.shards) shards at SHARD_END")
+        for stream in snapshot.streams {
+            lines.append("  checkpoints  \(stream.checkpointsPath): \(stream.shardsEnded) of \(configuration.shards) shards at SHARD_END")
         }
         if !snapshot.incompleteShards.isEmpty, code != ExitStatus.completed, code != ExitStatus.invalidInput {
             let list = snapshot.incompleteShards.prefix(20).map { "\($0.shard) (\(count($0.records)))" }.joined(separator: ", ")
@@ -140,19 +162,24 @@ final class RunReport: @unchecked Sendable {
     private func writeStats(to path: String, snapshot: Snapshot, seconds: Double, cpu: Double, peakSum: Int, code: Int32) {
         var json = JSONWriter(buffer: ByteBuffer())
         json.beginObject()
-        json.key("source"); json.string(configuration.source.description)
+        json.key("source"); json.string(configuration.sources.map(\.description).joined(separator: " "))
+        json.key("streams"); json.integer(configuration.sources.count)
         json.key("shards"); json.integer(configuration.shards)
         json.key("routers"); json.integer(configuration.routers)
         json.key("mappers"); json.integer(configuration.mappers)
         json.key("reducers"); json.integer(configuration.reducers)
         json.key("records"); json.integer(snapshot.recordsDelivered)
         json.key("items"); json.integer(snapshot.items)
-        json.key("invalidLines"); json.integer(snapshot.source.invalidLines.count)
+        json.key("itemsFailed"); json.integer(snapshot.itemsFailed)
+        json.key("itemsDeadLettered"); json.integer(snapshot.itemsDeadLettered)
+        json.key("itemsExpired"); json.integer(snapshot.itemsExpired)
+        json.key("itemsFiltered"); json.integer(snapshot.itemsFiltered)
+        json.key("invalidLines"); json.integer(snapshot.streams.reduce(0) { $0 + $1.source.invalidLines.count })
         json.key("seconds"); json.number(text: processingSeconds.fixed(4))
         json.key("totalSeconds"); json.number(text: seconds.fixed(4))
         json.key("cpuSeconds"); json.number(text: cpu.fixed(4))
         json.key("peakResidentBytesSum"); json.integer(peakSum)
-        json.key("shardsEnded"); json.integer(snapshot.checkpoints.values.filter { $0 == .shardEnd }.count)
+        json.key("shardsEnded"); json.integer(snapshot.shardsEnded)
         json.key("exitStatus"); json.integer(code)
         json.key("processes")
         json.beginArray()

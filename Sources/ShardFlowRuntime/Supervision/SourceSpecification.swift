@@ -49,7 +49,7 @@ public enum SourceSpecification: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether the launcher itself plays the daemon (file and generate sources).
-    var isLocal: Bool {
+    public var isLocal: Bool {
         switch self {
         case .file, .generate: true
         case .kcl, .none: false

@@ -80,10 +80,10 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
             .wait()
     }
 
-    /// Sends `STATUS=shard=… records=… incomplete=…` (read by the launcher).
+    /// Sends `STATUS=stream=… shard=… records=… incomplete=…` (read by the launcher).
     private func reportStatus() {
         guard let shardId = machine.shardId else { return }
-        SystemdNotifier.status("shard=\(shardId) records=\(machine.nextRecordIndex) incomplete=\(machine.incompleteRecordCount)")
+        SystemdNotifier.status("stream=\(configuration.machine.stream) shard=\(shardId) records=\(machine.nextRecordIndex) incomplete=\(machine.incompleteRecordCount)")
     }
 
     // MARK: LineInputDelegate (stdin)

@@ -7,12 +7,17 @@ seconds. Checks, and prints as a JSON summary on stdout:
     soon as the file changes, through inotify): no shard is checkpointed past an item that is
     not durably in the output;
   * at the end: the run completed (exit 0, every shard at SHARD_END), every expected item is in
-    the output, and every output line is whole JSON.
+    the output, and every output line is whole JSON;
+  * order (with --ordering key, the default): for every key of a shard, the first delivery of
+    each of its items comes in the order of their records in the shard (and of the items in a
+    record), however often processes were killed. Repeats may come later; they are not checked.
+    With --ordering none the count of items delivered out of order is only reported.
 
 Exits 1 with the reasons on stderr when any check fails.
 
 Usage: chaos.py --bin DIR --work DIR [--records N] [--aggregate-share F] [--shards S]
                 [--reducers R] [--mappers M] [--interval MIN MAX] [--seed N] [--timeout S]
+                [--ordering key|none] [--no-kills]
 """
 import argparse
 import base64
@@ -42,6 +47,8 @@ parser.add_argument("--interval", type=float, nargs=2, default=[1.0, 2.0])
 parser.add_argument("--seed", type=int, default=1)
 parser.add_argument("--timeout", type=float, default=600)
 parser.add_argument("--batch-size", type=int, default=50)
+parser.add_argument("--ordering", choices=["key", "none"], default="key")
+parser.add_argument("--no-kills", action="store_true", help="kill nothing (an order check alone)")
 options = parser.parse_args()
 rng = random.Random(options.seed)
 os.makedirs(options.work, exist_ok=True)
@@ -87,18 +94,20 @@ with open(os.path.join(work, "input.jsonl"), "w") as out:
 out_dir = os.path.join(work, "out")
 state_dir = os.path.join(work, "state")
 os.makedirs(out_dir, exist_ok=True)
-os.makedirs(state_dir, exist_ok=True)
+os.makedirs(os.path.join(state_dir, "input"), exist_ok=True)  # the stream "input" (input.jsonl)
 offsets = {}
 seen = [dict() for _ in range(options.shards)]  # line -> set(itemIndex)
 prefix = [0] * options.shards  # position in lines_per_shard[s] of the first incomplete line
 delivered = set()
 duplicates = 0
+last_first = {}  # (shard, key) -> (line, itemIndex) of the key's latest first delivery
+order_violations = 0
 torn = []
 lock = threading.Lock()
 
 
 def read_output():
-    global duplicates
+    global duplicates, order_violations
     for name in sorted(os.listdir(out_dir)):
         if not (name.startswith("reducer-") and name.endswith(".jsonl")):
             continue
@@ -126,6 +135,12 @@ def read_output():
             key = (item["partitionKey"], base64.b64decode(item["data"]), item["itemIndex"], item["itemCount"])
             if key in delivered:
                 duplicates += 1
+            else:
+                position = (line, item["itemIndex"])
+                previous = last_first.get((shard, item["key"]))
+                if previous is not None and position < previous:
+                    order_violations += 1
+                last_first[(shard, item["key"])] = max(position, previous or position)
             delivered.add(key)
             seen[shard].setdefault(line, set()).add(item["itemIndex"])
     for shard in range(options.shards):
@@ -143,7 +158,7 @@ snapshots = 0
 def check_checkpoints():
     global snapshots
     try:
-        with open(os.path.join(state_dir, "checkpoints.json")) as f:
+        with open(os.path.join(state_dir, "input", "checkpoints.json")) as f:
             checkpoints = json.load(f)
     except (OSError, ValueError):
         return
@@ -167,7 +182,7 @@ def check_checkpoints():
 def watch_checkpoints(stop):
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     fd = libc.inotify_init1(os.O_CLOEXEC)
-    libc.inotify_add_watch(fd, state_dir.encode(), 0x00000080 | 0x00000008)  # IN_MOVED_TO | IN_CLOSE_WRITE
+    libc.inotify_add_watch(fd, os.path.join(state_dir, "input").encode(), 0x00000080 | 0x00000008)  # IN_MOVED_TO | IN_CLOSE_WRITE
     import select
     poller = select.poll()
     poller.register(fd, select.POLLIN)
@@ -184,7 +199,7 @@ command = [
     os.path.join(options.bin, "shardflow"), "run", "--source", "file:input.jsonl", "--shards", str(options.shards),
     "--reducers", str(options.reducers), "--mappers", str(options.mappers), "--extract", "kpl", "--state", "state",
     "--processor", "jsonl:out", "--runtime-dir", runtime, "--checkpoint-interval", "100ms", "--records-per-batch", "200",
-    "--batch-size", str(options.batch_size), "--no-progress", "--max-retry-delay", "1s",
+    "--batch-size", str(options.batch_size), "--no-progress", "--max-retry-delay", "1s", "--ordering", options.ordering,
 ]
 log = open(os.path.join(work, "launcher.log"), "wb")
 launcher = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -216,6 +231,8 @@ started = time.time()
 deadline = started + options.timeout
 while launcher.poll() is None and time.time() < deadline:
     time.sleep(rng.uniform(*options.interval))
+    if options.no_kills:
+        continue
     targets = group_pids()
     if not targets or launcher.poll() is not None:
         continue
@@ -242,11 +259,14 @@ if missing:
     problems.append("%d expected items are missing, e.g. %r" % (len(missing), sorted(missing)[:3]))
 if torn:
     problems.append("%d torn lines, e.g. %s" % (len(torn), torn[:3]))
-checkpoints = json.load(open(os.path.join(state_dir, "checkpoints.json")))
+if options.ordering == "key" and order_violations:
+    problems.append("%d items were first delivered after a later item of their key" % order_violations)
+checkpoints = json.load(open(os.path.join(state_dir, "input", "checkpoints.json")))
 if len(checkpoints) != options.shards or any(v["sequenceNumber"] != "SHARD_END" for v in checkpoints.values()):
     problems.append("not every shard ended: %s" % checkpoints)
 summary = {
     "records": options.records, "items": len(expected), "delivered": len(delivered), "duplicates": duplicates,
+    "ordering": options.ordering, "orderViolations": order_violations,
     "kills": kills, "checkpointSnapshots": snapshots, "seconds": round(seconds, 1), "exitStatus": launcher.returncode,
     "problems": problems[:20],
 }

@@ -31,7 +31,8 @@ def error_code(data):
 
 def hello(role=3, index=0):
     name = b"mapper-%d" % index
-    payload = struct.pack(">IHBBIQH", 0x53464C57, 1, role, 0, index, 42, len(name)) + name
+    # Protocol version 2: the name, then a stream name (empty).
+    payload = struct.pack(">IHBBIQH", 0x53464C57, 2, role, 0, index, 42, len(name)) + name + struct.pack(">H", 0)
     return struct.pack(">IB", len(payload) + 1, 1) + payload
 
 

@@ -154,6 +154,7 @@ struct Harness {
 
     /// One item of a reducer's jsonl output.
     struct Item: Hashable {
+        var stream: String
         var shardId: String
         var sequenceNumber: String
         var subSequenceNumber: Int?
@@ -175,6 +176,7 @@ struct Harness {
             for line in text.split(separator: "\n") where !line.isEmpty {
                 let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
                 items.append(Item(
+                    stream: object["stream"] as! String,
                     shardId: object["shardId"] as! String,
                     sequenceNumber: object["sequenceNumber"] as! String,
                     subSequenceNumber: object["subSequenceNumber"] as? Int,
@@ -189,9 +191,22 @@ struct Harness {
         return items
     }
 
-    /// The stored checkpoints: shard id → sequence number text.
-    func checkpoints(in state: String) throws -> [String: String] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path(state + "/checkpoints.json")))
+    /// Every object of `directory/reducer-*.jsonl`, with its file, in file and line order.
+    func outputObjects(in name: String) throws -> [(file: String, object: [String: Any])] {
+        let folder = path(name)
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var objects: [(file: String, object: [String: Any])] = []
+        for file in files.sorted() where file.hasPrefix("reducer-") && file.hasSuffix(".jsonl") {
+            for line in try String(contentsOfFile: folder + "/" + file, encoding: .utf8).split(separator: "\n") where !line.isEmpty {
+                objects.append((file, try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]))
+            }
+        }
+        return objects
+    }
+
+    /// The checkpoints of `stream` (a file source's default name is its file's: `input`).
+    func checkpoints(in state: String, stream: String = "input") throws -> [String: String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path(state + "/" + stream + "/checkpoints.json")))
         let object = try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
         return object.mapValues { $0["sequenceNumber"] as! String }
     }

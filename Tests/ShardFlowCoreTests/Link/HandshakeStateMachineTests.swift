@@ -18,8 +18,8 @@ struct HandshakeStateMachineTests {
         #expect(!role.isEstablished)
 
         var version = HandshakeStateMachine(policy: policy)
-        #expect(version.firstFrameReceived(.hello(TestFrames.hello(.worker, version: 2))) == .refused(
-            ErrorFrame(code: .versionMismatch, message: "protocol version 2 is not 1; run the same ShardFlow version in the whole group")))
+        #expect(version.firstFrameReceived(.hello(TestFrames.hello(.worker, version: 1))) == .refused(
+            ErrorFrame(code: .versionMismatch, message: "protocol version 1 is not 2; run the same ShardFlow version in the whole group")))
 
         var first = HandshakeStateMachine(policy: policy)
         #expect(first.firstFrameReceived(.drain(Drain(reason: "x"))) == .refused(

@@ -62,7 +62,7 @@ struct ExtractorTests {
         #expect(empty.isEmpty)
     }
 
-    @Test("json: keys: strings unescaped, other values as raw JSON, errors per item")
+    @Test("json: keys: strings unescaped, other values in canonical form, errors per item")
     func jsonKeys() throws {
         let pointer = try #require(Extractor.KeySelector(argument: "json:/user/id"))
         let extractor = Extractor(mode: .record, key: pointer)
@@ -73,6 +73,7 @@ struct ExtractorTests {
         #expect(key(#"{"user":{"id":"u\u00e9"}}"#) == ("ué", nil))
         #expect(key(#"{"other":1,"user":{"name":"x","id":42}}"#) == ("42", nil))
         #expect(key(#"{"user":{"id":{"a":[1,2]}}}"#) == (#"{"a":[1,2]}"#, nil))
+        #expect(key(#"{"user":{"id": 4.20e1 }}"#) == ("42", nil), "numbers in one form")
         let (_, missing) = key(#"{"user":{}}"#)
         #expect(missing == "key json:/user/id: no value at /user/id")
         let (_, notJSON) = key("plain text")
@@ -83,6 +84,37 @@ struct ExtractorTests {
         #expect(JSONPointer("/a~1b/c~0d")?.tokens == ["a/b", "c~d"])
         #expect(Extractor.KeySelector(argument: "json:no-slash") == nil)
         #expect(Extractor.KeySelector(argument: "partitionKey") == .partitionKey)
+    }
+
+    @Test("canonical keys: the same object with its members in another order, other spacing or number forms is the same key")
+    func canonicalKeys() throws {
+        let extractor = Extractor(key: try #require(Extractor.KeySelector(argument: "json:/dynamodb/Keys")))
+        let spellings = [
+            #"{"dynamodb":{"Keys":{"id":{"S":"a"},"sk":{"N":"1"}}}}"#,
+            #"{"dynamodb":{"Keys":{"sk":{"N":"1"},"id":{"S":"a"}}}}"#,
+            #"{"dynamodb": {"Keys": { "sk" : {"N":"1"} , "id": {"S" : "a"} } } }"#,
+        ]
+        let keys = spellings.map { String(buffer: Self.extract(extractor, Self.record(Array($0.utf8))).0[0].key) }
+        #expect(Set(keys) == [#"{"id":{"S":"a"},"sk":{"N":"1"}}"#])
+        let numbers = Extractor(key: try #require(Extractor.KeySelector(argument: "json:/n")))
+        let forms = ["1", "1.0", "10e-1", "0.1E1"].map { String(buffer: Self.extract(numbers, Self.record(Array(#"{"n":[\#($0)]}"#.utf8))).0[0].key) }
+        #expect(Set(forms) == ["[1]"])
+    }
+
+    @Test("dynamodb: one item per change, keyed by its canonical Keys and flagged; a record without Keys is an item error")
+    func dynamodb() {
+        let extractor = Extractor(mode: .dynamodb)
+        let change = #"{"eventName":"MODIFY","dynamodb":{"SequenceNumber":"100","Keys":{"sk":{"N":"2"},"pk":{"S":"user#1"}},"NewImage":{"pk":{"S":"user#1"}}}}"#
+        let (items, _) = Self.extract(extractor, Self.record(Array(change.utf8), key: nil, sequence: "100"))
+        #expect(items.count == 1)
+        #expect(String(buffer: items[0].key) == #"{"pk":{"S":"user#1"},"sk":{"N":"2"}}"#)
+        #expect(items[0].isDynamoDBRecord && items[0].error == nil)
+        #expect(String(buffer: items[0].data) == change)
+        let (broken, _) = Self.extract(extractor, Self.record(Array(#"{"eventName":"INSERT"}"#.utf8), key: nil, sequence: "101"))
+        #expect(broken[0].error == "not a DynamoDB Streams record: no value at /dynamodb")
+        #expect(String(buffer: broken[0].key) == "101", "keyed by its sequence number, so it still goes somewhere")
+        let byAttribute = Extractor(mode: .dynamodb, key: .jsonPointer(JSONPointer("/dynamodb/Keys/pk/S")!))
+        #expect(String(buffer: Self.extract(byAttribute, Self.record(Array(change.utf8))).0[0].key) == "user#1")
     }
 }
 
@@ -97,11 +129,12 @@ struct WholeRecordItemTests {
         let token = Token(router: 2, worker: 0xAB_0000_0003, record: 99, item: 0, itemCount: 1)
         let shard = ByteBuffer(string: "shardId-000000000001")
         var fast = ByteBuffer()
-        WireItem.writeWholeRecord(record, token: token, shardId: shard, to: &fast)
+        let stream = ByteBuffer(string: "orders")
+        WireItem.writeWholeRecord(record, token: token, shardId: shard, stream: stream, to: &fast)
         var slow = ByteBuffer()
         WireItem.write(
             token: token, subSequenceNumber: record.subSequenceNumber, arrivalTimestamp: record.arrivalTimestamp,
-            shardId: shard, sequenceNumber: record.sequenceNumber, partitionKey: record.partitionKey,
+            shardId: shard, stream: stream, sequenceNumber: record.sequenceNumber, partitionKey: record.partitionKey,
             key: record.partitionKey ?? record.sequenceNumber, error: nil, data: record.data, to: &slow)
         #expect(fast == slow)
     }

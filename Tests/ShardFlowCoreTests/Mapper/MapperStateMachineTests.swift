@@ -125,6 +125,19 @@ struct MapperStateMachineTests {
         ])
     }
 
+    @Test("--filter: items no pattern matches are acknowledged complete at once, counted, and never reach a reducer")
+    func filtering() throws {
+        let pattern = try EventPattern(#"{"data": {"type": ["order"]}}"#)
+        var mapper = Self.connected { $0.filter = EventFilter(patterns: [pattern]); $0.extractor = Extractor(mode: .lines) }
+        let data: (Int) -> String = { _ in "{\"type\":\"order\"}\n{\"type\":\"refund\"}\nnot json" }
+        let actions = mapper.frameReceived(Self.batch(["a"], data: data), from: 1)
+        #expect(actions.first == .send(1, .acks([
+            Ack(token: Token(router: 0, worker: Self.worker, record: 0, item: 1, itemCount: 3), status: .ok),
+            Ack(token: Token(router: 0, worker: Self.worker, record: 0, item: 2, itemCount: 3), status: .ok),
+        ])), "the refund and the line that is not JSON are filtered out")
+        #expect(mapper.itemsFiltered == 2 && mapper.queuedItems == 1)
+    }
+
     @Test("acks go to the router in their token; acks from before a router restart are dropped")
     func ackRouting() {
         var mapper = Self.connected()
@@ -134,20 +147,31 @@ struct MapperStateMachineTests {
         #expect(mapper.frameReceived(.acks([older]), from: 10) == [.report(.acksDropped(count: 1, reason: "router gone or restarted"))])
     }
 
-    @Test("a lost reducer is announced to every router; its queued items wait for it to return")
+    @Test("a lost reducer resets the mapper: it drops what it holds and closes its router connections")
     func reducerLost() {
-        var mapper = Self.connected()
+        var mapper = Self.connected { $0.reducerQueueLimit = Credit(count: 3, bytes: 1 << 20) }
+        let first = (0..<10).map { "k\($0)" }
+        let second = (0..<10).map { "m\($0)" }
+        _ = mapper.frameReceived(Self.batch(first), from: 1)
+        _ = mapper.frameReceived(Self.batch(second), from: 1)
+        #expect(mapper.queuedItems == 10, "the second batch waits: the queues are full")
         #expect(mapper.connectionClosed(11) == [
             .report(.reducerLost(index: 1, inFlightItems: 0)),
-            .send(1, .peerLost(PeerLost(role: .reducer, index: 1, reason: "reducer 1 disconnected from mapper 0"))),
+            .close(1, nil),
+            .report(.reset(droppedRecords: 10, droppedItems: 10)),
         ])
-        let keys = (0..<10).map { "k\($0)" }
-        let to1 = keys.indices.filter { Self.reducer(of: keys[$0]) == 1 }
-        _ = mapper.frameReceived(Self.batch(keys), from: 1)
-        #expect(mapper.queuedItems == 10)
+        #expect(mapper.queuedItems == 0 && mapper.connectedRouters == 0)
+        #expect(mapper.frameReceived(Self.batch(first), from: 1) == [], "frames still arriving on the closed connection are ignored")
+        // The router connection comes back; the reducer too; records flow again.
+        _ = mapper.connectionOpened(2, to: .router(index: 0))
+        #expect(mapper.frameReceived(.hello(TestFrames.hello(.router, 0, instance: Self.routerInstance)), from: 2) == [
+            .send(2, .credit(FlowDefaults.routerWindow)), .report(.routerJoined(index: 0)),
+        ])
         _ = mapper.connectionOpened(12, to: .reducer(index: 1))
         #expect(mapper.frameReceived(.hello(TestFrames.hello(.reducer, 1)), from: 12) == [.report(.reducerJoined(index: 1))])
-        #expect(mapper.frameReceived(.credit(Credit(count: 100, bytes: 1 << 20)), from: 12) == [.send(12, Self.items(keys, to1))])
+        let to1 = first.indices.filter { Self.reducer(of: first[$0]) == 1 }
+        _ = mapper.frameReceived(Self.batch(first), from: 2)
+        #expect(mapper.frameReceived(.credit(Credit(count: 100, bytes: 1 << 20)), from: 12) == [.send(12, Self.items(first, to1))])
     }
 
     @Test("records are only taken while reducer queues have room (bounded memory)")

@@ -45,7 +45,7 @@ struct SupervisorStateMachineTests {
             .spawn(Self.mapper0), .spawn(Self.mapper1), .scheduleTimer(clock.now + .seconds(30)),
         ])
         #expect(machine.ready(Self.mapper0, now: clock.now) == [])
-        #expect(machine.ready(Self.mapper1, now: clock.now) == [.report(.groupReady), .startSource, .scheduleTimer(nil)])
+        #expect(machine.ready(Self.mapper1, now: clock.now) == [.report(.groupReady), .startSource(0), .scheduleTimer(nil)])
         #expect(machine.ready(Self.mapper1, now: clock.now) == [], "a second READY=1 changes nothing")
     }
 
@@ -95,7 +95,7 @@ struct SupervisorStateMachineTests {
         #expect(machine.timerFired(now: clock.now) == [.spawn(Self.reducer)])
         #expect(machine.childExited(Self.reducer, termination: .exited(1), now: clock.now) == [
             .report(.fatal("reducer-0 keeps exiting (3 times within 1m; last: exited with status 1)")),
-            .killSource,
+            .killSource(0),
             .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM),
             .scheduleTimer(clock.now + .seconds(30)),
         ])
@@ -113,8 +113,8 @@ struct SupervisorStateMachineTests {
             clock.advance(by: .milliseconds(100))
             #expect(machine.timerFired(now: clock.now) == [.spawn(Self.router)])
         }
-        #expect(machine.sourceEnded(.failed("worker for shard-1 killed by signal 9", counts: false), now: clock.now) == [
-            .report(.sourceRestarting(reason: "worker for shard-1 killed by signal 9", delay: .milliseconds(100), attempt: 0)),
+        #expect(machine.sourceEnded(0, .failed("worker for shard-1 killed by signal 9", counts: false), now: clock.now) == [
+            .report(.sourceRestarting(0, reason: "worker for shard-1 killed by signal 9", delay: .milliseconds(100), attempt: 0)),
             .scheduleTimer(clock.now + .milliseconds(100)),
         ])
     }
@@ -124,9 +124,9 @@ struct SupervisorStateMachineTests {
         let clock = TestClock()
         var machine = Self.running(clock)
         #expect(machine.signalReceived(SIGTERM, now: clock.now) == [
-            .report(.stopping(signal: SIGTERM)), .stopSource, .scheduleTimer(clock.now + .seconds(30)),
+            .report(.stopping(signal: SIGTERM)), .stopSource(0), .scheduleTimer(clock.now + .seconds(30)),
         ], "the drain deadline")
-        #expect(machine.sourceEnded(.stopped, now: clock.now) == [.signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM)],
+        #expect(machine.sourceEnded(0, .stopped, now: clock.now) == [.signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM)],
                 "each kind may take until the drain deadline")
         #expect(machine.childExited(Self.mapper0, termination: .exited(0), now: clock.now) == [])
         #expect(machine.childExited(Self.mapper1, termination: .exited(0), now: clock.now) == [.signal(Self.router, SIGTERM)])
@@ -141,7 +141,7 @@ struct SupervisorStateMachineTests {
         var clock = TestClock()
         var machine = Self.running(clock)
         _ = machine.signalReceived(SIGINT, now: clock.now)
-        _ = machine.sourceEnded(.stopped, now: clock.now)
+        _ = machine.sourceEnded(0, .stopped, now: clock.now)
         _ = machine.childExited(Self.mapper1, termination: .exited(0), now: clock.now)
         clock.advance(by: .seconds(30))
         #expect(machine.timerFired(now: clock.now) == [
@@ -163,10 +163,10 @@ struct SupervisorStateMachineTests {
         _ = machine.signalReceived(SIGTERM, now: clock.now)
         clock.advance(by: .seconds(30))
         #expect(machine.timerFired(now: clock.now) == [
-            .report(.drainTimedOut(.seconds(30))), .killSource,
+            .report(.drainTimedOut(.seconds(30))), .killSource(0),
             .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(2)),
         ])
-        #expect(machine.sourceEnded(.failed("worker killed by signal 9"), now: clock.now) == [], "the source was already given up")
+        #expect(machine.sourceEnded(0, .failed("worker killed by signal 9"), now: clock.now) == [], "the source was already given up")
         for id in [Self.mapper0, Self.mapper1, Self.router] { _ = machine.childExited(id, termination: .exited(0), now: clock.now) }
         #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now) == [
             .finish(code: ExitStatus.drainTimedOut), .scheduleTimer(nil),
@@ -188,7 +188,7 @@ struct SupervisorStateMachineTests {
     func sourceCompletes() {
         let clock = TestClock()
         var machine = Self.running(clock)
-        #expect(machine.sourceEnded(.completed(code: ExitStatus.invalidInput), now: clock.now) == [
+        #expect(machine.sourceEnded(0, .completed(code: ExitStatus.invalidInput), now: clock.now) == [
             .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
         ])
         for id in [Self.mapper0, Self.mapper1, Self.router] { _ = machine.childExited(id, termination: .exited(0), now: clock.now) }
@@ -201,16 +201,16 @@ struct SupervisorStateMachineTests {
     func sourceFailures() {
         var clock = TestClock()
         var machine = Self.running(clock)
-        #expect(machine.sourceEnded(.failed("worker for shard-1 exited with status 1"), now: clock.now) == [
-            .report(.sourceRestarting(reason: "worker for shard-1 exited with status 1", delay: .milliseconds(100), attempt: 1)),
+        #expect(machine.sourceEnded(0, .failed("worker for shard-1 exited with status 1"), now: clock.now) == [
+            .report(.sourceRestarting(0, reason: "worker for shard-1 exited with status 1", delay: .milliseconds(100), attempt: 1)),
             .scheduleTimer(clock.now + .milliseconds(100)),
         ])
         clock.advance(by: .milliseconds(100))
-        #expect(machine.timerFired(now: clock.now) == [.startSource])
-        _ = machine.sourceEnded(.failed("again"), now: clock.now)
+        #expect(machine.timerFired(now: clock.now) == [.startSource(0)])
+        _ = machine.sourceEnded(0, .failed("again"), now: clock.now)
         clock.advance(by: .milliseconds(200))
         _ = machine.timerFired(now: clock.now)
-        #expect(machine.sourceEnded(.failed("and again"), now: clock.now) == [
+        #expect(machine.sourceEnded(0, .failed("and again"), now: clock.now) == [
             .report(.fatal("the source failed 3 times within 1m; last: and again")),
             .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
         ])
@@ -220,7 +220,7 @@ struct SupervisorStateMachineTests {
     func signalDuringSourceRestart() {
         let clock = TestClock()
         var machine = Self.running(clock)
-        _ = machine.sourceEnded(.failed("crash"), now: clock.now)
+        _ = machine.sourceEnded(0, .failed("crash"), now: clock.now)
         #expect(machine.signalReceived(SIGTERM, now: clock.now) == [
             .report(.stopping(signal: SIGTERM)),
             .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
@@ -233,7 +233,7 @@ struct SupervisorStateMachineTests {
         var machine = Self.running(clock)
         _ = machine.signalReceived(SIGTERM, now: clock.now)
         #expect(machine.childExited(Self.reducer, termination: .signaled(SIGKILL), now: clock.now) == [])
-        #expect(machine.sourceEnded(.stopped, now: clock.now) == [.signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM)])
+        #expect(machine.sourceEnded(0, .stopped, now: clock.now) == [.signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM)])
     }
 }
 
@@ -249,5 +249,41 @@ extension SupervisorStateMachineTests {
         #expect(machine.spawnFailed(Self.router, reason: "no such file", now: clock.now) == [
             .report(.fatal("cannot start router-0: no such file")), .finish(code: ExitStatus.failed), .scheduleTimer(nil),
         ])
+    }
+
+    @Test("several sources: each fails and restarts on its own; the group stops once every one completed, with the highest code")
+    func severalSources() {
+        var clock = TestClock()
+        var machine = Self.machine { $0.sources = 2 }
+        _ = machine.start(now: clock.now)
+        for id in 0..<3 { _ = machine.ready(id, now: clock.now) }
+        #expect(machine.ready(3, now: clock.now) == [.report(.groupReady), .startSource(0), .startSource(1), .scheduleTimer(nil)])
+        #expect(machine.sourceEnded(1, .failed("worker for shard-0 exited with status 1"), now: clock.now) == [
+            .report(.sourceRestarting(1, reason: "worker for shard-0 exited with status 1", delay: .milliseconds(100), attempt: 1)),
+            .scheduleTimer(clock.now + .milliseconds(100)),
+        ])
+        #expect(machine.sourceEnded(0, .completed(code: ExitStatus.invalidInput), now: clock.now) == [],
+                "one source completed: the other still runs")
+        clock.advance(by: .milliseconds(100))
+        #expect(machine.timerFired(now: clock.now) == [.startSource(1)], "only the failed source starts again")
+        let stop = machine.sourceEnded(1, .completed(code: ExitStatus.completed), now: clock.now)
+        #expect(stop.first == .signal(Self.mapper0, SIGTERM), "every source completed: the group stops")
+        for id in [Self.mapper0, Self.mapper1, Self.router] { _ = machine.childExited(id, termination: .exited(0), now: clock.now) }
+        #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now).contains(.finish(code: ExitStatus.invalidInput)),
+                "the highest code: some input lines were invalid")
+    }
+
+    @Test("several sources: a signal stops each running source; the group stops once all stopped")
+    func severalSourcesStop() {
+        var clock = TestClock()
+        var machine = Self.machine { $0.sources = 2 }
+        _ = machine.start(now: clock.now)
+        for id in 0..<4 { _ = machine.ready(id, now: clock.now) }
+        _ = machine.sourceEnded(0, .completed(code: ExitStatus.completed), now: clock.now)
+        #expect(machine.signalReceived(SIGTERM, now: clock.now) == [
+            .report(.stopping(signal: SIGTERM)), .stopSource(1), .scheduleTimer(clock.now + .seconds(30)),
+        ])
+        clock.advance(by: .seconds(1))
+        #expect(machine.sourceEnded(1, .stopped, now: clock.now).first == .signal(Self.mapper0, SIGTERM))
     }
 }

@@ -75,7 +75,7 @@ struct FrameDecoderTests {
         )
         encoder.endBatch()
         var buffer = encoder.take()
-        guard case .records(let records) = try FrameDecoder().decode(&buffer) else {
+        guard case .records(_, let records) = try FrameDecoder().decode(&buffer) else {
             Issue.record("not a records frame")
             return
         }
@@ -142,13 +142,13 @@ struct FrameDecoderTests {
         ),
         Malformed(
             name: "RECORDS whose count cannot fit",
-            hex: "00 00 00 05 02 00 00 00 05",
+            hex: "00 00 00 09 02 00 00 00 00 00 00 00 05",
             type: .records, kind: .invalidField(field: "count", reason: "5 elements cannot fit in 0 bytes")
         ),
         Malformed(
             name: "RECORDS with unknown flag bits",
             hex: """
-                00 00 00 26 02 00 00 00 01 00 00 00 00 00 00 00 01 80 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+                00 00 00 2a 02 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 01 80 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
                 01 31 00 00 00 00 00 00
                 """,
             type: .records, kind: .invalidField(field: "record flags", reason: "unknown bits 0x80")
@@ -156,7 +156,7 @@ struct FrameDecoderTests {
         Malformed(
             name: "RECORDS whose data length runs past the frame",
             hex: """
-                00 00 00 26 02 00 00 00 01 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+                00 00 00 2a 02 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
                 01 31 00 00 00 00 00 09
                 """,
             type: .records, kind: .truncatedPayload(field: "data", needed: 9, available: 0)

@@ -32,7 +32,15 @@ struct FrameGoldenTests {
         Case(
             name: "HELLO",
             frame: .hello(Hello(role: .router, index: 0, instance: 0x0102_0304_0506_0708, name: "router-0")),
-            hex: "00 00 00 1f 01 53 46 4c 57 00 01 02 00 00 00 00 00 01 02 03 04 05 06 07 08 00 08 72 6f 75 74 65 72 2d 30"
+            hex: "00 00 00 21 01 53 46 4c 57 00 02 02 00 00 00 00 00 01 02 03 04 05 06 07 08 00 08 72 6f 75 74 65 72 2d 30 00 00"
+        ),
+        Case(
+            name: "HELLO of a worker",
+            frame: .hello(Hello(role: .worker, index: 0, instance: 0x0102_0304_0506_0708, name: "shard-0", stream: "orders")),
+            hex: """
+                00 00 00 26 01 53 46 4c 57 00 02 01 00 00 00 00 00 01 02 03 04 05 06 07 08
+                00 07 73 68 61 72 64 2d 30 00 06 6f 72 64 65 72 73
+                """
         ),
         Case(
             name: "CREDIT",
@@ -41,9 +49,9 @@ struct FrameGoldenTests {
         ),
         Case(
             name: "RECORDS",
-            frame: .records(RecordBatch([meowRecord, bareRecord])),
+            frame: .records(epoch: 3, RecordBatch([meowRecord, bareRecord])),
             hex: """
-                00 00 00 52 02 00 00 00 02
+                00 00 00 56 02 00 00 00 03 00 00 00 02
                 00 00 00 00 00 00 00 07 07 00 00 00 00 00 00 00 00 00 00 01 57 dd 7c 81 f8
                 03 34 35 36 00 03 63 61 74 00 00 00 04 6d 65 6f 77
                 00 00 00 00 00 00 00 08 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
@@ -52,9 +60,10 @@ struct FrameGoldenTests {
         ),
         Case(
             name: "ROUTED_RECORDS",
-            frame: .routedRecords(RoutedRecordBatch(router: 1, worker: worker, shardId: "shard-0", records: RecordBatch([meowRecord]))),
+            frame: .routedRecords(RoutedRecordBatch(
+                router: 1, worker: worker, shardId: "shard-0", stream: "orders", records: RecordBatch([meowRecord]))),
             hex: """
-                00 00 00 41 03 00 01 aa bb cc dd 00 00 00 02 07 73 68 61 72 64 2d 30 00 00 00 01
+                00 00 00 49 03 00 01 aa bb cc dd 00 00 00 02 07 73 68 61 72 64 2d 30 00 06 6f 72 64 65 72 73 00 00 00 01
                 00 00 00 00 00 00 00 07 07 00 00 00 00 00 00 00 00 00 00 01 57 dd 7c 81 f8
                 03 34 35 36 00 03 63 61 74 00 00 00 04 6d 65 6f 77
                 """
@@ -65,24 +74,25 @@ struct FrameGoldenTests {
                 WireItem(
                     token: Token(router: 1, worker: worker, record: 7, item: 0, itemCount: 2),
                     subSequenceNumber: 0, arrivalTimestamp: 1_476_889_707_000,
-                    shardId: buffer("shard-0"), sequenceNumber: buffer("456"),
+                    shardId: buffer("shard-0"), stream: buffer("orders"), sequenceNumber: buffer("456"),
                     partitionKey: buffer("pk1"), key: buffer("pk1"), data: buffer("data1")
                 ),
                 WireItem(
                     token: Token(router: 1, worker: worker, record: 7, item: 1, itemCount: 2),
                     subSequenceNumber: nil, arrivalTimestamp: nil,
                     shardId: buffer("shard-0"), sequenceNumber: buffer("456"),
-                    partitionKey: nil, key: ByteBuffer(), error: "no field /id", data: buffer("{}")
+                    partitionKey: nil, key: ByteBuffer(), error: "no field /id", isDynamoDBRecord: true, data: buffer("{}")
                 ),
             ]),
             hex: """
-                00 00 00 9e 04 00 00 00 02
+                00 00 00 a8 04 00 00 00 02
                 00 01 aa bb cc dd 00 00 00 02 00 00 00 00 00 00 00 07 00 00 00 00 00 00 00 02
                 07 00 00 00 00 00 00 00 00 00 00 01 57 dd 7c 81 f8
-                07 73 68 61 72 64 2d 30 03 34 35 36 00 03 70 6b 31 00 03 70 6b 31 00 00 00 05 64 61 74 61 31
+                07 73 68 61 72 64 2d 30 00 06 6f 72 64 65 72 73
+                03 34 35 36 00 03 70 6b 31 00 03 70 6b 31 00 00 00 05 64 61 74 61 31
                 00 01 aa bb cc dd 00 00 00 02 00 00 00 00 00 00 00 07 00 00 00 01 00 00 00 02
-                08 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-                07 73 68 61 72 64 2d 30 03 34 35 36 00 00 00 00
+                18 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+                07 73 68 61 72 64 2d 30 00 00 03 34 35 36 00 00 00 00
                 00 0c 6e 6f 20 66 69 65 6c 64 20 2f 69 64 00 00 00 02 7b 7d
                 """
         ),
@@ -139,8 +149,8 @@ struct FrameGoldenTests {
 
     @Test("a decoded record batch iterates back to the records it was made of")
     func recordBatchIterates() throws {
-        var buffer = ByteBuffer(hex: Self.cases[2].hex)
-        guard case .records(let batch) = try FrameDecoder().decode(&buffer) else {
+        var buffer = ByteBuffer(hex: Self.cases.first { $0.name == "RECORDS" }!.hex)
+        guard case .records(_, let batch) = try FrameDecoder().decode(&buffer) else {
             Issue.record("not RECORDS")
             return
         }

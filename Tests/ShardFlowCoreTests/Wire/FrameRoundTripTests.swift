@@ -44,16 +44,17 @@ struct FrameRoundTripTests {
             Self.randomRecord(index: UInt64($0) + seed * 1000, using: &rng)
         }
         let batch = RecordBatch(records)
-        let routed = RoutedRecordBatch(router: 3, worker: rng.next(), shardId: "shardId-\(seed)", records: batch)
+        let routed = RoutedRecordBatch(router: 3, worker: rng.next(), shardId: "shardId-\(seed)", stream: "stream-\(seed)", records: batch)
+        let epoch = UInt32(truncatingIfNeeded: rng.next())
         var encoder = FrameEncoder()
-        encoder.encode(Frame.records(batch))
+        encoder.encode(Frame.records(epoch: epoch, batch))
         encoder.encode(Frame.routedRecords(routed))
         var buffer = encoder.take()
-        guard case .records(let decoded) = try FrameDecoder().decode(&buffer) else {
+        guard case .records(let decodedEpoch, let decoded) = try FrameDecoder().decode(&buffer) else {
             Issue.record("not RECORDS")
             return
         }
-        #expect(Array(decoded) == records)
+        #expect(Array(decoded) == records && decodedEpoch == epoch)
         guard case .routedRecords(let decodedRouted) = try FrameDecoder().decode(&buffer) else {
             Issue.record("not ROUTED_RECORDS")
             return
@@ -61,7 +62,7 @@ struct FrameRoundTripTests {
         #expect(decodedRouted == routed)
         #expect(Array(decodedRouted.records) == records)
         #expect(buffer.readableBytes == 0)
-        #expect(records.reduce(0) { $0 + $1.encodedSize } + 9 == encodedSize(.records(batch)))
+        #expect(records.reduce(0) { $0 + $1.encodedSize } + 13 == encodedSize(.records(epoch: epoch, batch)))
         let cut = records.count / 2
         let (head, tail) = decoded.split(after: cut)
         #expect(Array(head) + Array(tail) == records)
@@ -110,7 +111,7 @@ struct FrameRoundTripTests {
         for index in 0..<3 {
             WireItem.write(token: Token(router: 0, worker: 1, record: UInt64(index), item: 0, itemCount: 1),
                            subSequenceNumber: nil, arrivalTimestamp: nil, shardId: ByteBuffer(string: "s"),
-                           sequenceNumber: ByteBuffer(string: "1"), partitionKey: nil, key: ByteBuffer(string: "k"),
+                           stream: ByteBuffer(string: "orders"), sequenceNumber: ByteBuffer(string: "1"), partitionKey: nil, key: ByteBuffer(string: "k"),
                            error: nil, data: ByteBuffer(string: "d\(index)"), to: &items)
         }
         var itemFrame = FrameEncoder.itemsHeader(count: 3, byteCount: items.readableBytes)

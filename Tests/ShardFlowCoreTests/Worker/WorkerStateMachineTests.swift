@@ -81,7 +81,7 @@ struct WorkerStateMachineTests {
     }
 
     /// The RECORDS frame carrying these records to the router on connection 1.
-    static func records(_ indices: [UInt64]) -> Action { .send(1, .records(indices.map(record))) }
+    static func records(_ indices: [UInt64], epoch: UInt32 = 0) -> Action { .send(1, .records(epoch: epoch, indices.map(record))) }
 
     static func status(_ action: MLDAction) -> Action { .writeLine(.status(responseFor: action)) }
     static let nullCheckpoint = Action.writeLine(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil))
@@ -312,7 +312,7 @@ struct WorkerStateMachineTests {
         #expect(t.machine.tracker.checkpointable?.index == 1, "dead-lettered items count as complete")
     }
 
-    @Test("a PEER_LOST resends every incomplete record on the same connection")
+    @Test("a PEER_LOST resends every incomplete record on the same connection, in a new epoch")
     func peerLost() {
         var t = Transcript()
         t.initialized()
@@ -320,8 +320,32 @@ struct WorkerStateMachineTests {
         _ = t.ack([1, 3])
         let lost = PeerLost(role: .mapper, index: 0, reason: "gone")
         #expect(t.machine.frameReceived(.peerLost(lost), from: 1, now: t.now) == [
-            .report(.redelivering(records: 2, reason: "mapper 0 lost: gone")), Self.records([0, 2]),
+            .report(.redelivering(records: 2, reason: "mapper 0 lost: gone")), Self.records([0, 2], epoch: 1),
         ])
+        #expect(t.machine.frameReceived(.peerLost(lost), from: 1, now: t.now) == [
+            .report(.redelivering(records: 2, reason: "mapper 0 lost: gone")), Self.records([0, 2], epoch: 2),
+        ])
+    }
+
+    @Test("after a PEER_LOST, records still waiting for credit go after the resent ones: index order")
+    func peerLostKeepsOrder() {
+        var t = Transcript()
+        _ = t.initialize()
+        _ = t.machine.connectionOpened(1)
+        _ = t.machine.frameReceived(.hello(TestFrames.hello(.router, 0)), from: 1, now: t.now)
+        let bytes = 1 << 20
+        _ = t.machine.frameReceived(.credit(Credit(count: 2, bytes: UInt64(bytes))), from: 1, now: t.now)
+        #expect(t.processRecords(5).contains(Self.records([0, 1])))
+        #expect(t.machine.link.queuedCount == 3, "records 2, 3 and 4 wait for credit")
+        _ = t.ack([1])
+        let lost = PeerLost(role: .mapper, index: 0, reason: "gone")
+        #expect(t.machine.frameReceived(.peerLost(lost), from: 1, now: t.now) == [
+            .report(.redelivering(records: 4, reason: "mapper 0 lost: gone")),
+        ])
+        #expect(t.machine.link.queuedCount == 4)
+        #expect(t.machine.frameReceived(.credit(Credit(count: 10, bytes: UInt64(bytes))), from: 1, now: t.now) == [
+            Self.records([0, 2, 3, 4], epoch: 1),
+        ], "record 0 is resent before 2, 3 and 4 are sent at all")
     }
 
     @Test("a closed router connection resends every incomplete record once a new one is up")
@@ -334,7 +358,7 @@ struct WorkerStateMachineTests {
         #expect(t.machine.connectionOpened(2) == [.send(2, .hello(Hello(role: .worker, index: 0, instance: 99, name: "shardId-000000000000")))])
         #expect(t.machine.frameReceived(.hello(TestFrames.hello(.router, 0)), from: 2, now: t.now) == [.report(.link(.connected(router: 0)))])
         #expect(t.machine.frameReceived(.credit(Credit(count: 10, bytes: 1 << 20)), from: 2, now: t.now) == [
-            .send(2, .records([Self.record(0), Self.record(1), Self.record(3)])),
+            .send(2, .records(epoch: 0, [Self.record(0), Self.record(1), Self.record(3)])),
         ])
     }
 
@@ -352,7 +376,7 @@ struct WorkerStateMachineTests {
         var t = Transcript()
         t.initialized()
         let error = ErrorFrame(code: .protocolViolation, message: "unexpected RECORDS for a worker")
-        #expect(t.machine.frameReceived(.records(TestFrames.records(0...0)), from: 1, now: t.now) == [
+        #expect(t.machine.frameReceived(.records(epoch: 0, TestFrames.records(0...0)), from: 1, now: t.now) == [
             .report(.link(.refused(error.message))), .close(1, error),
         ])
     }

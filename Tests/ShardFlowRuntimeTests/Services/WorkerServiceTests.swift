@@ -44,7 +44,7 @@ struct WorkerServiceTests {
         #expect(try Self.stdout(pipe) == [#"{"action":"status","responseFor":"processRecords"}"#])
         let record = WireRecord(index: 0, subSequenceNumber: 0, arrivalTimestamp: 5, sequenceNumber: ByteBuffer(string: "17"),
                                 partitionKey: ByteBuffer(string: "k"), data: ByteBuffer(string: "hi"))
-        #expect(try router.received() == [.records(RecordBatch([record]))])
+        #expect(try router.received() == [.records(epoch: 0, RecordBatch([record]))])
 
         try router.send(.acks([TestFrames.ack(0)]))
         service.lineReceived(ByteBuffer(string: #"{"action":"processRecords","records":[]}"#))
