@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The long chaos run: `shardflow run` over RECORDS records (a tenth of them KPL aggregates)
 # into jsonl output, with a random process of the group killed (SIGKILL) every INTERVAL
-# seconds, checking every stored checkpoint against the output and, at the end, that every
-# item arrived and no line is torn. Prints the summary as JSON (Tests/EndToEndTests/Fixtures/chaos.py).
+# seconds, over two mappers, checking every stored checkpoint against the output, every key's
+# first deliveries against the shard's order and, at the end, that every item arrived and no
+# line is torn. Prints the summary as JSON (Tests/EndToEndTests/Fixtures/chaos.py).
 #
 #   scripts/chaos.sh [RECORDS] [INTERVAL]      defaults: 1000000 records, a kill every 2 s
 set -euo pipefail
@@ -14,4 +15,4 @@ swift build -c release >&2
 work="$(mktemp -d /tmp/shardflow-chaos.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 python3 Tests/EndToEndTests/Fixtures/chaos.py --bin "$(swift build -c release --show-bin-path)" --work "$work/run" \
-  --records "$records" --interval "$interval" "$interval" --timeout 7200 --batch-size 500
+  --records "$records" --interval "$interval" "$interval" --timeout 7200 --batch-size 500 --mappers 2

@@ -5,7 +5,9 @@
 #   - systemd's tools (systemd-analyze, systemd-socket-activate): the deployment tests;
 #   - aws-kinesis-agg (PyPI): an independent KPL aggregator the tests check against;
 #   - amazon-kclpy 3.2.0's sdist, unpacked in .tools/: the official MultiLangDaemon client the
-#     tests drive (its pure-Python module runs from the unpacked folder).
+#     tests drive (its pure-Python module runs from the unpacked folder);
+#   - prometheus (Debian): promtool lints the scraped metrics, and a test runs the server (only
+#     in a test's own directory and port: its packaged service is not started here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,12 +16,16 @@ dpkg -s libsystemd-dev >/dev/null 2>&1 || missing+=(libsystemd-dev)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+if [ "${SHARDFLOW_SETUP_BUILD_ONLY:-}" != "1" ]; then
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || true
-  if ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  # --no-install-recommends: prometheus would bring its exporters along.
+  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
 

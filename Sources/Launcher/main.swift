@@ -8,7 +8,7 @@ struct ShardFlowCommand: ParsableCommand {
         commandName: "shardflow",
         abstract: "Process Kinesis and DynamoDB Streams records on every core of a machine.",
         version: ShardFlowVersion.current,
-        subcommands: [Run.self, SystemdCommand.self, KCLCommand.self]
+        subcommands: [Run.self, StatusCommand.self, MetricsCommand.self, SystemdCommand.self, KCLCommand.self]
     )
 
     struct Run: ParsableCommand {

@@ -61,6 +61,7 @@ struct MapperCommand: ParsableCommand {
             extractor: Extractor(mode: extract, key: key)
         )
         configuration.transport = common.transport
+        configuration.controlDirectory = directory.path + "/control"
         configuration.machine.routerWindow.count = routerWindowRecords
         configuration.machine.filter = EventFilter(patterns: filter + (try filterFile.map(EventPattern.patterns(inFile:)) ?? []))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

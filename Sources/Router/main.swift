@@ -59,6 +59,7 @@ struct RouterCommand: ParsableCommand {
         configuration.workerWindow = Credit(count: workerWindowRecords, bytes: workerWindowBytes)
         configuration.mapperCount = mappers
         configuration.ordering = ordering
+        configuration.controlDirectory = common.runtimeDirectory.path + "/control"
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let service = RouterService(configuration: configuration, eventLoop: group.next(), logger: logger)
         let code = ProcessLifecycle.run(

@@ -45,6 +45,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest line accepted on stdin.", valueName: "bytes"))
     var maxLineBytes: Int = 256 * 1024 * 1024
 
+    @Option(help: "Name a record in the log once it has been incomplete this long (then every 5 minutes while it stays).")
+    var stuckAfter = DurationArgument(ProcessingDefaults.stuckAfter)
+
     func validate() throws {
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
         if let lowWater, lowWater <= 0 || lowWater > maxPending {
@@ -71,6 +74,8 @@ struct WorkerCommand: ParsableCommand {
             routerSockets: routerPaths.isEmpty ? (0..<routers).map(common.runtimeDirectory.routerSocket) : routerPaths)
         configuration.transport = common.transport
         configuration.maximumLineLength = maxLineBytes
+        configuration.controlDirectory = common.runtimeDirectory.path + "/control"
+        configuration.stuckAfter = stuckAfter.amount
         configuration.machine.stream = stream
         configuration.machine.maxPending = maxPending
         configuration.machine.lowWater = lowWater ?? max(1, maxPending / 2)

@@ -102,6 +102,10 @@ public struct JSONWriter {
         if let value { self.value(jsonText: value.canonicalText) } else { null() }
     }
 
+    public mutating func bool(_ flag: Bool) {
+        value(jsonText: (flag ? "true" : "false").utf8)
+    }
+
     public mutating func optionalInteger(_ value: (some BinaryInteger)?) {
         if let value { integer(value) } else { null() }
     }

@@ -106,6 +106,14 @@ public struct MapperStateMachine: Sendable {
     public private(set) var itemsSent = 0
     /// Items completed without processing because no `--filter` pattern matched them.
     public private(set) var itemsFiltered = 0
+    /// Items the mapper could not key (sent to the reducer's error policy).
+    public private(set) var itemsInvalid = 0
+    /// Records that looked like KPL aggregates but were not valid.
+    public private(set) var corruptAggregates = 0
+    /// Times the mapper dropped what it held after losing a reducer.
+    public private(set) var resets = 0
+    /// Whether records or items wait here for reducer credit or queue room.
+    public var isWaiting: Bool { !input.isEmpty || queuedItems > 0 }
 
     public init(configuration: Configuration) {
         precondition(configuration.reducerCount > 0, "a mapper needs at least one reducer")
@@ -224,6 +232,7 @@ public struct MapperStateMachine: Sendable {
     /// Drops every record and item held here and closes the router connections (the I/O layer
     /// reconnects them), so each router has the workers whose records came here resend.
     private mutating func reset(into actions: inout [Action]) {
+        resets += 1
         let droppedRecords = input.reduce(0) { $0 + $1.batch.records.count }
         let droppedItems = queuedItems
         input.removeAll()
@@ -289,6 +298,7 @@ public struct MapperStateMachine: Sendable {
             }
             scratch.removeAll(keepingCapacity: true)
             if let warning = configuration.extractor.extract(record, into: &scratch) {
+                corruptAggregates += 1
                 actions.append(.report(.corruptAggregate(
                     shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: warning)))
             }
@@ -308,6 +318,7 @@ public struct MapperStateMachine: Sendable {
                     continue
                 }
                 if let error = extracted.error {
+                    itemsInvalid += 1
                     actions.append(.report(.itemError(
                         shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: error)))
                 }

@@ -24,4 +24,7 @@ public enum ProcessingDefaults {
     /// How long a worker handed `shutdownRequested` waits for in-flight records before it
     /// checkpoints what is complete (`--shutdown-timeout`): half the drain timeout.
     public static let shutdownTimeout: TimeAmount = .seconds(15)
+    /// A record incomplete (or an item failing) this long is named in the log and the progress
+    /// line (`--stuck-after`).
+    public static let stuckAfter: TimeAmount = .seconds(30)
 }

@@ -11,9 +11,13 @@ struct HeldKeys: Sendable {
         var items: Deque<ReducerStateMachine.PendingItem>
         /// When the held items may be processed again.
         var due: NIODeadline
+        /// Since when the key has been held.
+        var since: NIODeadline
     }
 
     private var holds: [ByteBuffer: Hold] = [:]
+    /// Keys whose held items all went into the batch being processed, with since when they waited.
+    private var released: [ByteBuffer: NIODeadline] = [:]
     private(set) var count = 0
 
     var isEmpty: Bool { holds.isEmpty }
@@ -27,7 +31,7 @@ struct HeldKeys: Sendable {
 
     /// Holds `items` (a failed item first, then later items of its key) in front of anything
     /// already held for the key, until `due`.
-    mutating func hold(_ items: [ReducerStateMachine.PendingItem], key: ByteBuffer, until due: NIODeadline) {
+    mutating func hold(_ items: [ReducerStateMachine.PendingItem], key: ByteBuffer, until due: NIODeadline, now: NIODeadline) {
         guard !items.isEmpty else { return }
         count += items.count
         if var existing = holds[key] {
@@ -35,7 +39,14 @@ struct HeldKeys: Sendable {
             existing.due = due
             holds[key] = existing
         } else {
-            holds[key] = Hold(items: Deque(items), due: due)
+            holds[key] = Hold(items: Deque(items), due: due, since: released[key] ?? now)
+        }
+    }
+
+    /// The keys held longest (see ``ReducerStateMachine/longestHeld(limit:)``).
+    func longestHeld(limit: Int) -> [(item: ReducerStateMachine.PendingItem, since: NIODeadline, waiting: Int)] {
+        holds.values.sorted { $0.since < $1.since }.prefix(limit).compactMap { hold in
+            hold.items.first.map { ($0, hold.since, hold.items.count) }
         }
     }
 
@@ -53,10 +64,21 @@ struct HeldKeys: Sendable {
         for key in due where taken.count < limit {
             var hold = holds[key]!
             while taken.count < limit, let item = hold.items.popFirst() { taken.append(item) }
-            holds[key] = hold.items.isEmpty ? nil : hold
+            if hold.items.isEmpty {
+                // Remembered while the batch runs: should the key fail again, it has waited since then.
+                released[key] = hold.since
+                holds[key] = nil
+            } else {
+                holds[key] = hold
+            }
         }
         count -= taken.count
         return taken
+    }
+
+    /// The batch taken by ``takeDue(now:limit:)`` was processed: keys it did not hold again are free.
+    mutating func batchSettled() {
+        released.removeAll(keepingCapacity: true)
     }
 
     /// Drops the items that came from `source`; returns how many.

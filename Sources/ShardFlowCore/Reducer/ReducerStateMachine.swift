@@ -118,6 +118,10 @@ public struct ReducerStateMachine: Sendable {
     public private(set) var itemsFailed = 0
     public private(set) var itemsDeadLettered = 0
     public private(set) var itemsExpired = 0
+    /// Failed processing attempts that are retried.
+    public private(set) var itemsRetried = 0
+    /// Items dead-lettered, by reason.
+    public private(set) var deadLetteredByReason: [DeadLetterReason: Int] = [:]
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -132,6 +136,12 @@ public struct ReducerStateMachine: Sendable {
     /// Items held back behind a failure of their key, and how many keys are held.
     public var heldItems: Int { held.count }
     public var heldKeys: Int { held.keyCount }
+
+    /// The keys held longest: each one's first held item (the one that failed), since when its
+    /// key has been held, and how many items wait with it; at most `limit`, oldest first.
+    public func longestHeld(limit: Int) -> [(item: PendingItem, since: NIODeadline, waiting: Int)] {
+        held.longestHeld(limit: limit)
+    }
     /// Whether nothing is queued, held or being processed.
     public var isIdle: Bool { queue.isEmpty && held.isEmpty && awaitingDeadLetter.isEmpty && !processing && !deadLettering }
 
@@ -212,6 +222,7 @@ public struct ReducerStateMachine: Sendable {
         var actions: [Action] = []
         guard outcomes.contains(where: { $0 != .ok }) else {
             // The usual case, every item ok, acknowledges the batch as it is.
+            held.batchSettled()
             itemsProcessed += batch.count
             acknowledge(batch, status: .ok, into: &actions)
             advance(now: now, into: &actions)
@@ -255,13 +266,15 @@ public struct ReducerStateMachine: Sendable {
             let delay = configuration.retryBackoff.delay(attempt: maximumAttempt)
             let heldItems = holds.reduce(0) { $0 + $1.items.count }
             let retried = failures - exhausted.count
+            itemsRetried += retried
             for hold in holds {
                 let attempt = hold.items[0].attempts
-                held.hold(hold.items, key: hold.key, until: now + configuration.retryBackoff.delay(attempt: attempt))
+                held.hold(hold.items, key: hold.key, until: now + configuration.retryBackoff.delay(attempt: attempt), now: now)
             }
             actions.append(.report(.retrying(items: retried, heldBack: heldItems - retried, attempt: maximumAttempt, delay: delay, error: firstError)))
         }
         giveUp(exhausted, into: &actions)
+        held.batchSettled()
         advance(now: now, into: &actions)
         return actions
     }
@@ -270,6 +283,7 @@ public struct ReducerStateMachine: Sendable {
     public mutating func deadLettered(_ items: [PendingItem], now: NIODeadline) -> [Action] {
         deadLettering = false
         itemsDeadLettered += items.count
+        for item in items { deadLetteredByReason[item.reason ?? .failed, default: 0] += 1 }
         var actions: [Action] = []
         acknowledge(items, status: .deadLettered, into: &actions)
         startDeadLetterWrite(into: &actions)

@@ -109,6 +109,8 @@ public struct RouterStateMachine: Sendable {
     private var draining = false
     /// Records dropped on arrival because their worker had not yet reacted to a `PEER_LOST`.
     public private(set) var recordsFenced = 0
+    /// Records handed to mappers.
+    public private(set) var recordsForwarded = 0
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -381,6 +383,7 @@ public struct RouterStateMachine: Sendable {
             chunk = head
         }
         mapper.credit.spend(count: chunk.count, bytes: chunk.byteCount)
+        recordsForwarded += chunk.count
         worker.queuedRecords -= chunk.count
         worker.credit.release(count: chunk.count, bytes: chunk.byteCount)
         if let credit = worker.credit.takeReturn(drained: worker.queuedRecords == 0) {

@@ -147,6 +147,21 @@ public struct WorkerStateMachine: Sendable {
     /// Index the next record will get (the I/O layer encodes records before registering them).
     public var nextRecordIndex: UInt64 { tracker.nextIndex }
 
+    /// Item acknowledgements received that completed an item (processed or dead-lettered).
+    public private(set) var itemsAcknowledged = 0
+
+    /// Whether the `processRecords` status is held back (`maxPending` records incomplete).
+    public var isHoldingBack: Bool { holdingStatus }
+
+    /// How often an item of `record` was acknowledged `failed` (its worker resends it).
+    public func failedAttempts(of record: UInt64) -> Int { failedAttempts[record] ?? 0 }
+
+    /// The oldest incomplete record: its index and position.
+    public var oldestIncomplete: (index: UInt64, position: SequencePosition)? {
+        guard tracker.incompleteCount > 0, let position = tracker.position(of: tracker.firstIndex) else { return nil }
+        return (tracker.firstIndex, position)
+    }
+
     /// Records registered and not complete.
     public var incompleteRecordCount: Int { tracker.incompleteCount }
 
@@ -282,6 +297,7 @@ public struct WorkerStateMachine: Sendable {
         for ack in acks {
             let token = ack.token
             if ack.status.completesItem {
+                itemsAcknowledged += 1
                 switch tracker.itemCompleted(record: token.record, item: token.item, itemCount: token.itemCount) {
                 case .recorded, .duplicate, .alreadyComplete:
                     break

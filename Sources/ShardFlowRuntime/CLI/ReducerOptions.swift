@@ -48,6 +48,9 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Bytes each mapper may have queued here.", valueName: "bytes"))
     public var mapperWindowBytes: UInt64 = FlowDefaults.mapperWindow.bytes
 
+    @Option(help: "Name a key in the log once its items have been failing this long (then every 5 minutes while they do).")
+    public var stuckAfter = DurationArgument(ProcessingDefaults.stuckAfter)
+
     @Option(help: "How long a drain (SIGTERM) may take before the reducer exits anyway.")
     public var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 

@@ -27,6 +27,8 @@ public enum ReducerRunner {
         configuration.machine.maxRecordAge = options.maxRecordAge?.amount
         configuration.deadLetterDirectory = options.deadLetter
         configuration.processorTimeout = options.processorTimeout.amount
+        configuration.controlDirectory = options.common.runtimeDirectory.path + "/control"
+        configuration.stuckAfter = options.stuckAfter.amount
         let processor = try makeProcessor(Int(options.index))
         if let jsonl = processor as? JSONLinesProcessor, jsonl.repairedBytes > 0 {
             logger.warning("\(jsonl.path) ended in a partial line (\(jsonl.repairedBytes) bytes, left by a crash in the middle of a write); removed it — its items were never acknowledged and are delivered again")

@@ -110,6 +110,14 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Write the run's figures as JSON to this file.", valueName: "path"))
     public var statsJson: String?
 
+    @Option(help: ArgumentHelp(
+        "Serve the Prometheus metrics of every process of the group at http://HOST:PORT/metrics (port 0: any free port, logged).",
+        valueName: "host:port"))
+    public var metricsListen: String?
+
+    @Option(help: "Name a record in the progress line and the log once it has been incomplete this long.")
+    public var stuckAfter = DurationArgument(ProcessingDefaults.stuckAfter)
+
     @Option(help: "Log level of the launcher.")
     public var logLevel: Logger.Level = .info
 
@@ -153,6 +161,9 @@ public struct RunOptions: ParsableArguments, Sendable {
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
         guard drainTimeout.amount >= .seconds(1) else { throw ValidationError("--drain-timeout must be at least 1s") }
         guard processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout must be positive") }
+        if let metricsListen, MetricsEndpoint.Address(argument: metricsListen) == nil {
+            throw ValidationError("--metrics-listen \(metricsListen): expected HOST:PORT, such as 127.0.0.1:9464")
+        }
         if let maxRecordAge {
             guard maxRecordAge.amount > .zero else { throw ValidationError("--max-record-age must be positive") }
             guard deadLetter != nil else {
@@ -200,6 +211,7 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.filters = filter
         configuration.ordering = ordering
         configuration.reducerArguments = ["--batch-size", String(batchSize), "--batch-timeout", batchTimeout.description,
+                                          "--stuck-after", stuckAfter.description,
                                           "--processor-timeout", processorTimeout.description, "--retry-delay", retryDelay.description,
                                           "--max-retry-delay", maxRetryDelay.description]
             + (retries.map { ["--retries", String($0)] } ?? [])
@@ -207,6 +219,7 @@ public struct RunOptions: ParsableArguments, Sendable {
             + (maxRecordAge.map { ["--max-record-age", $0.description] } ?? [])
         configuration.workerArguments = [
             "--checkpoint-interval", checkpointInterval.description, "--max-pending", String(maxPending),
+            "--stuck-after", stuckAfter.description,
             "--shutdown-timeout", DurationArgument(.nanoseconds(drainTimeout.amount.nanoseconds / 2)).description,
         ]
         configuration.drainTimeout = drainTimeout.amount
@@ -216,6 +229,8 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.batchRecords = recordsPerBatch
         configuration.progressInterval = noProgress ? nil : progressInterval.amount
         configuration.statsPath = statsJson
+        configuration.metricsAddress = metricsListen.flatMap(MetricsEndpoint.Address.init(argument:))
+        configuration.stuckAfter = stuckAfter.amount
         configuration.restart.limit = restartLimit
         configuration.kcl.classpath = kclClasspath
         configuration.kcl.java = java

@@ -49,6 +49,9 @@ public struct SystemdCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The daemon's main class (default: the Kinesis MultiLangDaemon, or the DynamoDB Streams adapter's with --extract dynamodb).", valueName: "class"))
     var kclMainClass: String?
 
+    @Option(help: ArgumentHelp("Where shardflow-metrics.socket listens for Prometheus scrapes.", valueName: "host:port"))
+    var metricsListen: String = SystemdDeployment().metricsListen
+
     @Option(help: ArgumentHelp("Write the files under this root instead of printing them.", valueName: "dir"))
     var prefix: String?
 
@@ -81,6 +84,9 @@ public struct SystemdCommand: ParsableCommand {
             throw ValidationError("--stream \(name): a stream name is 1 to 128 letters, digits, '.', '_' or '-'")
         }
         if Set(stream).count != stream.count { throw ValidationError("--stream names a stream twice") }
+        guard MetricsEndpoint.Address(argument: metricsListen) != nil else {
+            throw ValidationError("--metrics-listen \(metricsListen): expected HOST:PORT, such as 127.0.0.1:9464")
+        }
     }
 
     var deployment: SystemdDeployment {
@@ -93,6 +99,7 @@ public struct SystemdCommand: ParsableCommand {
         deployment.key = key
         deployment.filters = filter
         deployment.kclMainClass = kclMainClass
+        deployment.metricsListen = metricsListen
         deployment.binDirectory = binDir
         deployment.user = user
         deployment.processor = processor.description

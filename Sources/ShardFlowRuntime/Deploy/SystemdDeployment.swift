@@ -31,6 +31,8 @@ public struct SystemdDeployment: Sendable {
     /// `--extract dynamodb`.
     public var kclMainClass: String?
     public var kclClasspath = "/opt/amazon-kinesis-client/lib/*"
+    /// Where `shardflow-metrics.socket` listens for Prometheus scrapes.
+    public var metricsListen = "127.0.0.1:9464"
     public var java = "/usr/bin/java"
     public var logLevel = "info"
 
@@ -52,6 +54,8 @@ public struct SystemdDeployment: Sendable {
             File(path: "shardflow-reducer@.service", contents: reducerService),
             File(path: "shardflow-mapper@.service", contents: mapperService),
             File(path: "shardflow-kcl@.service", contents: kclService),
+            File(path: "shardflow-metrics.socket", contents: metricsSocket),
+            File(path: "shardflow-metrics.service", contents: metricsService),
         ]
     }
 
@@ -86,7 +90,7 @@ public struct SystemdDeployment: Sendable {
         return streams.map { "# put the KCL properties of stream \($0) (streamName, applicationName, region…) in \(propertiesPath(of: $0))" } + [
             "systemd-sysusers /usr/lib/sysusers.d/shardflow.conf",
             "systemctl daemon-reload",
-            "systemctl enable shardflow.target shardflow-router.socket \(reducerSockets) \(mapperServices) \(kclServices)",
+            "systemctl enable shardflow.target shardflow-router.socket \(reducerSockets) \(mapperServices) \(kclServices) shardflow-metrics.socket",
             "# scaling down: stop and disable instances beyond the new counts (their items are redelivered)",
             "systemctl disable --now $(systemctl list-unit-files --no-legend 'shardflow-reducer@*.socket' 'shardflow-mapper@*.service' 'shardflow-kcl@*.service' --state=enabled | awk '{print $1}' | grep -vxE '\(enabledPattern)')",
             "# mappers read SHARDFLOW_REDUCERS at start: restart them after changing the reducer count",
@@ -292,6 +296,58 @@ public struct SystemdDeployment: Sendable {
         """
     }
 
+    private var metricsSocket: String {
+        """
+        # The group's Prometheus scrape endpoint: http://\(metricsListen)/metrics. systemd holds
+        # the socket and starts shardflow-metrics.service on the first scrape. To listen
+        # elsewhere: `shardflow systemd --metrics-listen HOST:PORT`, or a drop-in
+        # (systemctl edit shardflow-metrics.socket: [Socket] ListenStream= then ListenStream=HOST:PORT).
+        [Unit]
+        Description=ShardFlow metrics socket
+        PartOf=shardflow.target
+
+        [Socket]
+        ListenStream=\(metricsListen)
+        # The name shardflow metrics looks for in LISTEN_FDNAMES.
+        FileDescriptorName=metrics
+        NoDelay=yes
+
+        [Install]
+        WantedBy=shardflow.target
+
+        """
+    }
+
+    private var metricsService: String {
+        """
+        # Gathers every process's metrics from its control socket in ${SHARDFLOW_RUNTIME_DIR}/control
+        # on each scrape, so the endpoint outlives any one of them. Started by its socket.
+        [Unit]
+        Description=ShardFlow metrics endpoint
+        Documentation=https://github.com/shardflow/shardflow/blob/main/docs/operations.md#metrics
+        Requires=shardflow-metrics.socket
+        After=shardflow-metrics.socket
+        PartOf=shardflow.target
+
+        [Service]
+        Type=notify
+        User=\(user)
+        Group=\(user)
+        EnvironmentFile=\(configurationPath)
+        ExecStart=\(binDirectory)/shardflow metrics --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_METRICS_OPTIONS
+        Restart=on-failure
+        RestartSec=1s
+        \(commonHardening)
+        # Scrapes arrive over TCP on the socket systemd passes; processes answer on Unix sockets.
+        RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+        MemoryDenyWriteExecute=yes
+
+        [Install]
+        WantedBy=shardflow.target
+
+        """
+    }
+
     private var kclService: String {
         """
         # The Java KCL MultiLangDaemon of stream %i: takes shard leases (in DynamoDB) and runs one
@@ -398,6 +454,10 @@ public struct SystemdDeployment: Sendable {
         # /etc/shardflow/kcl-<stream>.properties): the daemon's main class (the DynamoDB Streams
         # adapter's for DynamoDB streams), the KCL multilang jars, java, and the workers' options
         # (see `shardflow-worker --help`).
+        # The metrics endpoint (shardflow-metrics.socket listens on \(metricsListen); see that unit to
+        # move it): options of `shardflow metrics`.
+        SHARDFLOW_METRICS_OPTIONS=
+
         SHARDFLOW_KCL_MAIN_CLASS=\(kclMainClass ?? KCLConfiguration.mainClass(for: extract))
         SHARDFLOW_KCL_CLASSPATH=\(kclClasspath)
         SHARDFLOW_JAVA=\(java)

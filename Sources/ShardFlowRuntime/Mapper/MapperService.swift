@@ -8,6 +8,8 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
         public var reducerSockets: [String]
         public var transport = TransportConfiguration()
         public var machine: MapperStateMachine.Configuration
+        /// Where the control socket goes (`status`, `metrics`); nil: none.
+        public var controlDirectory: String?
 
         public init(index: UInt32, routerSockets: [String], reducerSockets: [String], extractor: Extractor) {
             self.routerSockets = routerSockets
@@ -32,6 +34,9 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
     private let rate = RateMeter()
     private var warningsLogged = 0
     private var stopping = false
+    private let observability: MapperObservability
+    /// Items that could not be keyed since the last summary line, and the last one's reason.
+    private var unkeyed = (count: 0, last: "", since: NIODeadline.now())
 
     public init(configuration: Configuration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -39,6 +44,7 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
         self.registry = ConnectionRegistry(eventLoop: eventLoop)
         self.machine = MapperStateMachine(configuration: configuration.machine)
         self.logger = logger
+        self.observability = MapperObservability(index: configuration.machine.index)
     }
 
     /// Connects to every router and reducer; completes once each has answered its handshake.
@@ -62,7 +68,8 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
                 connector.start()
             }
             self.logger.info("mapper \(self.configuration.machine.index): \(self.configuration.routerSockets.count) routers, \(self.configuration.reducerSockets.count) reducers, extract=\(self.configuration.machine.extractor.mode.rawValue) key=\(self.configuration.machine.extractor.key)")
-            return promise.futureResult
+            self.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(10), delay: .seconds(10)) { _ in self.summarizeUnkeyed() }
+            return self.startControlSocket().flatMap { promise.futureResult }
         }
     }
 
@@ -77,6 +84,27 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
             self.registry.flush()
             for connector in self.connectors { connector.stop() }
         }
+    }
+
+    private func startControlSocket() -> EventLoopFuture<Void> {
+        guard let directory = configuration.controlDirectory else { return eventLoop.makeSucceededVoidFuture() }
+        return ControlServer.start(
+            at: "\(directory)/mapper-\(configuration.machine.index).sock", on: eventLoop, transport: configuration.transport, logger: logger
+        ) { request in
+            self.observability.wait.update(waiting: self.machine.isWaiting, now: self.eventLoop.now)
+            switch request {
+            case "metrics": return self.observability.exposition(self.machine)
+            case "status": return self.observability.status(self.machine)
+            default: return "# unknown request \(request): ask status or metrics\n"
+            }
+        }.map { _ in }
+    }
+
+    /// One line for the items that could not be keyed since the last one, instead of a line each.
+    private func summarizeUnkeyed() {
+        guard unkeyed.count > 0 else { return }
+        logger.warning("\(unkeyed.count) more items could not be keyed in the last \(Int(Double((eventLoop.now - unkeyed.since).nanoseconds) / 1e9))s and went to the error policy (last: \(unkeyed.last))")
+        unkeyed = (0, "", eventLoop.now)
     }
 
     /// A one-line status (call on the event loop).
@@ -119,6 +147,7 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
     // MARK: Actions
 
     private func run(_ actions: [MapperStateMachine.Action]) {
+        defer { observability.wait.update(waiting: machine.isWaiting, now: eventLoop.now) }
         for action in actions {
             switch action {
             case .send(let id, let frame):
@@ -154,7 +183,15 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
         case .corruptAggregate(let shardId, let sequenceNumber, let reason):
             logWarning("shard \(shardId) record \(sequenceNumber): \(reason)")
         case .itemError(let shardId, let sequenceNumber, let reason):
-            logWarning("shard \(shardId) record \(sequenceNumber): \(reason); sent to the reducer's error policy")
+            // The first in each 10 s window in full; the rest in one summary line.
+            let message = "shard \(shardId) record \(sequenceNumber): \(reason)"
+            if unkeyed.count == 0, unkeyed.last.isEmpty {
+                logger.warning("\(message); sent to the reducer's error policy (further ones are summed up every 10s)")
+                unkeyed.last = message
+            } else {
+                unkeyed.count += 1
+                unkeyed.last = message
+            }
         case .acksDropped(let count, let reason):
             logger.debug("dropped \(count) acknowledgements: \(reason)")
         case .refused(let id, let reason):

@@ -13,8 +13,12 @@ public protocol BatchProcessor: AnyObject {
     func process(_ items: [ProcessorItem]) throws -> BatchResult
     /// Called once when the reducer stops (flush and release resources).
     func close() throws
+    /// Times the processor had to start over (an `exec:` child killed or dead and started
+    /// again); read from another thread, for metrics.
+    var restarts: Int { get }
 }
 
 extension BatchProcessor {
     public func close() throws {}
+    public var restarts: Int { 0 }
 }

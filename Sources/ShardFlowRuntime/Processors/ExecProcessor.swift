@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 #if canImport(Glibc)
@@ -27,6 +28,10 @@ public final class ExecProcessor: BatchProcessor {
     /// Bytes read from the child's stdout and not yet consumed (the start of its next line).
     private var pending: [UInt8] = []
     private var batchId = 0
+    private let starts = NIOLockedValueBox(0)
+
+    /// Children started after the first.
+    public var restarts: Int { max(0, starts.withLockedValue { $0 } - 1) }
 
     /// The default per-batch timeout (`--processor-timeout`).
     public static let defaultTimeout: TimeAmount = ProcessingDefaults.processorTimeout
@@ -192,6 +197,7 @@ public final class ExecProcessor: BatchProcessor {
         }
         child = started
         pending = []
+        starts.withLockedValue { $0 += 1 }
         return started
     }
 

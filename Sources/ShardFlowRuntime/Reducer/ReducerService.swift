@@ -15,6 +15,10 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
         /// A batch the processor has been working on for this long is reported as stuck (an
         /// `exec:` processor is killed at this point by its own timeout).
         public var processorTimeout: TimeAmount = ExecProcessor.defaultTimeout
+        /// Where the control socket goes (`status`, `metrics`); nil: none.
+        public var controlDirectory: String?
+        /// A key failing this long is named in the log.
+        public var stuckAfter: TimeAmount = ProcessingDefaults.stuckAfter
 
         public init(index: UInt32, listen: ListenAddress) {
             self.listen = listen
@@ -34,6 +38,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var drainPromise: EventLoopPromise<Void>?
     private let rate = RateMeter()
+    private let observability: ReducerObservability
 
     public convenience init(configuration: Configuration, processor: BatchProcessor, eventLoop: EventLoop, logger: Logger) throws {
         try self.init(configuration: configuration, processor: processor, executor: ThreadExecutor(eventLoop: eventLoop), logger: logger)
@@ -53,16 +58,35 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
         }
         self.logger = logger
         self.executor = executor
+        self.observability = ReducerObservability(index: configuration.machine.index, stuckAfter: configuration.stuckAfter)
     }
 
     public func start() -> EventLoopFuture<Void> {
         UnixListener.start(
             at: configuration.listen, on: eventLoop, transport: configuration.transport,
             registry: registry, delegate: self, logger: logger
-        ).map { channel in
+        ).flatMap { channel in
             self.listener = channel
             self.logger.info("reducer \(self.configuration.machine.index) listening on \(self.configuration.listen)")
+            self.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { _ in
+                for line in self.observability.stuckMessages(self.machine, now: self.eventLoop.now) { self.logger.warning("\(line)") }
+            }
+            return self.startControlSocket()
         }
+    }
+
+    private func startControlSocket() -> EventLoopFuture<Void> {
+        guard let directory = configuration.controlDirectory else { return eventLoop.makeSucceededVoidFuture() }
+        return ControlServer.start(
+            at: "\(directory)/reducer-\(configuration.machine.index).sock", on: eventLoop, transport: configuration.transport, logger: logger
+        ) { request in
+            let restarts = self.processor.value.restarts
+            switch request {
+            case "metrics": return self.observability.exposition(self.machine, processorRestarts: restarts)
+            case "status": return self.observability.status(self.machine, processorRestarts: restarts, now: self.eventLoop.now)
+            default: return "# unknown request \(request): ask status or metrics\n"
+            }
+        }.map { _ in }
     }
 
     /// Processes what is queued (without waiting for the batch timeout), then stops.
@@ -83,7 +107,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
     public var status: String {
         eventLoop.preconditionInEventLoop()
         let rate = Int(self.rate.perSecond(total: machine.itemsProcessed))
-        return "mappers=\(machine.mapperCount) items=\(machine.itemsProcessed) items/s=\(rate) queued=\(machine.queuedItems) failed=\(machine.itemsFailed) dead-lettered=\(machine.itemsDeadLettered) expired=\(machine.itemsExpired) held=\(machine.heldItems) held-keys=\(machine.heldKeys)"
+        return "mappers=\(machine.mapperCount) items=\(machine.itemsProcessed) items/s=\(rate) queued=\(machine.queuedItems) failed=\(machine.itemsFailed) retried=\(machine.itemsRetried) dead-lettered=\(machine.itemsDeadLettered) expired=\(machine.itemsExpired) held=\(machine.heldItems) held-keys=\(machine.heldKeys)"
     }
 
     // MARK: ConnectionDelegate
@@ -144,6 +168,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
                     }
                 }.whenComplete { result in
                     watchdog?.cancel()
+                    self.observability.batchDuration.recordNanoseconds((self.eventLoop.now - started).nanoseconds)
                     let outcomes = (try? result.get()) ?? Array(repeating: .failed("processor thread stopped"), count: batch.count)
                     self.run(self.machine.batchProcessed(batch, outcomes: outcomes, now: self.eventLoop.now))
                     self.registry.flush()

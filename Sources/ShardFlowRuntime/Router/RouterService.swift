@@ -12,6 +12,8 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         public var ordering = RouterStateMachine.Ordering.perKey
         /// The group's mapper count when known (`--mappers`).
         public var mapperCount: Int?
+        /// Where the control socket goes (`status`, `metrics`); nil: none.
+        public var controlDirectory: String?
 
         public init(index: UInt16, listen: ListenAddress) {
             self.index = index
@@ -28,6 +30,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
     private var drainPromise: EventLoopPromise<Void>?
     private let rate = RateMeter()
     private var recordsRouted = 0
+    private let observability: RouterObservability
 
     public init(configuration: Configuration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -39,6 +42,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         machineConfiguration.mapperCount = configuration.mapperCount
         self.machine = RouterStateMachine(configuration: machineConfiguration)
         self.logger = logger
+        self.observability = RouterObservability(index: configuration.index)
     }
 
     /// Binds (or adopts) the listening socket.
@@ -46,10 +50,25 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
         UnixListener.start(
             at: configuration.listen, on: eventLoop, transport: configuration.transport,
             registry: registry, delegate: self, logger: logger
-        ).map { channel in
+        ).flatMap { channel in
             self.listener = channel
             self.logger.info("router \(self.configuration.index) listening on \(self.configuration.listen); records go \(self.configuration.ordering)")
+            return self.startControlSocket()
         }
+    }
+
+    private func startControlSocket() -> EventLoopFuture<Void> {
+        guard let directory = configuration.controlDirectory else { return eventLoop.makeSucceededVoidFuture() }
+        return ControlServer.start(
+            at: "\(directory)/router-\(configuration.index).sock", on: eventLoop, transport: configuration.transport, logger: logger
+        ) { request in
+            self.observability.wait.update(waiting: self.machine.queuedRecords > 0, now: self.eventLoop.now)
+            switch request {
+            case "metrics": return self.observability.exposition(self.machine)
+            case "status": return self.observability.status(self.machine)
+            default: return "# unknown request \(request): ask status or metrics\n"
+            }
+        }.map { _ in }
     }
 
     /// Stops accepting, tells workers to stop sending, and completes once no worker is left
@@ -103,6 +122,7 @@ public final class RouterService: ConnectionDelegate, @unchecked Sendable {
     // MARK: Actions
 
     private func run(_ actions: [RouterStateMachine.Action]) {
+        defer { observability.wait.update(waiting: machine.queuedRecords > 0, now: eventLoop.now) }
         for action in actions {
             switch action {
             case .send(let id, let frame):

@@ -13,6 +13,9 @@ final class GroupProcess: @unchecked Sendable {
     /// Counters of earlier incarnations (a reducer's counts restart with it).
     var countersBeforeRestart: [String: Int] = [:]
     var usage = ResourceUse()
+    /// Times the process was started after its first start.
+    var restarts = 0
+    private var started = false
 
     var name: String { member.name }
     var kind: SupervisorStateMachine.Kind { member.kind }
@@ -28,9 +31,15 @@ final class GroupProcess: @unchecked Sendable {
         countersBeforeRestart[counter, default: 0] + (Int(status[counter] ?? "") ?? 0)
     }
 
+    /// Notes a start (each after the first is a restart).
+    func spawned() {
+        if started { restarts += 1 }
+        started = true
+    }
+
     /// Keeps the last counters of an incarnation that ended.
     func incarnationEnded() {
-        for counter in ["items", "failed", "dead-lettered", "expired", "filtered"] {
+        for counter in ["items", "failed", "retried", "dead-lettered", "expired", "filtered"] {
             countersBeforeRestart[counter, default: 0] += Int(status[counter] ?? "") ?? 0
         }
         status = [:]

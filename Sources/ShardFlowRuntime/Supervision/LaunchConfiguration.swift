@@ -37,6 +37,10 @@ public struct LaunchConfiguration: Sendable {
     public var progressInterval: TimeAmount? = .seconds(1)
     /// Write the run's figures as JSON here.
     public var statsPath: String?
+    /// Serve the group's Prometheus metrics here (`--metrics-listen`).
+    public var metricsAddress: MetricsEndpoint.Address?
+    /// A record incomplete this long is named in the progress line and the log.
+    public var stuckAfter: TimeAmount = ProcessingDefaults.stuckAfter
     /// When a process (or the source) that exited is started again, and when the run gives up.
     public var restart = RestartPolicy()
     /// How long a process may take to report READY=1.

@@ -36,6 +36,14 @@ public final class Launcher: @unchecked Sendable {
     private let done: EventLoopPromise<Int32>
     private var report: RunReport!
     private var reaper: ChildReaper!
+    /// Restarts of each process, for the metrics endpoint's thread.
+    private let restartCounts = NIOLockedValueBox<[String: Int]>([:])
+    /// The group's last `status`, gathered off the event loop for the progress line.
+    private let lastStatus = NIOLockedValueBox<GroupStatus?>(nil)
+    private let statusGathering = NIOLockedValueBox(false)
+    private let statusPool = NIOThreadPool(numberOfThreads: 1)
+    private var metricsEndpoint: MetricsEndpoint?
+    private var controlChannel: Channel?
     private var sourceSummaries: [SupervisorStateMachine.SourceID: SourcePump.Summary] = [:]
     private var completedSources: Set<SupervisorStateMachine.SourceID> = []
     private var recordsDeliveredBefore = 0
@@ -67,9 +75,12 @@ public final class Launcher: @unchecked Sendable {
             eventLoop.execute { self.childExited(pid: pid, termination: termination, usage: usage) }
         }
         reaper.start()
+        statusPool.start()
         installSignalHandlers()
         eventLoop.execute { self.begin() }
         let code = (try? done.futureResult.wait()) ?? ExitStatus.failed
+        metricsEndpoint?.stop()
+        try? statusPool.syncShutdownGracefully()
         Self.killRemainingChildren()
         reaper.stop()
         notifications.stop()
@@ -146,12 +157,85 @@ public final class Launcher: @unchecked Sendable {
             finish(code: ExitStatus.failed)
             return
         }
+        startControlSocket()
+        startMetricsEndpoint()
         let rejected = RateLimitedLog(logger: logger)
         notifications.onRejected = { uid, pid, path in
             rejected.warning("dropped a message on \(path) from uid \(uid) (pid \(pid)): only this user's processes may report")
         }
         notifications.start()
         run(machine.start(now: .now()))
+    }
+
+    private var controlDirectory: String { runtime.path + "/control" }
+
+    /// `control/launcher.sock`: the process table (states, restarts) for `shardflow status`.
+    private func startControlSocket() {
+        let started = ControlServer.start(
+            at: controlDirectory + "/launcher.sock", on: eventLoop, transport: TransportConfiguration(), logger: logger
+        ) { request in
+            switch request {
+            case "status": self.statusDocument()
+            case "metrics": ""  // the launcher's own figures are in the endpoint it serves
+            default: "# unknown request \(request): ask status or metrics\n"
+            }
+        }
+        started.whenSuccess { self.controlChannel = $0 }
+        started.whenFailure { self.logger.warning("no control socket for the launcher: \($0); `shardflow status` shows no restarts") }
+    }
+
+    private func statusDocument() -> String {
+        var json = JSONWriter(buffer: ByteBuffer())
+        ProcessStatus.begin(&json, process: "launcher", role: "launcher")
+        json.key("processes")
+        json.beginArray()
+        for (id, process) in processes.enumerated() {
+            json.beginObject()
+            json.key("name"); json.string(process.name)
+            json.key("role"); json.string(process.kind.rawValue)
+            json.key("state"); json.string(machine.isRunning(id) ? (process.child == nil ? "starting" : "running") : "down")
+            json.key("pid"); json.optionalInteger(process.child?.pid)
+            json.key("restarts"); json.integer(process.restarts)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("streams")
+        json.beginArray()
+        for stream in configuration.sources { json.string(stream.description) }
+        json.endArray()
+        return ProcessStatus.end(&json)
+    }
+
+    private func startMetricsEndpoint() {
+        guard let address = configuration.metricsAddress else { return }
+        let restartCounts = self.restartCounts
+        let endpoint = MetricsEndpoint(
+            gatherer: MetricsGatherer(controlDirectory: controlDirectory, process: "launcher",
+                                      knownRestarts: { restartCounts.withLockedValue { $0 } }),
+            logger: logger)
+        metricsEndpoint = endpoint
+        endpoint.start(at: address, on: group).whenComplete { result in
+            switch result {
+            case .success(let bound):
+                let shown = bound.flatMap { bound in bound.port.map { "\(bound.ipAddress ?? "?"):\($0)" } } ?? address.description
+                self.logger.notice("serving the group's metrics at http://\(shown)/metrics")
+            case .failure(let error):
+                self.logger.error("cannot serve metrics at \(address): \(error) (--metrics-listen)")
+            }
+        }
+    }
+
+    /// Gathers the group's status on another thread (for the progress line's stuck records).
+    private func refreshStatus() {
+        let directory = controlDirectory
+        guard statusGathering.withLockedValue({ busy in defer { busy = true }; return !busy }) else { return }
+        let box = lastStatus
+        let flag = statusGathering
+        statusPool.submit { _ in
+            let status = GroupStatus.gather(controlDirectory: directory, timeoutMilliseconds: 1000)
+            box.withLockedValue { $0 = status }
+            flag.withLockedValue { $0 = false }
+        }
     }
 
     /// The environment of every child the launcher starts: where to send `sd_notify`
@@ -196,6 +280,8 @@ public final class Launcher: @unchecked Sendable {
 
     private func spawn(_ id: SupervisorStateMachine.MemberID) {
         let process = processes[id]
+        process.spawned()
+        restartCounts.withLockedValue { $0[process.name] = process.restarts }
         do {
             process.child = try ChildProcess.spawn(
                 process.arguments, environment: childEnvironment(notify: process.notifyPath), newProcessGroup: true)
@@ -249,6 +335,7 @@ public final class Launcher: @unchecked Sendable {
         if let interval = configuration.progressInterval {
             eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
                 guard !self.finished else { return }
+                self.refreshStatus()
                 self.report.progress(self.snapshot())
             }
         }
@@ -407,7 +494,11 @@ public final class Launcher: @unchecked Sendable {
         if report?.started == true {
             // A last progress line, so even a run shorter than the interval shows one.
             if configuration.progressInterval != nil { report.progress(snapshot()) }
-            report.summary(snapshot(), code: code)
+            if let problem = report.summary(snapshot(), code: code) {
+                logger.error("\(problem)")
+                done.succeed(code == ExitStatus.completed || code == ExitStatus.invalidInput ? ExitStatus.failed : code)
+                return
+            }
         }
         done.succeed(code)
     }
@@ -428,6 +519,8 @@ public final class Launcher: @unchecked Sendable {
         for index in 0..<configuration.routers { unlink(runtime.routerSocket(index)) }
         for index in 0..<configuration.reducers { unlink(runtime.reducerSocket(index)) }
         for stream in configuration.sources { unlink("\(runtime.path)/shardflow-kcl-\(stream.stream).properties") }
+        for socket in ControlClient.sockets(in: controlDirectory) { unlink(socket.path) }
+        rmdir(controlDirectory)
         rmdir(runtime.path)
     }
 
@@ -441,9 +534,15 @@ public final class Launcher: @unchecked Sendable {
         snapshot.items = reducers.reduce(0) { $0 + $1.total("items") }
         snapshot.itemsFailed = reducers.reduce(0) { $0 + $1.total("failed") }
         snapshot.itemsDeadLettered = reducers.reduce(0) { $0 + $1.total("dead-lettered") }
+        snapshot.itemsRetried = reducers.reduce(0) { $0 + $1.total("retried") }
         snapshot.itemsExpired = reducers.reduce(0) { $0 + $1.total("expired") }
         snapshot.itemsFiltered = processes.filter { $0.kind == .mapper }.reduce(0) { $0 + $1.total("filtered") }
         snapshot.incomplete = workerStatus.values.reduce(0) { $0 + (Int($1["incomplete"] ?? "") ?? 0) }
+        if let status = lastStatus.withLockedValue({ $0 }) {
+            let threshold = Double(configuration.stuckAfter.nanoseconds) / 1e9
+            snapshot.stuck = status.stuck(after: threshold)
+            snapshot.shardFigures = status.shards
+        }
         snapshot.streams = configuration.sources.indices.compactMap { id in
             guard let store = stores[id] else { return nil }
             return .init(name: configuration.sources[id].stream, checkpointsPath: store.path, checkpoints: store.checkpoints,

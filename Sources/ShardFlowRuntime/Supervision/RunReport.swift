@@ -15,6 +15,11 @@ final class RunReport: @unchecked Sendable {
         var itemsDeadLettered = 0
         var itemsExpired = 0
         var itemsFiltered = 0
+        var itemsRetried = 0
+        /// Shards whose oldest incomplete record has waited past `--stuck-after`.
+        var stuck: [GroupStatus.ShardRow] = []
+        /// Every shard as its worker last described it.
+        var shardFigures: [GroupStatus.ShardRow] = []
         var incomplete = 0
         /// Shards of all local streams.
         var shards = 0
@@ -82,7 +87,19 @@ final class RunReport: @unchecked Sendable {
         let itemRate = Double(snapshot.items - previous.items) / seconds
         let shardText = configuration.hasLocalSource ? "  shards ended \(snapshot.shardsEnded)/\(snapshot.shards)" : ""
         let time = elapsed.fixed(1)
-        emit("[\(String(repeating: " ", count: max(0, 6 - time.count)))\(time)s] records \(count(snapshot.recordsDelivered)) (\(count(Int(recordRate)))/s)  items \(count(snapshot.items)) (\(count(Int(itemRate)))/s)  incomplete \(count(snapshot.incomplete))  checkpoints \(snapshot.checkpointCount)\(shardText)")
+        emit("[\(String(repeating: " ", count: max(0, 6 - time.count)))\(time)s] records \(count(snapshot.recordsDelivered)) (\(count(Int(recordRate)))/s)  items \(count(snapshot.items)) (\(count(Int(itemRate)))/s)  incomplete \(count(snapshot.incomplete))  checkpoints \(snapshot.checkpointCount)\(shardText)\(stuckText(snapshot))")
+    }
+
+    /// "  stuck: shardId-… record 4959… for 45s (attempt 7: boom)" for the longest-waiting shard.
+    private func stuckText(_ snapshot: Snapshot) -> String {
+        guard let worst = snapshot.stuck.max(by: { ($0.oldestAgeSeconds ?? 0) < ($1.oldestAgeSeconds ?? 0) }),
+              let sequence = worst.stuckSequenceNumber
+        else { return "" }
+        let shard = worst.stream.isEmpty || configuration.sources.count < 2 ? worst.shard : "\(worst.stream)/\(worst.shard)"
+        var text = "  stuck: \(shard) record \(sequence) for \(Int(worst.oldestAgeSeconds ?? 0))s"
+        if let attempts = worst.attempts { text += " (attempt \(attempts)" + (worst.lastError.map { ": \($0)" } ?? "") + ")" }
+        if snapshot.stuck.count > 1 { text += " and \(snapshot.stuck.count - 1) more shards" }
+        return text
     }
 
     func printWorkerCommand(_ command: [String]) {
@@ -96,7 +113,9 @@ final class RunReport: @unchecked Sendable {
             """)
     }
 
-    func summary(_ snapshot: Snapshot, code: Int32) {
+    /// Prints the summary and writes `--stats-json`; returns an error message when the stats
+    /// file could not be written.
+    func summary(_ snapshot: Snapshot, code: Int32) -> String? {
         let seconds = max(elapsed, 0.001)
         let wall = max(Double((NIODeadline.now() - launchTime).nanoseconds) / 1e9, 0.001)
         let cpu = snapshot.processes.reduce(snapshot.workers.usage.cpuSeconds) { $0 + $1.usage.cpuSeconds } + Self.ownCPU()
@@ -119,7 +138,7 @@ final class RunReport: @unchecked Sendable {
                 lines.append("  invalid      \(invalid.count) input lines\(of) rejected (lines \(numbers))")
             }
         }
-        var itemLine = "  items        \(count(snapshot.items)) processed by \(configuration.reducers) reducers (\(snapshot.itemsFailed) failed, \(snapshot.itemsDeadLettered) dead-lettered"
+        var itemLine = "  items        \(count(snapshot.items)) processed by \(configuration.reducers) reducers (\(snapshot.itemsFailed) failed, \(snapshot.itemsRetried) retried, \(snapshot.itemsDeadLettered) dead-lettered"
         if snapshot.itemsExpired > 0 { itemLine += " of which \(snapshot.itemsExpired) expired" }
         itemLine += ")"
         if !configuration.filters.isEmpty { itemLine += "; \(count(snapshot.itemsFiltered)) filtered out by --filter" }
@@ -146,8 +165,13 @@ final class RunReport: @unchecked Sendable {
         lines.append("  status       \(Self.describe(code))")
         emit(lines.joined(separator: "\n"))
         if let path = configuration.statsPath {
-            writeStats(to: path, snapshot: snapshot, seconds: wall, cpu: cpu, peakSum: peakSum, code: code)
+            do {
+                try writeStats(to: path, snapshot: snapshot, seconds: wall, cpu: cpu, peakSum: peakSum, code: code)
+            } catch {
+                return "cannot write --stats-json \(path): \(error)"
+            }
         }
+        return nil
     }
 
     private var outputDescription: String {
@@ -159,7 +183,7 @@ final class RunReport: @unchecked Sendable {
         }
     }
 
-    private func writeStats(to path: String, snapshot: Snapshot, seconds: Double, cpu: Double, peakSum: Int, code: Int32) {
+    private func writeStats(to path: String, snapshot: Snapshot, seconds: Double, cpu: Double, peakSum: Int, code: Int32) throws {
         var json = JSONWriter(buffer: ByteBuffer())
         json.beginObject()
         json.key("source"); json.string(configuration.sources.map(\.description).joined(separator: " "))
@@ -171,6 +195,7 @@ final class RunReport: @unchecked Sendable {
         json.key("records"); json.integer(snapshot.recordsDelivered)
         json.key("items"); json.integer(snapshot.items)
         json.key("itemsFailed"); json.integer(snapshot.itemsFailed)
+        json.key("itemsRetried"); json.integer(snapshot.itemsRetried)
         json.key("itemsDeadLettered"); json.integer(snapshot.itemsDeadLettered)
         json.key("itemsExpired"); json.integer(snapshot.itemsExpired)
         json.key("itemsFiltered"); json.integer(snapshot.itemsFiltered)
@@ -181,6 +206,20 @@ final class RunReport: @unchecked Sendable {
         json.key("peakResidentBytesSum"); json.integer(peakSum)
         json.key("shardsEnded"); json.integer(snapshot.shardsEnded)
         json.key("exitStatus"); json.integer(code)
+        json.key("shardFigures")
+        json.beginArray()
+        for shard in shardFigures(snapshot) {
+            json.beginObject()
+            json.key("stream"); json.string(shard.stream)
+            json.key("shard"); json.string(shard.shard)
+            json.key("checkpoint"); json.optionalString(shard.checkpoint)
+            json.key("received"); json.optionalInteger(shard.figures?.received)
+            json.key("completed"); json.optionalInteger(shard.figures?.completed)
+            json.key("incomplete"); json.optionalInteger(shard.figures?.incomplete)
+            json.key("millisBehindLatest"); json.optionalInteger(shard.figures?.millisBehindLatest)
+            json.endObject()
+        }
+        json.endArray()
         json.key("processes")
         json.beginArray()
         for (name, usage) in snapshot.processes + [("workers", snapshot.workers.usage)] {
@@ -193,7 +232,24 @@ final class RunReport: @unchecked Sendable {
         json.endArray()
         json.endObject()
         json.endLine()
-        try? CheckpointStore.writeAtomically(json.buffer, to: path, directory: ".")
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        try CheckpointStore.writeAtomically(json.buffer, to: path, directory: directory.isEmpty ? "/" : directory)
+    }
+
+    /// Every shard known at the end: its stored checkpoint (local sources) and the figures its
+    /// worker last gave (`received` and `completed` count from the worker's start).
+    private func shardFigures(_ snapshot: Snapshot) -> [(stream: String, shard: String, checkpoint: String?, figures: GroupStatus.ShardRow?)] {
+        var rows: [String: (stream: String, shard: String, checkpoint: String?, figures: GroupStatus.ShardRow?)] = [:]
+        for stream in snapshot.streams {
+            for (shard, checkpoint) in stream.checkpoints {
+                rows["\(stream.name)/\(shard)"] = (stream.name, shard, checkpoint.sequenceNumberText, nil)
+            }
+        }
+        for figures in snapshot.shardFigures {
+            let key = "\(figures.stream)/\(figures.shard)"
+            rows[key] = (figures.stream, figures.shard, rows[key]?.checkpoint ?? figures.lastCheckpoint, figures)
+        }
+        return rows.values.sorted { ($0.stream, $0.shard) < ($1.stream, $1.shard) }
     }
 
     static func describe(_ code: Int32) -> String {

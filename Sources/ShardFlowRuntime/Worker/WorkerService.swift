@@ -13,6 +13,10 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
         public var machine = WorkerStateMachine.Configuration()
         /// Longest line accepted on stdin.
         public var maximumLineLength = 256 * 1024 * 1024
+        /// Where the worker's control socket goes (`status`, `metrics`); nil: none.
+        public var controlDirectory: String?
+        /// A record incomplete this long is named in the log.
+        public var stuckAfter: TimeAmount = ProcessingDefaults.stuckAfter
 
         public init(routerSockets: [String]) {
             self.routerSockets = routerSockets
@@ -33,6 +37,8 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
     private var lineNumber = 0
     private var finished = false
     private let exitPromise: EventLoopPromise<Int32>
+    let observability: WorkerObservability
+    private var controlPath: String?
 
     public init(configuration: Configuration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -41,6 +47,7 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
         self.machine = WorkerStateMachine(configuration: configuration.machine, now: eventLoop.now)
         self.logger = logger
         self.exitPromise = eventLoop.makePromise(of: Int32.self)
+        self.observability = WorkerObservability(stuckAfter: configuration.stuckAfter)
     }
 
     /// Takes over stdin and stdout and runs until the exchange ends; returns the exit code.
@@ -59,7 +66,9 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
             if SystemdNotifier.isEnabled {
                 self.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in self.reportStatus() }
             }
+            self.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { _ in self.checkStuck() }
         }.wait()
+        startControlSocket()
         return try exitPromise.futureResult.wait()
     }
 
@@ -80,6 +89,32 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
             .wait()
     }
 
+    /// Opens `<control>/worker-<pid>.sock`: `status` and `metrics` for `shardflow status` and the
+    /// metrics endpoint. A worker without one still works; it only cannot be looked at.
+    private func startControlSocket() {
+        guard let directory = configuration.controlDirectory else { return }
+        let path = "\(directory)/worker-\(getpid()).sock"
+        let started = ControlServer.start(at: path, on: eventLoop, transport: configuration.transport, logger: logger) { request in
+            switch request {
+            case "metrics": self.observability.exposition(self.machine, now: self.eventLoop.now)
+            case "status": self.observability.status(self.machine, now: self.eventLoop.now)
+            default: "# unknown request \(request): ask status or metrics\n"
+            }
+        }
+        do {
+            _ = try started.wait()
+            controlPath = path
+        } catch {
+            logger.warning("no control socket (\(path)): \(error); `shardflow status` and the metrics endpoint will not see this shard")
+        }
+    }
+
+    private func checkStuck() {
+        if let message = observability.stuckMessage(machine, now: eventLoop.now) {
+            logger.warning("\(message)", metadata: ["shard.id": "\(machine.shardId ?? "-")"])
+        }
+    }
+
     /// Sends `STATUS=stream=… shard=… records=… incomplete=…` (read by the launcher).
     private func reportStatus() {
         guard let shardId = machine.shardId else { return }
@@ -94,7 +129,8 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
         let now = eventLoop.now
         do {
             switch try DaemonLine.parse(line, firstIndex: machine.nextRecordIndex) {
-            case .processRecords(let records, _):
+            case .processRecords(let records, let millisBehindLatest):
+                observability.recordsReceived(first: machine.nextRecordIndex, count: records.count, millisBehindLatest: millisBehindLatest, now: now)
                 run(machine.processRecordsReceived(records, now: now))
             case .message(let message):
                 run(machine.messageReceived(message, now: now))
@@ -126,7 +162,9 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
 
     func connection(_ connection: Connection, didReceive frame: Frame) {
         if case .hello(let hello) = frame { connection.peer = "\(hello.role) \(hello.index)" }
+        if case .acks(let acks) = frame { observability.acksReceived(acks, now: eventLoop.now) }
         run(machine.frameReceived(frame, from: connection.id, now: eventLoop.now))
+        if case .acks = frame { observability.release(below: machine.tracker.firstIndex) }
         flushOutput()
     }
 
@@ -211,6 +249,7 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
         reportStatus()
         timer?.cancel()
         connector?.stop()
+        if let controlPath { unlink(controlPath) }
         let exitPromise = self.exitPromise
         let done: @Sendable () -> Void = { exitPromise.succeed(code) }
         if let pipe {
@@ -224,12 +263,16 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
         let shard: Logger.Metadata = ["shard.id": "\(machine.shardId ?? "-")"]
         switch event {
         case .initialized(let shardId, let checkpoint):
+            observability.initialized(stream: configuration.machine.stream, shard: shardId)
             logger.info("initialized for \(shardId) at \(checkpoint ?? "no checkpoint")", metadata: shard)
         case .checkpointed(let position):
+            observability.checkpointed(position)
             logger.debug("checkpointed at \(position.map(\.description) ?? "the latest record (null)")", metadata: shard)
         case .checkpointRetrying(let error, let attempt, let delay):
+            observability.checkpointRefused(error)
             logger.warning("checkpoint attempt \(attempt) got \(error); retrying in \(delay.prettyDescription)", metadata: shard)
         case .checkpointFailed(let error, let position):
+            observability.checkpointRefused(error)
             logger.error("checkpoint at \(position.map(\.description) ?? "null") failed with \(error); not retried now", metadata: shard)
         case .checkpointingStopped:
             logger.warning("ShutdownException: the lease is gone; no more checkpoints until the shutdown message", metadata: shard)

@@ -3,8 +3,11 @@
 initialize, processRecords batches, checkpoint replies, shardEnded, then closes the worker's
 stdin. Prints a JSON summary on stdout.
 
-Usage: mld_driver.py --records N [--batch B] [--pause SECONDS] [--shard ID] -- WORKER COMMAND...
-Records: partition key "key-<i mod 50>", data {"n": i}.
+Usage: mld_driver.py --records N [--batch B] [--pause SECONDS] [--shard ID] [--millis-behind MS]
+                     [--poison I] [--hold-until FILE] -- WORKER COMMAND...
+Records: partition key "key-<i mod 50>", data {"n": i} (record I with --poison: "FAIL_ALWAYS I").
+--millis-behind is the lag reported with every batch; --hold-until waits for FILE to exist before
+shardEnded, keeping the worker (and its shard) alive meanwhile.
 """
 import argparse
 import base64
@@ -18,6 +21,9 @@ parser.add_argument("--records", type=int, required=True)
 parser.add_argument("--batch", type=int, default=100)
 parser.add_argument("--pause", type=float, default=0.0)
 parser.add_argument("--shard", default="shardId-000000000000")
+parser.add_argument("--millis-behind", type=int, default=0)
+parser.add_argument("--poison", type=int, default=-1)
+parser.add_argument("--hold-until", default=None)
 parser.add_argument("worker", nargs=argparse.REMAINDER)
 options = parser.parse_args()
 command = options.worker[1:] if options.worker and options.worker[0] == "--" else options.worker
@@ -60,13 +66,18 @@ while sent < options.records:
     records = []
     for n in range(sent, min(options.records, sent + options.batch)):
         sequence = str(49000000000000000000 + n)
-        records.append({"action": "record", "data": base64.b64encode(json.dumps({"n": n}).encode()).decode(),
+        data = (b"FAIL_ALWAYS %d" % n) if n == options.poison else json.dumps({"n": n}).encode()
+        records.append({"action": "record", "data": base64.b64encode(data).decode(),
                         "partitionKey": f"key-{n % 50}", "sequenceNumber": sequence, "subSequenceNumber": 0,
                         "approximateArrivalTimestamp": int(time.time() * 1000)})
     sent += len(records)
-    exchange({"action": "processRecords", "records": records, "millisBehindLatest": 0}, records[-1]["sequenceNumber"])
+    exchange({"action": "processRecords", "records": records, "millisBehindLatest": options.millis_behind}, records[-1]["sequenceNumber"])
     if options.pause:
         time.sleep(options.pause)
+if options.hold_until:
+    import os
+    while not os.path.exists(options.hold_until):
+        time.sleep(0.05)
 exchange({"action": "shardEnded"}, None)
 worker.stdin.close()
 status = worker.wait(timeout=60)

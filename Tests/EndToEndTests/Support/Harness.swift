@@ -60,10 +60,11 @@ struct Harness {
 
     /// Starts `shardflow run` in its own process group and returns at once; with progress
     /// lines every 100 ms, which ``Running/waitForItems(_:timeout:)`` reads.
-    func start(_ arguments: [String]) throws -> Running {
+    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.binDirectory + "/shardflow")
         process.arguments = launchArguments(arguments, progress: true)
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let output = Pipe()
         let errors = Pipe()

@@ -108,6 +108,10 @@ struct ReducerStateMachineTests {
             .scheduleTimer(Self.start + .milliseconds(100)),
         ], "record 2 ran after the failed record 1 of its key: it runs again after it; records 3 to 5 wait behind them")
         #expect(reducer.heldItems == 5 && reducer.heldKeys == 1)
+        #expect(reducer.itemsRetried == 1)
+        let held = reducer.longestHeld(limit: 5)
+        #expect(held.count == 1 && held[0].item.item.token.record == 1 && held[0].item.attempts == 1 && held[0].since == Self.start
+                && held[0].waiting == 5, "the failed item heads its key's hold, with since when")
         let due = Self.start + .milliseconds(100)
         let retry = Self.pending(1...1, attempts: 1, lastError: "boom") + Self.pending(2...3)
         #expect(reducer.timerFired(now: due) == [.process(retry)])
@@ -155,6 +159,7 @@ struct ReducerStateMachineTests {
         ])
         #expect(reducer.deadLettered(letters, now: now) == [.send(1, Self.acks([0], .deadLettered)), .send(1, Self.credit(0...0))])
         #expect(reducer.itemsDeadLettered == 1 && reducer.isIdle)
+        #expect(reducer.deadLetteredByReason == [.failed: 1])
     }
 
     @Test("without a dead-letter sink, items that fail for good are acknowledged failed (their shard waits)")
