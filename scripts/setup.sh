@@ -7,7 +7,10 @@
 #   - amazon-kclpy 3.2.0's sdist, unpacked in .tools/: the official MultiLangDaemon client the
 #     tests drive (its pure-Python module runs from the unpacked folder);
 #   - prometheus (Debian): promtool lints the scraped metrics, and a test runs the server (only
-#     in a test's own directory and port: its packaged service is not started here).
+#     in a test's own directory and port: its packaged service is not started here);
+#   - systemd-container (systemd-nspawn) and a JDK (javac, jar): a test boots a real systemd as
+#     PID 1 in a throwaway container and runs the group's units there, with a stand-in KCL
+#     daemon compiled from the test fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +21,8 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
 if [ "${SHARDFLOW_SETUP_BUILD_ONLY:-}" != "1" ]; then
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+  command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2

@@ -39,6 +39,13 @@ struct MapperCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read --filter patterns from this file, one per line (# starts a comment).", valueName: "path"))
     var filterFile: String?
 
+    @Option(help: ArgumentHelp(
+        "Report READY=1 once connected to every router and reducer (all), or to every reducer (reducers: under systemd, where the router starts after the mappers).",
+        valueName: "all|reducers"))
+    var readyOn: ReadyOn = .all
+
+    enum ReadyOn: String, ExpressibleByArgument { case all, reducers }
+
     @Option(help: "Records each router may have queued here.")
     var routerWindowRecords: UInt32 = FlowDefaults.routerWindow.count
 
@@ -62,6 +69,7 @@ struct MapperCommand: ParsableCommand {
         )
         configuration.transport = common.transport
         configuration.controlDirectory = directory.path + "/control"
+        configuration.readyOnReducersOnly = readyOn == .reducers
         configuration.machine.routerWindow.count = routerWindowRecords
         configuration.machine.filter = EventFilter(patterns: filter + (try filterFile.map(EventPattern.patterns(inFile:)) ?? []))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -70,7 +78,8 @@ struct MapperCommand: ParsableCommand {
             eventLoop: group.next(), logger: logger, drainTimeout: drainTimeout.amount,
             hooks: .init(start: service.start, drain: service.drain(reason:), status: { service.status })
         )
-        try? group.syncShutdownGracefully()
+        // No event-loop shutdown: the process exits now, and NIO's shutdown would start a
+        // libdispatch thread, which a sandboxed systemd service forbids to set its priority.
         throw ExitCode(code)
     }
 }

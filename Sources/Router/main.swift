@@ -66,7 +66,8 @@ struct RouterCommand: ParsableCommand {
             eventLoop: group.next(), logger: logger, drainTimeout: drainTimeout.amount,
             hooks: .init(start: service.start, drain: service.drain(reason:), status: { service.status })
         )
-        try? group.syncShutdownGracefully()
+        // No event-loop shutdown: the process exits now, and NIO's shutdown would start a
+        // libdispatch thread, which a sandboxed systemd service forbids to set its priority.
         throw ExitCode(code)
     }
 }

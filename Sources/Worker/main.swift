@@ -84,7 +84,8 @@ struct WorkerCommand: ParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let service = WorkerService(configuration: configuration, eventLoop: group.next(), logger: logger)
         let code = try service.run()
-        try? group.syncShutdownGracefully()
+        // No event-loop shutdown: the process exits now, and NIO's shutdown would start a
+        // libdispatch thread, which a sandboxed systemd service forbids to set its priority.
         throw ExitCode(code)
     }
 }

@@ -140,7 +140,7 @@ extension EndToEnd {
             "systemd", "--flat", units, "--bin-dir", Harness.binDirectory, "--reducers", String(reducers), "--mappers", String(mappers),
         ])
         try #require(generated.status == 0, "\(generated.stderr)")
-        let instances = ["shardflow.target", "shardflow-router.socket", "shardflow-router.service", "shardflow-kcl@main.service", "shardflow-kcl@users.service", "shardflow-metrics.socket", "shardflow-metrics.service"]
+        let instances = ["shardflow.target", "shardflow-reducers.target", "shardflow-mappers.target", "shardflow-router.socket", "shardflow-router.service", "shardflow-kcl@main.service", "shardflow-kcl@users.service", "shardflow-metrics.socket", "shardflow-metrics.service"]
             + (0..<reducers).flatMap { ["shardflow-reducer@\($0).socket", "shardflow-reducer@\($0).service"] }
             + (0..<mappers).map { "shardflow-mapper@\($0).service" }
         let result = try harness.run("/usr/bin/systemd-analyze", ["verify"] + instances.map { units + "/" + $0 },
@@ -165,7 +165,7 @@ extension EndToEnd {
         #expect(printed.stdout.contains("SHARDFLOW_REDUCERS=3"))
         #expect(printed.stdout.contains("systemctl enable shardflow.target shardflow-router.socket shardflow-reducer@0.socket shardflow-reducer@1.socket shardflow-reducer@2.socket shardflow-mapper@0.service shardflow-mapper@1.service shardflow-kcl@main.service shardflow-metrics.socket"))
         #expect(printed.stdout.contains("SHARDFLOW_ROUTER_OPTIONS=--ordering key --mappers 2\n"), "per-key order by default")
-        #expect(printed.stdout.contains("systemctl restart shardflow-router.service"))
+        #expect(printed.stdout.contains("# later: shardflow systemd scale --reducers N"))
         #expect(printed.stdout.contains("$SHARDFLOW_ROUTER_OPTIONS"), "the router unit passes the options on")
         #expect(printed.stdout.contains("SHARDFLOW_KCL_MAIN_CLASS=software.amazon.kinesis.multilang.MultiLangDaemon\n"))
         // DynamoDB Streams, two streams, a filter, no ordering.
@@ -181,7 +181,7 @@ extension EndToEnd {
         let filters = try String(contentsOfFile: harness.path("dynamo/etc/shardflow/filters.jsonl"), encoding: .utf8)
         #expect(filters.hasSuffix(#"{"eventName": ["INSERT", "MODIFY"]}"# + "\n"))
         #expect(dynamo.stdout.contains("shardflow-kcl@orders.service shardflow-kcl@users.service"))
-        #expect(dynamo.stdout.contains("in /etc/shardflow/kcl-users.properties"))
+        #expect(dynamo.stdout.contains("install -m 0640 -g shardflow users.properties /etc/shardflow/kcl-users.properties\n"))
         let unit = try String(contentsOfFile: harness.path("dynamo/etc/systemd/system/shardflow-kcl@.service"), encoding: .utf8)
         #expect(unit.contains("shardflow kcl --stream %i --properties /etc/shardflow/kcl-%i.properties --kcl-main-class ${SHARDFLOW_KCL_MAIN_CLASS}"))
         let badFilter = try harness.run(Harness.binDirectory + "/shardflow", ["systemd", "--filter", "{}"])
@@ -277,6 +277,60 @@ extension EndToEnd {
         #expect((summary?["checkpoints"] as? [String])?.last == "SHARD_END")
         let numbers = try harness.outputItems(in: "out").map { try JSONSerialization.jsonObject(with: Data($0.data)) as! [String: Int] }
         #expect(Set(numbers.compactMap { $0["n"] }) == Set(0..<3000), "every record at least once")
+    }
+
+    @Test("`shardflow systemd scale` and `remove` change only what they must, in a safe order (dry run on an installed tree)")
+    func scaleAndRemoveCommands() throws {
+        let harness = try Harness("scale")
+        defer { harness.remove() }
+        let root = harness.path("root")
+        let shardflow = Harness.binDirectory + "/shardflow"
+        let installed = try harness.run(shardflow, ["systemd", "install", "--reducers", "4", "--mappers", "2", "--stream", "orders", "--prefix", root])
+        try #require(installed.status == 0, "\(installed.stderr)")
+        // A local edit the scale must keep, and the instances `systemctl enable` would link.
+        let configurationPath = root + "/etc/shardflow/shardflow.conf"
+        let edited = try String(contentsOfFile: configurationPath, encoding: .utf8).replacingOccurrences(of: "SHARDFLOW_LOG_LEVEL=info", with: "SHARDFLOW_LOG_LEVEL=debug")
+        try edited.write(toFile: configurationPath, atomically: true, encoding: .utf8)
+        let wants = root + "/etc/systemd/system/shardflow.target.wants"
+        try FileManager.default.createDirectory(atPath: wants, withIntermediateDirectories: true)
+        for unit in (0..<4).map({ "shardflow-reducer@\($0).socket" }) + ["shardflow-mapper@0.service", "shardflow-mapper@1.service", "shardflow-kcl@orders.service"] {
+            try FileManager.default.createSymbolicLink(atPath: wants + "/" + unit, withDestinationPath: "/etc/systemd/system/" + unit)
+        }
+        let down = try harness.run(shardflow, ["systemd", "scale", "--reducers", "2", "--mappers", "3", "--dry-run", "--root", root])
+        #expect(down.status == 0, "\(down.stderr)")
+        let commands = down.stdout.split(separator: "\n").filter { $0.hasPrefix("systemctl") }
+        #expect(commands == [
+            "systemctl restart shardflow-router.service",
+            "systemctl enable --now shardflow-mapper@2.service",
+            "systemctl restart 'shardflow-mapper@*.service'",
+            "systemctl disable --now shardflow-reducer@2.socket shardflow-reducer@2.service shardflow-reducer@3.socket shardflow-reducer@3.service",
+        ], "mappers learn the new count before the reducers beyond it go: \(down.stdout)")
+        #expect(try String(contentsOfFile: configurationPath, encoding: .utf8) == edited, "a dry run changes nothing")
+        #expect(down.stdout.contains("# would rewrite \(configurationPath)"))
+        let noCount = try harness.run(shardflow, ["systemd", "scale"])
+        #expect(noCount.status == 64 && noCount.stderr.contains("give --reducers N, --mappers M or both"))
+        let absent = try harness.run(shardflow, ["systemd", "scale", "--reducers", "3", "--root", harness.path("nothing")])
+        #expect(absent.status != 0 && absent.stderr.contains("shardflow.conf does not exist: install the group first"), "\(absent.stderr)")
+        // Installing again keeps the edited configuration.
+        let again = try harness.run(shardflow, ["systemd", "install", "--reducers", "4", "--prefix", root])
+        #expect(again.status == 0 && again.stdout.contains("kept \(configurationPath)"))
+        #expect(try String(contentsOfFile: configurationPath, encoding: .utf8) == edited)
+        #expect(FileManager.default.fileExists(atPath: configurationPath + ".new"))
+
+        let removal = try harness.run(shardflow, ["systemd", "remove", "--purge", "--dry-run", "--root", root])
+        #expect(removal.status == 0, "\(removal.stderr)")
+        let lines = removal.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "systemctl stop shardflow.target", "an ordered drain first")
+        #expect(lines.contains { line in
+                    let words = line.split(separator: " ")
+                    return words.starts(with: ["systemctl", "disable"])
+                        && ["shardflow-reducer@3.socket", "shardflow-mapper@1.service", "shardflow-kcl@orders.service", "shardflow.target"].allSatisfy { words.contains(Substring($0)) }
+                },
+                "every enabled instance is disabled by name: \(removal.stdout)")
+        #expect(lines.contains("rm -rf \(root)/etc/systemd/system/shardflow.target.wants"))
+        #expect(lines.contains("rm -rf \(root)/usr/lib/tmpfiles.d/shardflow.conf"))
+        #expect(lines.contains("userdel shardflow"))
+        #expect(FileManager.default.fileExists(atPath: root + "/etc/systemd/system/shardflow.target"), "a dry run removes nothing")
     }
 
     @Test("`shardflow kcl` writes the merged properties and execs java with them")

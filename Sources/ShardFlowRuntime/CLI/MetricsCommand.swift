@@ -45,7 +45,7 @@ public struct MetricsCommand: ParsableCommand {
         }
         let logger = Logger(label: "shardflow-metrics")
         let directory = (runtimeDir ?? RuntimeDirectory.defaultPath!) + "/control"
-        let passed = try SocketActivation.takePassedSockets()
+        let passed = try SocketActivation.takePassedSockets(allowingTCP: true)
         let address: MetricsEndpoint.Address
         if let socket = passed.first(where: { $0.name == "metrics" }) ?? (passed.count == 1 ? passed.first : nil) {
             address = .descriptor(socket.descriptor)
@@ -62,6 +62,7 @@ public struct MetricsCommand: ParsableCommand {
         SignalWaiter.start { _ in stop.succeed() }
         try stop.futureResult.wait()
         endpoint.stop()
-        try? group.syncShutdownGracefully()
+        // No event-loop shutdown: the process exits now, and NIO's shutdown would start a
+        // libdispatch thread, which a sandboxed systemd service forbids to set its priority.
     }
 }

@@ -1,8 +1,10 @@
 /// The systemd units, configuration and commands for a ShardFlow group on one host: what
-/// `shardflow systemd` writes, and what `deploy/` holds for the default topology.
+/// `shardflow systemd install` writes, and what `deploy/` holds for the default topology.
 ///
 /// `--reducers N` means the same topology here as under the launcher: reducer template
-/// instances `shardflow-reducer@0 … @N-1`, and mappers partitioning over N reducers.
+/// instances `shardflow-reducer@0 … @N-1`, and mappers partitioning over N reducers. Local
+/// changes belong in `/etc/shardflow/shardflow.conf` (kept when the units are written again) or
+/// in drop-ins (`systemctl edit shardflow-router.service`), never in the generated units.
 public struct SystemdDeployment: Sendable {
     public var reducers = 2
     public var mappers = 1
@@ -14,6 +16,7 @@ public struct SystemdDeployment: Sendable {
     public var stateDirectory = "/var/lib/shardflow"
     public var configurationPath = "/etc/shardflow/shardflow.conf"
     public var processor = "jsonl:/var/lib/shardflow/output"
+    /// Reducer options beyond the processor (batching, retries, dead letters, record age).
     public var reducerOptions = "--dead-letter /var/lib/shardflow/dead-letter"
     /// How records become items, and their key (the mappers' `--extract` and `--key`).
     public var extract = Extractor.Mode.record
@@ -23,6 +26,7 @@ public struct SystemdDeployment: Sendable {
     public var filtersPath = "/etc/shardflow/filters.jsonl"
     /// Whether each key's items keep their shard order (the router's `--ordering`).
     public var ordering = RouterStateMachine.Ordering.perKey
+    /// Worker options (checkpoint interval, backpressure, stuck records).
     public var workerOptions = ""
     /// The streams: one `shardflow-kcl@<stream>.service` each, reading
     /// `/etc/shardflow/kcl-<stream>.properties`; items carry the stream's name.
@@ -48,6 +52,8 @@ public struct SystemdDeployment: Sendable {
     public var units: [File] {
         [
             File(path: "shardflow.target", contents: target),
+            File(path: "shardflow-reducers.target", contents: orderingTarget(of: "reducers", stoppedAfter: "mappers")),
+            File(path: "shardflow-mappers.target", contents: orderingTarget(of: "mappers", stoppedAfter: "the router")),
             File(path: "shardflow-router.socket", contents: routerSocket),
             File(path: "shardflow-router.service", contents: routerService),
             File(path: "shardflow-reducer@.socket", contents: reducerSocket),
@@ -59,21 +65,20 @@ public struct SystemdDeployment: Sendable {
         ]
     }
 
-    /// Where stream `name`'s KCL properties go.
-    public func propertiesPath(of stream: String) -> String { "/etc/shardflow/kcl-\(stream).properties" }
-
-    private var mapperOptions: String {
-        "--extract \(extract.rawValue) --key \(key)" + (filters.isEmpty ? "" : " --filter-file \(filtersPath)")
+    /// The files outside `/etc/systemd/system`, with their paths under an installation root
+    /// (the configuration is the one a test compares with `deploy/` too).
+    public var systemFiles: [File] {
+        [
+            File(path: "usr/lib/sysusers.d/shardflow.conf", contents: sysusers),
+            File(path: "usr/lib/tmpfiles.d/shardflow.conf", contents: tmpfiles),
+        ]
     }
-
-    private var routerOptions: String { "--ordering \(ordering.rawValue) --mappers \(mappers)" }
 
     /// Every file, with its path under an installation root.
     public var files: [File] {
         units.map { File(path: "etc/systemd/system/" + $0.path, contents: $0.contents) } + [
             File(path: String(configurationPath.dropFirst()), contents: configuration),
-            File(path: "usr/lib/sysusers.d/shardflow.conf", contents: sysusers),
-        ] + (filters.isEmpty ? [] : [File(path: String(filtersPath.dropFirst()), contents: filtersFile)])
+        ] + systemFiles + (filters.isEmpty ? [] : [File(path: String(filtersPath.dropFirst()), contents: filtersFile)])
     }
 
     /// The `--filter-file` of the mappers.
@@ -82,49 +87,76 @@ public struct SystemdDeployment: Sendable {
             + filters.map { $0.text.replacingNewlines() + "\n" }.joined()
     }
 
-    /// The commands that install and start this topology.
+    /// Where stream `name`'s KCL properties go.
+    public func propertiesPath(of stream: String) -> String { "/etc/shardflow/kcl-\(stream).properties" }
+
+    /// The units `systemctl enable` takes for this topology.
+    public var enabledUnits: [String] {
+        ["shardflow.target", "shardflow-router.socket"]
+            + (0..<reducers).map { "shardflow-reducer@\($0).socket" }
+            + (0..<mappers).map { "shardflow-mapper@\($0).service" }
+            + streams.map { "shardflow-kcl@\($0).service" }
+            + ["shardflow-metrics.socket"]
+    }
+
+    /// The commands that enable and start this topology once the files are in place: each
+    /// works pasted as it is, in this order.
     public var commands: [String] {
-        let reducerSockets = (0..<reducers).map { "shardflow-reducer@\($0).socket" }.joined(separator: " ")
-        let mapperServices = (0..<mappers).map { "shardflow-mapper@\($0).service" }.joined(separator: " ")
-        let kclServices = streams.map { "shardflow-kcl@\($0).service" }.joined(separator: " ")
-        return streams.map { "# put the KCL properties of stream \($0) (streamName, applicationName, region…) in \(propertiesPath(of: $0))" } + [
+        [
             "systemd-sysusers /usr/lib/sysusers.d/shardflow.conf",
+            "systemd-tmpfiles --create /usr/lib/tmpfiles.d/shardflow.conf",
+        ] + streams.flatMap {
+            [
+                "# your KCL properties of stream \($0) (streamName, applicationName, regionName…), readable by \(user):",
+                "install -m 0640 -g \(user) \($0).properties \(propertiesPath(of: $0))",
+            ]
+        } + [
             "systemctl daemon-reload",
-            "systemctl enable shardflow.target shardflow-router.socket \(reducerSockets) \(mapperServices) \(kclServices) shardflow-metrics.socket",
-            "# scaling down: stop and disable instances beyond the new counts (their items are redelivered)",
-            "systemctl disable --now $(systemctl list-unit-files --no-legend 'shardflow-reducer@*.socket' 'shardflow-mapper@*.service' 'shardflow-kcl@*.service' --state=enabled | awk '{print $1}' | grep -vxE '\(enabledPattern)')",
-            "# mappers read SHARDFLOW_REDUCERS at start: restart them after changing the reducer count",
-            "systemctl restart 'shardflow-mapper@*.service'",
-            "# the router reads the mapper count at start (it refuses mappers beyond it): restart it after changing --mappers",
-            "systemctl restart shardflow-router.service",
+            "systemctl enable " + enabledUnits.joined(separator: " "),
             "systemctl start shardflow.target",
+            "# later: shardflow systemd scale --reducers N (--mappers M) changes the counts; shardflow systemd remove takes it all away",
         ]
     }
 
-    private var enabledPattern: String {
-        let reducerNames = (0..<reducers).map { "shardflow-reducer@\($0)\\.socket" }
-        let mapperNames = (0..<mappers).map { "shardflow-mapper@\($0)\\.service" }
-        let kclNames = streams.map { "shardflow-kcl@\($0)\\.service" }
-        return (reducerNames + mapperNames + kclNames).joined(separator: "|")
+    private var mapperOptions: String {
+        "--extract \(extract.rawValue) --key \(key)" + (filters.isEmpty ? "" : " --filter-file \(filtersPath)")
     }
+
+    private var routerOptions: String { "--ordering \(ordering.rawValue) --mappers \(mappers)" }
 
     // MARK: Units
 
     private var target: String {
         """
         # ShardFlow: one group on this host — a router, reducers, mappers and the KCL
-        # MultiLangDaemon whose shard workers feed them. Generated by `shardflow systemd`.
+        # MultiLangDaemons whose shard workers feed them. Generated by `shardflow systemd`.
         # The units it starts are the ones enabled into it (shardflow.target.wants/):
         #   systemctl enable shardflow-reducer@{0..N-1}.socket shardflow-mapper@{0..M-1}.service …
+        # `systemctl stop shardflow.target` drains in order: the daemons (workers checkpoint what
+        # is complete), then the router, the mappers, the reducers (each finishing what it holds).
         [Unit]
         Description=ShardFlow stream processing group
         Documentation=https://github.com/shardflow/shardflow/blob/main/docs/operations.md
-        # The KCL daemon talks to Kinesis and DynamoDB.
-        Wants=network-online.target
+        # The KCL daemons talk to Kinesis and DynamoDB. The two targets only order the stop.
+        Wants=network-online.target shardflow-reducers.target shardflow-mappers.target
         After=network-online.target
 
         [Install]
         WantedBy=multi-user.target
+
+        """
+    }
+
+    private func orderingTarget(of members: String, stoppedAfter before: String) -> String {
+        """
+        # Orders ShardFlow's \(members): on `systemctl stop shardflow.target` they stop only after \(before)
+        # (it carries no units of its own).
+        [Unit]
+        Description=ShardFlow \(members) (stop order)
+        PartOf=shardflow.target
+        # No implicit ordering: shardflow.target wants it, and the default dependencies of a
+        # target would order it after shardflow.target, a cycle through the mappers.
+        DefaultDependencies=no
 
         """
     }
@@ -157,13 +189,14 @@ public struct SystemdDeployment: Sendable {
 
     private var routerService: String {
         """
-        # The stage-router: workers (the KCL daemon's children) send records here, mappers pull
+        # The stage-router: workers (the KCL daemons' children) send records here, mappers pull
         # them. Started by its socket on the first connection.
         [Unit]
         Description=ShardFlow router
         Documentation=https://github.com/shardflow/shardflow/blob/main/docs/operations.md
         Requires=shardflow-router.socket
-        After=shardflow-router.socket
+        # Stopped before the mappers (stop runs the start order backwards).
+        After=shardflow-router.socket shardflow-mappers.target
         PartOf=shardflow.target
         # Give up restarting after 10 failures in 2 minutes (then: systemctl reset-failed).
         StartLimitIntervalSec=120
@@ -178,12 +211,14 @@ public struct SystemdDeployment: Sendable {
         ExecStart=\(binDirectory)/shardflow-router --index 0 --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_ROUTER_OPTIONS
         Restart=on-failure
         RestartSec=1s
-        # The router pings at half this interval; a hung router is restarted.
-        WatchdogSec=30s
+        \(watchdog)
         # SIGTERM drains: workers are told to stop sending; queued records still go out.
         TimeoutStopSec=40s
         \(commonHardening)
+        # Only Unix sockets: no network at all.
         RestrictAddressFamilies=AF_UNIX
+        PrivateNetwork=yes
+        IPAddressDeny=any
         MemoryDenyWriteExecute=yes
 
         [Install]
@@ -226,6 +261,8 @@ public struct SystemdDeployment: Sendable {
         Documentation=https://github.com/shardflow/shardflow/blob/main/docs/processors.md
         Requires=shardflow-reducer@%i.socket
         After=shardflow-reducer@%i.socket
+        # Stopped after the mappers, so it finishes what they sent.
+        Before=shardflow-reducers.target
         PartOf=shardflow.target
         StartLimitIntervalSec=120
         StartLimitBurst=10
@@ -239,7 +276,7 @@ public struct SystemdDeployment: Sendable {
         ExecStart=\(binDirectory)/shardflow-reducer --index %i --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --processor ${SHARDFLOW_PROCESSOR} --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_REDUCER_OPTIONS
         Restart=on-failure
         RestartSec=1s
-        WatchdogSec=30s
+        \(watchdog)
         # SIGTERM drains: queued items are processed and acknowledged before exit.
         TimeoutStopSec=90s
         # SIGTERM the reducer only: an exec: processor child keeps serving the drain, and is
@@ -249,8 +286,10 @@ public struct SystemdDeployment: Sendable {
         StateDirectory=shardflow
         StateDirectoryMode=0750
         \(commonHardening)
-        # Widen this (AF_INET AF_INET6) for an exec: processor that calls out over the network.
-        RestrictAddressFamilies=AF_UNIX
+        # An exec: processor runs under these settings too: no MemoryDenyWriteExecute (a JIT such
+        # as node's needs it) and the network is allowed (add PrivateNetwork=yes in a drop-in when
+        # your processor makes no calls). Widen RestrictAddressFamilies the same way if needed.
+        RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
 
         [Install]
         WantedBy=shardflow.target
@@ -260,34 +299,38 @@ public struct SystemdDeployment: Sendable {
 
     private var mapperService: String {
         """
-        # Mapper %i: pulls records from the router, extracts items (KPL de-aggregation, lines…)
-        # and sends each to reducer partition(key, SHARDFLOW_REDUCERS). Enable M instances:
-        # systemctl enable --now shardflow-mapper@{0..M-1}.service
+        # Mapper %i: pulls records from the router, extracts items (KPL de-aggregation, lines,
+        # DynamoDB changes…) and sends each to reducer partition(key, SHARDFLOW_REDUCERS). Enable
+        # M instances: systemctl enable --now shardflow-mapper@{0..M-1}.service
         [Unit]
         Description=ShardFlow mapper %i
         Documentation=https://github.com/shardflow/shardflow/blob/main/docs/architecture.md
         # Connecting to the sockets starts the router and reducers.
         Wants=shardflow-router.socket
-        After=shardflow-router.socket sockets.target
+        # Stopped after the router and before the reducers.
+        After=shardflow-router.socket sockets.target shardflow-reducers.target
+        Before=shardflow-mappers.target
         PartOf=shardflow.target
         StartLimitIntervalSec=120
         StartLimitBurst=10
 
         [Service]
-        # READY=1 once connected to the router and every reducer.
+        # READY=1 once connected to every reducer (the router, started after it, comes next).
         Type=notify
         User=\(user)
         Group=\(user)
         EnvironmentFile=\(configurationPath)
-        ExecStart=\(binDirectory)/shardflow-mapper --index %i --routers 1 --reducers ${SHARDFLOW_REDUCERS} --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_MAPPER_OPTIONS
+        ExecStart=\(binDirectory)/shardflow-mapper --index %i --routers 1 --reducers ${SHARDFLOW_REDUCERS} --ready-on reducers --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_MAPPER_OPTIONS
         Restart=on-failure
         RestartSec=1s
-        WatchdogSec=30s
+        \(watchdog)
         # Waiting for reducers that are still starting counts against this.
         TimeoutStartSec=60s
         TimeoutStopSec=20s
         \(commonHardening)
         RestrictAddressFamilies=AF_UNIX
+        PrivateNetwork=yes
+        IPAddressDeny=any
         MemoryDenyWriteExecute=yes
 
         [Install]
@@ -300,8 +343,10 @@ public struct SystemdDeployment: Sendable {
         """
         # The group's Prometheus scrape endpoint: http://\(metricsListen)/metrics. systemd holds
         # the socket and starts shardflow-metrics.service on the first scrape. To listen
-        # elsewhere: `shardflow systemd --metrics-listen HOST:PORT`, or a drop-in
-        # (systemctl edit shardflow-metrics.socket: [Socket] ListenStream= then ListenStream=HOST:PORT).
+        # elsewhere, a drop-in (systemctl edit shardflow-metrics.socket):
+        #   [Socket]
+        #   ListenStream=
+        #   ListenStream=HOST:PORT
         [Unit]
         Description=ShardFlow metrics socket
         PartOf=shardflow.target
@@ -324,7 +369,7 @@ public struct SystemdDeployment: Sendable {
         # on each scrape, so the endpoint outlives any one of them. Started by its socket.
         [Unit]
         Description=ShardFlow metrics endpoint
-        Documentation=https://github.com/shardflow/shardflow/blob/main/docs/operations.md#metrics
+        Documentation=https://github.com/shardflow/shardflow/blob/main/docs/operations.md#metrics-status-and-stuck-records
         Requires=shardflow-metrics.socket
         After=shardflow-metrics.socket
         PartOf=shardflow.target
@@ -337,6 +382,7 @@ public struct SystemdDeployment: Sendable {
         ExecStart=\(binDirectory)/shardflow metrics --runtime-dir ${SHARDFLOW_RUNTIME_DIR} --log-level ${SHARDFLOW_LOG_LEVEL} $SHARDFLOW_METRICS_OPTIONS
         Restart=on-failure
         RestartSec=1s
+        TimeoutAbortSec=5s
         \(commonHardening)
         # Scrapes arrive over TCP on the socket systemd passes; processes answer on Unix sockets.
         RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
@@ -352,14 +398,15 @@ public struct SystemdDeployment: Sendable {
         """
         # The Java KCL MultiLangDaemon of stream %i: takes shard leases (in DynamoDB) and runs one
         # shardflow-worker per leased shard, which feeds the router; every item carries the
-        # stream's name %i. Reads \(propertiesPath(of: "%i")). `shardflow kcl` writes the
-        # properties the workers need next to yours and execs java. One instance per stream:
-        #   systemctl enable --now shardflow-kcl@orders.service shardflow-kcl@users.service
+        # stream's name %i. Reads \(propertiesPath(of: "%i")) (readable by \(user)). `shardflow
+        # kcl` writes the properties the workers need next to yours and execs java. One instance
+        # per stream: systemctl enable --now shardflow-kcl@orders.service shardflow-kcl@users.service
         [Unit]
         Description=ShardFlow KCL MultiLangDaemon of stream %i
         Documentation=https://github.com/shardflow/shardflow/blob/main/docs/operations.md
         Requires=shardflow-router.socket
-        After=shardflow-router.socket network-online.target
+        # Stopped first: its workers hand their shards back before the router drains.
+        After=shardflow-router.socket shardflow-router.service network-online.target
         Wants=network-online.target
         PartOf=shardflow.target
         StartLimitIntervalSec=300
@@ -381,11 +428,14 @@ public struct SystemdDeployment: Sendable {
         # SIGTERM to java only: its shutdown hook sends shutdownRequested to every worker, which
         # checkpoints what is complete (shutdownGraceMillis) before the workers are ended.
         KillMode=mixed
+        # The JVM exits 143 after its shutdown hook: a clean stop.
+        SuccessExitStatus=143
         TimeoutStopSec=60s
+        TimeoutAbortSec=5s
         # /var/lib/shardflow: the merged properties (shardflow-kcl-%i.properties).
         StateDirectory=shardflow
         StateDirectoryMode=0750
-        \(commonHardening)
+        \(hardening(strictSystemCalls: false))
         # The daemon reaches Kinesis, DynamoDB and CloudWatch; workers use the Unix socket.
         RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
         # No MemoryDenyWriteExecute: the JVM compiles code at run time.
@@ -396,29 +446,59 @@ public struct SystemdDeployment: Sendable {
         """
     }
 
-    /// Sandboxing every ShardFlow unit shares.
-    private var commonHardening: String {
+    /// A hung process (it stops pinging) is aborted and restarted within about WatchdogSec plus
+    /// TimeoutAbortSec; it is then killed, not traced (SWIFT_BACKTRACE below).
+    private var watchdog: String {
         """
-        # /run/shardflow, owned by the ShardFlow user, kept across restarts (the sockets live there).
+        # The process pings at half this interval; a hung one is sent SIGABRT, and SIGKILL
+        # TimeoutAbortSec later, then restarted.
+        WatchdogSec=30s
+        TimeoutAbortSec=5s
+        """
+    }
+
+    /// Sandboxing every ShardFlow unit shares.
+    private var commonHardening: String { hardening(strictSystemCalls: true) }
+
+    /// `strictSystemCalls: false` for java (the JVM adjusts its resource limits at start).
+    private func hardening(strictSystemCalls: Bool) -> String {
+        """
+        # A crash prints Swift's fatal-error message (file and line) to the journal; the Swift
+        # backtracer is off: it cannot start under MemoryDenyWriteExecute, and it would keep an
+        # aborted process (the watchdog's SIGABRT) alive until its stop timeout.
+        Environment=SWIFT_BACKTRACE=enable=no
+        # /run/shardflow, owned by the ShardFlow user (also made at boot by tmpfiles.d), kept
+        # across restarts (the sockets live there).
         RuntimeDirectory=shardflow
         RuntimeDirectoryMode=0750
         RuntimeDirectoryPreserve=yes
+        UMask=0027
         NoNewPrivileges=yes
+        CapabilityBoundingSet=
+        AmbientCapabilities=
         # The file system is read-only but for the directories above.
         ProtectSystem=strict
         ProtectHome=yes
         PrivateTmp=yes
         PrivateDevices=yes
+        DevicePolicy=closed
         ProtectKernelTunables=yes
         ProtectKernelModules=yes
+        ProtectKernelLogs=yes
         ProtectControlGroups=yes
         ProtectClock=yes
         ProtectHostname=yes
+        ProtectProc=invisible
         RestrictNamespaces=yes
         RestrictRealtime=yes
         RestrictSUIDSGID=yes
+        RemoveIPC=yes
+        KeyringMode=private
         LockPersonality=yes
         SystemCallArchitectures=native
+        SystemCallFilter=@system-service
+        \(strictSystemCalls ? "SystemCallFilter=~@privileged @resources" : "# (@resources allowed: the JVM sets its own limits)")
+        SystemCallErrorNumber=EPERM
         """
     }
 
@@ -426,38 +506,40 @@ public struct SystemdDeployment: Sendable {
 
     public var configuration: String {
         """
-        # ShardFlow configuration, read by every ShardFlow unit (EnvironmentFile=).
-        # After a change: systemctl restart shardflow.target (or just the units concerned).
+        # ShardFlow configuration, read by every ShardFlow unit (EnvironmentFile=). Edit it here:
+        # `shardflow systemd install` keeps this file when it writes the units again, and
+        # `shardflow systemd scale` changes only the counts. Then: systemctl restart shardflow.target
+        # (or just the units concerned).
 
         # Reducer count R: mappers send each item to reducer partition(key, R). Must match the
-        # enabled shardflow-reducer@{0..R-1}.socket instances (`shardflow systemd --reducers R`).
+        # enabled shardflow-reducer@{0..R-1}.socket instances (`shardflow systemd scale --reducers R`).
         SHARDFLOW_REDUCERS=\(reducers)
         # Sockets (the .socket units' ListenStream= paths use this directory too).
         SHARDFLOW_RUNTIME_DIR=\(runtimeDirectory)
         SHARDFLOW_LOG_LEVEL=\(logLevel)
 
         # Reducers: the processor (discard | spin:MICROS | jsonl:DIR | exec:CMD) and options
-        # (batching, retries, dead letters; see `shardflow-reducer --help`).
+        # (batching, retries, dead letters, record age; see `shardflow-reducer --help`).
         SHARDFLOW_PROCESSOR=\(processor)
         SHARDFLOW_REDUCER_OPTIONS=\(reducerOptions)
 
         # Router: "--ordering key" keeps each key's items in their shard's order (each shard's
         # records go to one mapper); "--ordering none" spreads them over every mapper instead.
-        # --mappers M must match the enabled shardflow-mapper@ instances.
+        # --mappers M must match the enabled shardflow-mapper@ instances (`shardflow systemd scale`).
         SHARDFLOW_ROUTER_OPTIONS=\(routerOptions)
 
         # Mappers: extraction (record, kpl, lines, dynamodb), partitioning key and filters (see
         # `shardflow-mapper --help`).
         SHARDFLOW_MAPPER_OPTIONS=\(mapperOptions)
 
+        # The metrics endpoint (shardflow-metrics.socket listens on \(metricsListen); a drop-in on that
+        # unit moves it): options of `shardflow metrics`.
+        SHARDFLOW_METRICS_OPTIONS=
+
         # The KCL MultiLangDaemons (shardflow-kcl@<stream>.service, each reading
         # /etc/shardflow/kcl-<stream>.properties): the daemon's main class (the DynamoDB Streams
         # adapter's for DynamoDB streams), the KCL multilang jars, java, and the workers' options
-        # (see `shardflow-worker --help`).
-        # The metrics endpoint (shardflow-metrics.socket listens on \(metricsListen); see that unit to
-        # move it): options of `shardflow metrics`.
-        SHARDFLOW_METRICS_OPTIONS=
-
+        # (checkpoint interval, backpressure…; see `shardflow-worker --help`).
         SHARDFLOW_KCL_MAIN_CLASS=\(kclMainClass ?? KCLConfiguration.mainClass(for: extract))
         SHARDFLOW_KCL_CLASSPATH=\(kclClasspath)
         SHARDFLOW_JAVA=\(java)
@@ -470,6 +552,16 @@ public struct SystemdDeployment: Sendable {
         """
         # The ShardFlow system user (systemd-sysusers).
         u \(user) - "ShardFlow stream processing" \(stateDirectory) -
+
+        """
+    }
+
+    /// `/run/shardflow` exists with the right owner from boot, before any socket unit makes it
+    /// (as root) for its socket.
+    public var tmpfiles: String {
+        """
+        # The ShardFlow runtime directory (systemd-tmpfiles): the group's sockets live there.
+        d \(runtimeDirectory) 0750 \(user) \(user) -
 
         """
     }

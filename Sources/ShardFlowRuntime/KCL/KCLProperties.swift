@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Writes the KCL MultiLangDaemon properties ShardFlow needs next to the user's own.
 enum KCLProperties {
     /// Keys ShardFlow sets (replacing the user's values).
@@ -8,7 +12,15 @@ enum KCLProperties {
     /// Reads and checks the user's properties file: it must parse, and name a stream
     /// (`streamName` or `streamArn`) and an `applicationName` (the lease table).
     static func read(_ path: String) throws -> (bytes: [UInt8], entries: [JavaProperties.Entry]) {
-        guard let bytes = try CheckpointStore.readFile(path) else {
+        let contents: [UInt8]?
+        do {
+            contents = try CheckpointStore.readFile(path)
+        } catch let error as SystemCallError where error.code == EACCES {
+            let user = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(getuid())"
+            throw ConfigurationError(
+                "cannot read the properties file \(path): permission denied for user \(user); make it readable to that user (for example chgrp \(user) \(path); chmod 0640 \(path))")
+        }
+        guard let bytes = contents else {
             throw ConfigurationError("the properties file \(path) does not exist")
         }
         let entries: [JavaProperties.Entry]

@@ -8,6 +8,10 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
         public var reducerSockets: [String]
         public var transport = TransportConfiguration()
         public var machine: MapperStateMachine.Configuration
+        /// Report ready once connected to every router and reducer (the launcher waits for that
+        /// before it starts the source), or to every reducer only (under systemd, where the
+        /// router starts after the mappers).
+        public var readyOnReducersOnly = false
         /// Where the control socket goes (`status`, `metrics`); nil: none.
         public var controlDirectory: String?
 
@@ -211,7 +215,11 @@ public final class MapperService: ConnectionDelegate, @unchecked Sendable {
 
     private func joinedEndpoint(_ endpoint: MapperStateMachine.Endpoint) {
         joined.insert(endpoint)
-        if joined.count == configuration.routerSockets.count + configuration.reducerSockets.count, let promise = readyPromise {
+        let reducers = joined.filter { if case .reducer = $0 { true } else { false } }.count
+        let ready = configuration.readyOnReducersOnly
+            ? reducers == configuration.reducerSockets.count
+            : joined.count == configuration.routerSockets.count + configuration.reducerSockets.count
+        if ready, let promise = readyPromise {
             readyPromise = nil
             promise.succeed()
         }

@@ -46,7 +46,11 @@ public enum ControlClient {
         var credentials = PeerCredentials()
         var length = socklen_t(MemoryLayout<PeerCredentials>.size)
         if getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 {
-            guard credentials.uid == getuid() || credentials.uid == 0 || allowedUIDs.contains(credentials.uid) else {
+            // Trusted: this user, root, an allowed user, or the owner of the socket's directory
+            // when nobody else can write there (the group's user, asked by root).
+            guard credentials.uid == getuid() || credentials.uid == 0 || allowedUIDs.contains(credentials.uid)
+                || directoryOwner(of: path) == credentials.uid
+            else {
                 throw .untrusted(uid: credentials.uid)
             }
         }
@@ -75,6 +79,14 @@ public enum ControlClient {
             guard answer.count < 64 << 20 else { throw .unanswered("answer over 64 MiB") }
         }
         return String(decoding: answer, as: UTF8.self)
+    }
+
+    /// The owner of the directory holding `path`, when it is a real directory nobody else can write.
+    private static func directoryOwner(of path: String) -> UInt32? {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        var info = stat()
+        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & 0o022 == 0 else { return nil }
+        return info.st_uid
     }
 
     /// The control sockets in `directory`, by process name (`router-0` for `router-0.sock`).

@@ -6,8 +6,8 @@ import NIOPosix
 import Glibc
 #endif
 
-/// A process's control socket, `<runtime-dir>/control/<name>.sock`: a peer of the same user
-/// (or one allowed with `--allow-uid`) writes one request line — `metrics` or `status` — and
+/// A process's control socket, `<runtime-dir>/control/<name>.sock`: a peer of the same user,
+/// root, or a user allowed with `--allow-uid` writes one request line — `metrics` or `status` — and
 /// reads the answer until the socket closes. `shardflow status` and the metrics endpoint read
 /// every process this way, so neither depends on any one process staying up.
 enum ControlServer {
@@ -35,7 +35,7 @@ enum ControlServer {
             .serverChannelOption(.backlog, value: 16)
             .childChannelInitializer { channel in
                 PeerCredentials.of(channel).flatMapThrowing { credentials in
-                    guard transport.admitsPeer(uid: credentials.uid) else {
+                    guard credentials.uid == 0 || transport.admitsPeer(uid: credentials.uid) else {
                         logger.debug("control socket: refused uid \(credentials.uid) (pid \(credentials.pid))")
                         channel.close(promise: nil)
                         return
@@ -43,9 +43,10 @@ enum ControlServer {
                     try channel.pipeline.syncOperations.addHandler(RequestHandler(respond: respond))
                 }
             }
-        let previous = umask(0o077)
-        defer { umask(previous) }
-        return bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+        return bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).flatMapThrowing { channel in
+            guard chmod(path, 0o600) == 0 else { throw SystemCallError(call: "chmod(\(path), 0600)", code: errno) }
+            return channel
+        }
     }
 
     /// Reads one request line (at most 64 bytes), answers, closes.

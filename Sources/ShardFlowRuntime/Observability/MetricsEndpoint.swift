@@ -64,9 +64,9 @@ public final class MetricsEndpoint: @unchecked Sendable {
         }
     }
 
+    /// Stops listening (its gathering thread ends with the process).
     public func stop() {
         channel?.close(promise: nil)
-        try? pool.syncShutdownGracefully()
     }
 
     fileprivate func render(on eventLoop: EventLoop) -> EventLoopFuture<String> {

@@ -14,9 +14,9 @@ public enum SocketActivation {
     }
 
     /// The sockets passed to this process, consumed once (the environment variables are
-    /// unset so children do not inherit them). Each is checked to be a listening Unix stream
-    /// socket.
-    public static func takePassedSockets() throws -> [PassedSocket] {
+    /// unset so children do not inherit them). Each is checked to be a listening stream
+    /// socket: a Unix one, or with `allowingTCP` (the metrics endpoint) an IPv4 or IPv6 one.
+    public static func takePassedSockets(allowingTCP: Bool = false) throws -> [PassedSocket] {
         var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
         let count = sd_listen_fds_with_names(1, &names)
         guard count >= 0 else { throw SystemCallError(call: "sd_listen_fds_with_names", code: -count) }
@@ -30,9 +30,11 @@ public enum SocketActivation {
         for offset in 0..<Int(count) {
             let descriptor = SD_LISTEN_FDS_START + CInt(offset)
             let name = names?[offset].map { String(cString: $0) } ?? "unknown"
-            let isUnixStream = sd_is_socket_unix(descriptor, CInt(SOCK_STREAM.rawValue), 1, nil, 0)
-            guard isUnixStream > 0 else {
-                throw ConfigurationError("passed file descriptor \(descriptor) (\"\(name)\") is not a listening Unix stream socket")
+            let isUnixStream = sd_is_socket_unix(descriptor, CInt(SOCK_STREAM.rawValue), 1, nil, 0) > 0
+            let isTCP = allowingTCP && sd_is_socket_inet(descriptor, 0, CInt(SOCK_STREAM.rawValue), 1, 0) > 0
+            guard isUnixStream || isTCP else {
+                let kind = allowingTCP ? "stream socket" : "Unix stream socket"
+                throw ConfigurationError("passed file descriptor \(descriptor) (\"\(name)\") is not a listening \(kind)")
             }
             sockets.append(PassedSocket(descriptor: descriptor, name: name))
         }

@@ -4,10 +4,12 @@ initialize, processRecords batches, checkpoint replies, shardEnded, then closes 
 stdin. Prints a JSON summary on stdout.
 
 Usage: mld_driver.py --records N [--batch B] [--pause SECONDS] [--shard ID] [--millis-behind MS]
-                     [--poison I] [--hold-until FILE] -- WORKER COMMAND...
+                     [--poison I] [--hold-until FILE] [--graceful-term] -- WORKER COMMAND...
 Records: partition key "key-<i mod 50>", data {"n": i} (record I with --poison: "FAIL_ALWAYS I").
 --millis-behind is the lag reported with every batch; --hold-until waits for FILE to exist before
-shardEnded, keeping the worker (and its shard) alive meanwhile.
+shardEnded, keeping the worker (and its shard) alive meanwhile. --graceful-term plays the Java
+daemon's shutdown hook: on SIGTERM, after the batch in flight, shutdownRequested (the worker
+checkpoints what is complete) instead of the remaining records and shardEnded.
 """
 import argparse
 import base64
@@ -24,6 +26,7 @@ parser.add_argument("--shard", default="shardId-000000000000")
 parser.add_argument("--millis-behind", type=int, default=0)
 parser.add_argument("--poison", type=int, default=-1)
 parser.add_argument("--hold-until", default=None)
+parser.add_argument("--graceful-term", action="store_true")
 parser.add_argument("worker", nargs=argparse.REMAINDER)
 options = parser.parse_args()
 command = options.worker[1:] if options.worker and options.worker[0] == "--" else options.worker
@@ -60,9 +63,19 @@ def exchange(message, largest):
             return
 
 
+terminated = False
+if options.graceful_term:
+    import signal
+
+    def on_term(signum, frame):
+        global terminated
+        terminated = True
+
+    signal.signal(signal.SIGTERM, on_term)
+
 exchange({"action": "initialize", "shardId": options.shard, "sequenceNumber": "TRIM_HORIZON", "subSequenceNumber": None}, None)
 sent = 0
-while sent < options.records:
+while sent < options.records and not terminated:
     records = []
     for n in range(sent, min(options.records, sent + options.batch)):
         sequence = str(49000000000000000000 + n)
@@ -76,9 +89,13 @@ while sent < options.records:
         time.sleep(options.pause)
 if options.hold_until:
     import os
-    while not os.path.exists(options.hold_until):
+    while not os.path.exists(options.hold_until) and not terminated:
         time.sleep(0.05)
-exchange({"action": "shardEnded"}, None)
+if terminated:
+    exchange({"action": "shutdownRequested"}, None)
+else:
+    exchange({"action": "shardEnded"}, None)
 worker.stdin.close()
 status = worker.wait(timeout=60)
-print(json.dumps({"records": sent, "checkpoints": checkpoints, "exit": status}))
+print(json.dumps({"shard": options.shard, "records": sent, "checkpoints": checkpoints, "exit": status,
+                  "ended": "shutdownRequested" if terminated else "shardEnded"}), flush=True)

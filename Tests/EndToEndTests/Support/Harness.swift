@@ -169,7 +169,11 @@ struct Harness {
 
     /// Every item in `directory/reducer-*.jsonl`.
     func outputItems(in name: String) throws -> [Item] {
-        let folder = path(name)
+        try Harness.outputItems(atPath: path(name))
+    }
+
+    /// Every item in `folder/reducer-*.jsonl`.
+    static func outputItems(atPath folder: String) throws -> [Item] {
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         var items: [Item] = []
         for file in files.sorted() where file.hasPrefix("reducer-") && file.hasSuffix(".jsonl") {
