@@ -17,7 +17,9 @@ struct ShardFlowCommand: ParsableCommand {
             discussion: """
                 Exit status: 0 when every shard ended and every item was acknowledged; 3 when \
                 some input lines were invalid (reported with file and line; everything else was \
-                processed); 130/143 after SIGINT/SIGTERM (rerun to resume); 1 on failure.
+                processed); 4 when a stop reached --drain-timeout; 64 when the command line or \
+                what it names is wrong (checked before anything starts); 130/143 after \
+                SIGINT/SIGTERM (rerun to resume); 1 on failure.
                 """
         )
 

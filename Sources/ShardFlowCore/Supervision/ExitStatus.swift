@@ -2,6 +2,9 @@
 public enum ExitStatus {
     /// Every shard ended and every item was acknowledged.
     public static let completed: Int32 = 0
+    /// The command line or what it names is wrong (an unknown option, a count out of range, a
+    /// missing file, an unwritable directory…): reported before anything starts (EX_USAGE).
+    public static let usage: Int32 = 64
     /// Something failed (a process that keeps crashing, a child that cannot start); the reason
     /// is on stderr.
     public static let failed: Int32 = 1

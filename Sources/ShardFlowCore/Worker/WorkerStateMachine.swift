@@ -131,6 +131,8 @@ public struct WorkerStateMachine: Sendable {
     private var checkpoint = CheckpointState.idle
     private var checkpointingStopped = false
     private var holdingStatus = false
+    /// `shutdownRequested` was answered: the daemon closing stdin next is the normal end.
+    private var shutdownAnswered = false
     /// Index of the record last checkpointed (nil: none since start).
     private var lastCheckpointedIndex: UInt64?
     private var lastCheckpointTime: NIODeadline
@@ -384,6 +386,8 @@ public struct WorkerStateMachine: Sendable {
         var actions: [Action] = []
         if case .finished = phase {
             actions.append(.exit(code: 0))
+        } else if phase == .idle, shutdownAnswered {
+            actions.append(.exit(code: 0))
         } else if case .exited = phase {
             return []
         } else {
@@ -449,6 +453,7 @@ public struct WorkerStateMachine: Sendable {
                     return
                 }
             }
+            shutdownAnswered = true
             answer(pending.responseFor, next: .idle, into: &actions)
         }
     }

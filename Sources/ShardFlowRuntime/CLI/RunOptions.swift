@@ -16,16 +16,16 @@ public struct RunOptions: ParsableArguments, Sendable {
         valueName: "source"))
     public var source: [StreamSource] = []
 
-    @Option(help: "Shards of the local source (file:, generate:).")
-    public var shards: Int = 4
+    @Option(parsing: .unconditional, help: ArgumentHelp("Shards of each local source (file:, generate:; default: \(RunOptions.defaultShards)).", valueName: "n"))
+    public var shards: Int?
 
-    @Option(help: "Routers.")
+    @Option(parsing: .unconditional, help: "Routers.")
     public var routers: Int = 1
 
-    @Option(help: ArgumentHelp("Mappers (default: half the cores, at least 1).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Mappers (default: half the cores, at least 1).", valueName: "n"))
     public var mappers: Int?
 
-    @Option(help: ArgumentHelp("Reducers (default: one per core). Items go to reducer partition(key, R).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Reducers (default: one per core). Items go to reducer partition(key, R).", valueName: "n"))
     public var reducers: Int?
 
     @Option(help: ArgumentHelp("Socket directory (default: a fresh private one, removed at exit).", valueName: "dir"))
@@ -63,13 +63,13 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Flag(help: .hidden)
     public var keyOrdered = false
 
-    @Option(help: "Reducer batch size.")
+    @Option(parsing: .unconditional, help: "Reducer batch size.")
     public var batchSize: Int = ProcessingDefaults.batchSize
 
     @Option(help: "Reducer batch timeout.")
     public var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
-    @Option(help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
     public var retries: Int?
 
     @Option(help: "First delay before retrying a failed item (doubles per attempt, up to --max-retry-delay).")
@@ -95,11 +95,11 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: "Minimum time between a shard's checkpoints.")
     public var checkpointInterval = DurationArgument(ProcessingDefaults.checkpointInterval)
 
-    @Option(help: "Incomplete records per shard before the worker holds back (backpressure).")
+    @Option(parsing: .unconditional, help: "Incomplete records per shard before the worker holds back (backpressure).")
     public var maxPending: Int = ProcessingDefaults.maxPending
 
-    @Option(help: "Records per processRecords message of the local source.")
-    public var recordsPerBatch: Int = 5000
+    @Option(parsing: .unconditional, help: ArgumentHelp("Records per processRecords message of the local source (default: \(RunOptions.defaultRecordsPerBatch)).", valueName: "n"))
+    public var recordsPerBatch: Int?
 
     @Option(help: "Interval of progress lines.")
     public var progressInterval = DurationArgument(.seconds(1))
@@ -124,7 +124,7 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: "Log level of the group's processes.")
     public var childLogLevel: Logger.Level = .warning
 
-    @Option(help: "A process exiting more often than this within a minute ends the run.")
+    @Option(parsing: .unconditional, help: "A process exiting more often than this within a minute ends the run.")
     public var restartLimit: Int = 5
 
     @Option(help: ArgumentHelp("Largest frame, in bytes.", valueName: "bytes"))
@@ -153,12 +153,15 @@ public struct RunOptions: ParsableArguments, Sendable {
     public init() {}
 
     public mutating func validate() throws {
-        guard shards > 0, shards <= 100_000 else { throw ValidationError("--shards must be between 1 and 100000") }
-        guard routers > 0, routers <= 1000 else { throw ValidationError("--routers must be between 1 and 1000") }
-        if let mappers, mappers <= 0 { throw ValidationError("--mappers must be positive") }
-        if let reducers, reducers <= 0 || reducers > 10_000 { throw ValidationError("--reducers must be between 1 and 10000") }
-        guard recordsPerBatch > 0 else { throw ValidationError("--records-per-batch must be positive") }
-        guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
+        if let shards, shards <= 0 || shards > 100_000 { throw ValidationError("--shards \(shards): must be between 1 and 100000") }
+        guard routers > 0, routers <= 1000 else { throw ValidationError("--routers \(routers): must be between 1 and 1000") }
+        if let mappers, mappers <= 0 || mappers > 1000 { throw ValidationError("--mappers \(mappers): must be between 1 and 1000") }
+        if let reducers, reducers <= 0 || reducers > 10_000 { throw ValidationError("--reducers \(reducers): must be between 1 and 10000") }
+        if let recordsPerBatch, recordsPerBatch <= 0 { throw ValidationError("--records-per-batch \(recordsPerBatch): must be positive") }
+        guard maxPending > 0 else { throw ValidationError("--max-pending \(maxPending): must be positive") }
+        guard batchSize > 0, batchSize <= 1_000_000 else { throw ValidationError("--batch-size \(batchSize): must be between 1 and 1000000") }
+        if let retries, retries < 0 { throw ValidationError("--retries \(retries): must be 0 or more") }
+        guard restartLimit > 0 else { throw ValidationError("--restart-limit \(restartLimit): must be positive") }
         guard drainTimeout.amount >= .seconds(1) else { throw ValidationError("--drain-timeout must be at least 1s") }
         guard processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout must be positive") }
         if let metricsListen, MetricsEndpoint.Address(argument: metricsListen) == nil {
@@ -178,18 +181,20 @@ public struct RunOptions: ParsableArguments, Sendable {
             throw ValidationError("--source kcl: needs --kcl-classpath with the KCL multilang jars (see README, \"Running under the Java KCL\")")
         }
         if source.first?.specification != SourceSpecification.none {
-            do {
-                source = try source.map { try $0.resolvingName() }
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            // A source whose name cannot be read (its properties) keeps none: the checks below
+            // report why, with every other problem.
+            source = source.map { (try? $0.resolvingName()) ?? $0 }
             var seen: [String: StreamSource] = [:]
-            for stream in source {
+            for stream in source where stream.name != nil {
                 if let other = seen[stream.stream] {
                     throw ValidationError("--source \(other) and --source \(stream) are both stream \"\(stream.stream)\"; name one of them: --source OTHERNAME=\(stream.specification)")
                 }
                 seen[stream.stream] = stream
             }
+        }
+        let problems = RunPreflight.problems(of: self)
+        if !problems.isEmpty {
+            throw ValidationError(problems.joined(separator: "\n"))
         }
     }
 
@@ -200,7 +205,7 @@ public struct RunOptions: ParsableArguments, Sendable {
             binDirectory: binDir ?? RunOptions.ownDirectory, stateDirectory: state,
             sources: source.first?.specification == SourceSpecification.none ? [] : source)
         configuration.runtimeDirectory = runtimeDir
-        configuration.shards = shards
+        configuration.shards = shards ?? RunOptions.defaultShards
         configuration.routers = routers
         configuration.mappers = mappers ?? max(1, cores / 2)
         configuration.reducers = reducers ?? cores
@@ -226,7 +231,7 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.groupArguments = ["--drain-timeout", drainTimeout.description]
         configuration.commonArguments = maxFrameBytes.map { ["--max-frame-bytes", String($0)] } ?? []
         configuration.childLogLevel = childLogLevel.rawValue
-        configuration.batchRecords = recordsPerBatch
+        configuration.batchRecords = recordsPerBatch ?? RunOptions.defaultRecordsPerBatch
         configuration.progressInterval = noProgress ? nil : progressInterval.amount
         configuration.statsPath = statsJson
         configuration.metricsAddress = metricsListen.flatMap(MetricsEndpoint.Address.init(argument:))
@@ -239,6 +244,9 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.workerCommandOverride = workerCommand.map { $0.split(separator: " ").map(String.init) }
         return configuration
     }
+
+    public static let defaultShards = 4
+    public static let defaultRecordsPerBatch = 5000
 
     /// The directory of the running executable.
     static var ownDirectory: String {

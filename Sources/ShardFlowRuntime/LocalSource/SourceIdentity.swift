@@ -7,25 +7,45 @@ import Glibc
 /// `STATE/<stream>/source.json` remembers which source and shard count a stream's checkpoints
 /// belong to, so a rerun with another `--shards` (which would map keys to other shards) or
 /// another file under the same name is refused instead of silently skipping or repeating
-/// records.
+/// records. A file is named by its canonical path (the same file by a relative or an absolute
+/// path is the same source), and the identity is written only once the source has opened, so
+/// a start that failed (a typo in the path) leaves nothing that refuses the corrected run.
 enum SourceIdentity {
+    /// Refuses checkpoints that belong to another source or shard count.
     static func check(_ stream: StreamSource, shards: Int, directory: String, reset: Bool) throws {
         let path = "\(directory)/source.json"
+        guard !reset, let bytes = try CheckpointStore.readFile(path) else { return }
+        let stored = String(decoding: bytes, as: UTF8.self)
+        let current = identity(stream.specification, shards: shards)
+        // Earlier versions stored the path as given: accept it when it names the same file.
+        guard stored != current, stored != identity(stream.specification, shards: shards, canonical: false) else { return }
+        throw ConfigurationError("""
+            the state directory \(directory) holds checkpoints of another run of stream \(stream.stream): \
+            \(stored.trimmed), not \(current.trimmed). \
+            Use another --state or another stream name (--source NAME=…), or --reset to start over.
+            """)
+    }
+
+    /// Writes the identity (once the source has opened).
+    static func record(_ stream: StreamSource, shards: Int, directory: String) throws {
+        var buffer = ByteBuffer()
+        buffer.writeString(identity(stream.specification, shards: shards))
+        try CheckpointStore.writeAtomically(buffer, to: "\(directory)/source.json", directory: directory)
+    }
+
+    static func identity(_ source: SourceSpecification, shards: Int, canonical: Bool = true) -> String {
+        var specification = source
+        if canonical, case .file(let path) = source, let resolved = realpath(path, nil) {
+            specification = .file(path: String(cString: resolved))
+            free(resolved)
+        }
         var json = JSONWriter(buffer: ByteBuffer())
         json.beginObject()
-        json.key("source"); json.string(stream.specification.description)
+        json.key("source"); json.string(specification.description)
         json.key("shards"); json.integer(shards)
         json.endObject()
         json.endLine()
-        let current = String(buffer: json.buffer)
-        if !reset, let stored = try CheckpointStore.readFile(path), String(decoding: stored, as: UTF8.self) != current {
-            throw ConfigurationError("""
-                the state directory \(directory) holds checkpoints of another run of stream \(stream.stream): \
-                \(String(decoding: stored, as: UTF8.self).trimmed), not \(current.trimmed). \
-                Use another --state or another stream name (--source NAME=…), or --reset to start over.
-                """)
-        }
-        try CheckpointStore.writeAtomically(json.buffer, to: path, directory: directory)
+        return String(buffer: json.buffer)
     }
 
     /// Moves checkpoints kept by an earlier version directly in `STATE/` into the one local

@@ -210,7 +210,7 @@ public final class ExecProcessor: BatchProcessor {
         child.closeStdin()
         child.closeStdout()
         let (termination, _) = child.wait()
-        let how = termination == .signaled(SIGKILL) ? "was killed (SIGKILL)" : "had \(termination)"
+        let how = termination == .signaled(SIGKILL) ? "was killed (SIGKILL)" : "had already ended (\(termination))"
         return ConfigurationError("\(reason); the child \(how) and is restarted for the next batch")
     }
 }

@@ -262,6 +262,9 @@ public final class Launcher: @unchecked Sendable {
                 sessions[id]?.kill()
                 kclDaemons[id]?.sendToGroup(signal: SIGKILL)
             case .killAll:
+                // Everything at once, the processes' own children (exec: processors) included:
+                // none outlives its parent long enough to complain about a closed pipe.
+                for pid in ProcessTable.descendants(of: getpid()) { kill(pid, SIGKILL) }
                 for session in sessions.values { session.kill() }
                 for daemon in kclDaemons.values { daemon.sendToGroup(signal: SIGKILL) }
                 for process in processes { process.child?.sendToGroup(signal: SIGKILL) }
@@ -295,7 +298,7 @@ public final class Launcher: @unchecked Sendable {
     private func log(_ event: SupervisorStateMachine.Event) {
         switch event {
         case .starting(let reducers, let routers, let mappers):
-            logger.info("starting \(reducers) reducers, \(routers) routers and \(mappers) mappers\(configuration.ordering == .none ? " (no ordering)" : "") in \(runtime.path)")
+            logger.info("starting \(reducers.counted("reducer")), \(routers.counted("router")) and \(mappers.counted("mapper"))\(configuration.ordering == .none ? " (no ordering)" : "") in \(runtime.path)")
         case .groupReady:
             logger.info("group ready")
             if configuration.sources.isEmpty {
@@ -388,7 +391,16 @@ public final class Launcher: @unchecked Sendable {
             try session.start(checkpoints: stores[id]!.checkpoints)
         } catch {
             sessions[id] = nil
-            run(machine.sourceEnded(id, .failed("cannot start the source \(stream): \(error)"), now: .now()))
+            // After the rest of this batch of actions (a timer it schedules would otherwise be
+            // replaced by theirs, and the restart never come).
+            eventLoop.execute { self.run(self.machine.sourceEnded(id, .failed("cannot start the source \(stream): \(error)"), now: .now())) }
+            return
+        }
+        // Only now that the source has opened: a start that failed leaves nothing behind.
+        do {
+            try SourceIdentity.record(stream, shards: configuration.shards, directory: configuration.stateDirectory(of: stream))
+        } catch {
+            logger.warning("cannot record which source the checkpoints of stream \(stream.stream) belong to: \(error)")
         }
     }
 
@@ -429,7 +441,9 @@ public final class Launcher: @unchecked Sendable {
             kclDaemons[id] = daemon
             logger.info("started the KCL MultiLangDaemon for stream \(stream.stream) (pid \(daemon.pid)) with \(written)")
         } catch {
-            run(machine.sourceEnded(id, .failed("cannot start the KCL MultiLangDaemon for stream \(stream.stream): \(error)"), now: .now()))
+            eventLoop.execute {
+                self.run(self.machine.sourceEnded(id, .failed("cannot start the KCL MultiLangDaemon for stream \(stream.stream): \(error)"), now: .now()))
+            }
         }
     }
 
@@ -491,6 +505,20 @@ public final class Launcher: @unchecked Sendable {
         guard !finished else { return }
         finished = true
         timer?.cancel()
+        // Processes just killed (a second signal) are reaped first, so the summary shows
+        // their real CPU time and memory.
+        afterChildrenExit(deadline: .now() + .seconds(2)) { self.summarize(code: code) }
+    }
+
+    private func afterChildrenExit(deadline: NIODeadline, _ body: @escaping () -> Void) {
+        guard processes.contains(where: { $0.child != nil }) || !kclDaemons.isEmpty, NIODeadline.now() < deadline else {
+            body()
+            return
+        }
+        eventLoop.scheduleTask(in: .milliseconds(10)) { self.afterChildrenExit(deadline: deadline, body) }
+    }
+
+    private func summarize(code: Int32) {
         if report?.started == true {
             // A last progress line, so even a run shorter than the interval shows one.
             if configuration.progressInterval != nil { report.progress(snapshot()) }

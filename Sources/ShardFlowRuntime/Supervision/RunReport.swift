@@ -123,7 +123,7 @@ final class RunReport: @unchecked Sendable {
         var lines = ["", "ShardFlow run summary"]
         for stream in configuration.sources {
             let label = configuration.sources.count == 1 ? "source      " : "stream      "
-            lines.append("  \(label) \(stream)\(stream.isLocal ? " (\(configuration.shards) shards)" : "")")
+            lines.append("  \(label) \(stream)\(stream.isLocal ? " (\(configuration.shards.counted("shard")))" : "")")
         }
         if configuration.sources.isEmpty { lines.append("  source       none (workers started by someone else)") }
         if configuration.hasLocalSource {
@@ -138,7 +138,7 @@ final class RunReport: @unchecked Sendable {
                 lines.append("  invalid      \(invalid.count) input lines\(of) rejected (lines \(numbers))")
             }
         }
-        var itemLine = "  items        \(count(snapshot.items)) processed by \(configuration.reducers) reducers (\(snapshot.itemsFailed) failed, \(snapshot.itemsRetried) retried, \(snapshot.itemsDeadLettered) dead-lettered"
+        var itemLine = "  items        \(count(snapshot.items)) processed by \(configuration.reducers.counted("reducer")) (\(snapshot.itemsFailed) failed, \(snapshot.itemsRetried) retried, \(snapshot.itemsDeadLettered) dead-lettered"
         if snapshot.itemsExpired > 0 { itemLine += " of which \(snapshot.itemsExpired) expired" }
         itemLine += ")"
         if !configuration.filters.isEmpty { itemLine += "; \(count(snapshot.itemsFiltered)) filtered out by --filter" }
@@ -150,7 +150,7 @@ final class RunReport: @unchecked Sendable {
         if completedTime != nil { timeLine += " (then \((seconds - processing).fixed(2)) s to stop the group)" }
         lines.append(timeLine)
         for stream in snapshot.streams {
-            lines.append("  checkpoints  \(stream.checkpointsPath): \(stream.shardsEnded) of \(configuration.shards) shards at SHARD_END")
+            lines.append("  checkpoints  \(stream.checkpointsPath): \(stream.shardsEnded) of \(configuration.shards.counted("shard")) at SHARD_END")
         }
         if !snapshot.incompleteShards.isEmpty, code != ExitStatus.completed, code != ExitStatus.invalidInput {
             let list = snapshot.incompleteShards.prefix(20).map { "\($0.shard) (\(count($0.records)))" }.joined(separator: ", ")

@@ -267,6 +267,14 @@ struct WorkerStateMachineTests {
         #expect(t.timer() == [Self.checkpoint(1001)])
         #expect(t.reply() == [.report(.checkpointed(SequencePosition("1001", 0))), Self.status(.shutdownRequested)])
         #expect(!t.machine.isFinished, "the daemon sends leaseLost or closes stdin next")
+        #expect(t.machine.inputClosed() == [.exit(code: 0)], "stdin closing after the answer is the normal end: no warning")
+    }
+
+    @Test("stdin closing mid-exchange without a shutdown is reported")
+    func unexpectedEnd() {
+        var t = Transcript()
+        t.initialized()
+        #expect(t.machine.inputClosed() == [.report(.unexpectedEndOfInput), .exit(code: 0)])
     }
 
     @Test("backpressure holds the status at max-pending until below the low-water mark")
