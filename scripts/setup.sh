@@ -10,7 +10,8 @@
 #     in a test's own directory and port: its packaged service is not started here);
 #   - systemd-container (systemd-nspawn) and a JDK (javac, jar): a test boots a real systemd as
 #     PID 1 in a throwaway container and runs the group's units there, with a stand-in KCL
-#     daemon compiled from the test fixtures.
+#     daemon compiled from the test fixtures;
+#   - nodejs: the Node.js Lambda shim in Examples/Lambda runs an unchanged handler in a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,7 @@ if [ "${SHARDFLOW_SETUP_BUILD_ONLY:-}" != "1" ]; then
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
   command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2

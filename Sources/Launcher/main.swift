@@ -28,14 +28,14 @@ struct ShardFlowCommand: ParsableCommand {
         func run() throws {
             tuneAllocator()
             prepareSignalHandling()
-            let level = options.logLevel
+            let level = options.logging.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level
                 return handler
             }
             let logger = Logger(label: "shardflow")
-            if options.keyOrdered {
+            if options.processing.keyOrdered {
                 logger.warning("--key-ordered is no longer needed: every key keeps its order by default (--ordering key); ignoring it")
             }
             let launcher = Launcher(configuration: options.configuration(), logger: logger)

@@ -49,7 +49,7 @@ struct MapperCommand: ParsableCommand {
     @Option(help: "Records each router may have queued here.")
     var routerWindowRecords: UInt32 = FlowDefaults.routerWindow.count
 
-    @Option(help: "How long a drain (SIGTERM) may take before the mapper exits anyway.")
+    @Option(help: ArgumentHelp("How long a drain (SIGTERM) may take before the mapper exits anyway.", valueName: "duration"))
     var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 
     func validate() throws {

@@ -18,11 +18,24 @@ struct ReducerCommand: ParsableCommand {
 
     @OptionGroup var reducer: ReducerOptions
 
-    @Option(help: ArgumentHelp("discard | spin:MICROSECONDS | jsonl:DIR | exec:CMD", valueName: "processor"))
-    var processor: ProcessorSpecification = .discard
+    @Option(help: ArgumentHelp(
+        "What to do with the items (required): jsonl:DIR, exec:CMD, spin:MICROSECONDS, or discard (acknowledge without processing).",
+        valueName: "processor"))
+    var processor: ProcessorSpecification
+
+    @Option(help: ArgumentHelp("How an exec: child gets batches: native (one JSON line per batch) or lambda (the event a Kinesis or DynamoDB Streams Lambda function receives; it answers batchItemFailures by sequence number).", valueName: "native|lambda"))
+    var execFormat: ExecFormat = .native
+
+    func validate() throws {
+        if execFormat != .native, !processor.isExec {
+            throw ValidationError("--exec-format \(execFormat.rawValue) applies to exec: processors, not to --processor \(processor)")
+        }
+    }
 
     func run() throws {
-        try ReducerRunner.run(reducer) { index in try processor.makeProcessor(reducerIndex: index, timeout: reducer.processorTimeout.amount) }
+        try ReducerRunner.run(reducer) { index in
+            try processor.makeProcessor(reducerIndex: index, timeout: reducer.processorTimeout.amount, format: execFormat)
+        }
     }
 }
 

@@ -39,7 +39,7 @@ struct RouterCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused.", valueName: "n"))
     var mappers: Int?
 
-    @Option(help: "How long a drain (SIGTERM) may take before the router exits anyway.")
+    @Option(help: ArgumentHelp("How long a drain (SIGTERM) may take before the router exits anyway.", valueName: "duration"))
     var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 
     func validate() throws {

@@ -36,16 +36,16 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A held status is released below this many incomplete records (default: half of --max-pending).", valueName: "n"))
     var lowWater: Int?
 
-    @Option(help: "Minimum time between checkpoints while records flow.")
+    @Option(help: ArgumentHelp("Minimum time between checkpoints while records flow.", valueName: "duration"))
     var checkpointInterval = DurationArgument(ProcessingDefaults.checkpointInterval)
 
-    @Option(help: "How long shutdownRequested waits for in-flight records before checkpointing.")
+    @Option(help: ArgumentHelp("How long shutdownRequested waits for in-flight records before checkpointing.", valueName: "duration"))
     var shutdownTimeout = DurationArgument(ProcessingDefaults.shutdownTimeout)
 
     @Option(help: ArgumentHelp("Longest line accepted on stdin.", valueName: "bytes"))
     var maxLineBytes: Int = 256 * 1024 * 1024
 
-    @Option(help: "Name a record in the log once it has been incomplete this long (then every 5 minutes while it stays).")
+    @Option(help: ArgumentHelp("Name a record in the log once it has been incomplete this long (then every 5 minutes while it stays).", valueName: "duration"))
     var stuckAfter = DurationArgument(ProcessingDefaults.stuckAfter)
 
     func validate() throws {

@@ -4,12 +4,31 @@
 /// offending bytes.
 public enum ExecReply {
     /// Why a reply line is not a valid reply.
-    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
         public var description: String
+
+        public init(description: String) { self.description = description }
+        public init(stringLiteral value: String) { description = value }
     }
 
-    /// The failed items of the batch, by position, with their reasons.
+    /// The failed items of the batch, by position, with their reasons (the native format:
+    /// identifiers are positions in the batch).
     public static func parse(_ line: [UInt8], itemCount: Int, batchId: Int) throws(Failure) -> [Int: String] {
+        try parse(line, batchId: batchId) { identifier in
+            guard let position = Int(identifier), (0..<itemCount).contains(position) else {
+                return .failure("itemIdentifier \"\(identifier)\" is not one of this batch's items (0 to \(itemCount - 1))")
+            }
+            return .success([position])
+        }
+    }
+
+    /// The failed items of the batch, by position, with their reasons; `positions` maps an
+    /// `itemIdentifier` to the items it names (the Lambda format: a sequence number names every
+    /// item of its record), or says why it names none. `batchId`: the batch number a reply may
+    /// echo (nil: none is expected).
+    public static func parse(
+        _ line: [UInt8], batchId: Int?, positions: (String) -> Result<[Int], Failure>
+    ) throws(Failure) -> [Int: String] {
         let hint = line.first == UInt8(ascii: "{") ? "" : " (a line on stdout that is not a reply? logs belong on stderr)"
         let result: Result<[Int: String], Failure> = line.withUnsafeBytes { raw in
             var scanner = JSONScanner(raw)
@@ -43,15 +62,16 @@ public enum ExecReply {
                             guard let identifier else {
                                 return .failure(Failure(description: "a batchItemFailures entry without an itemIdentifier: \(snippet(line))"))
                             }
-                            guard let position = Int(identifier), (0..<itemCount).contains(position) else {
-                                return .failure(Failure(description:
-                                    "itemIdentifier \"\(identifier)\" is not one of this batch's items (0 to \(itemCount - 1)): \(snippet(line))"))
+                            switch positions(identifier) {
+                            case .success(let named):
+                                for position in named { failures[position] = "exec: \(reason)" }
+                            case .failure(let why):
+                                return .failure(Failure(description: "\(why.description): \(snippet(line))"))
                             }
-                            failures[position] = "exec: \(reason)"
                         }
                     } else if scanner.string(key, equals: "batchId") {
                         let echoed = try scanner.readInteger()
-                        guard echoed == batchId else {
+                        if let batchId, echoed != batchId {
                             return .failure(Failure(description: "batchId \(echoed) for batch \(batchId): \(snippet(line))"))
                         }
                     } else {

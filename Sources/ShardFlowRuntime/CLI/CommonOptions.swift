@@ -9,7 +9,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
         valueName: "dir"))
     public var runtimeDir: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     public var logLevel: Logger.Level = .info
 
     @Option(help: ArgumentHelp("Largest frame accepted, in bytes (the default fits a 10 MiB record).", valueName: "bytes"))
@@ -21,7 +21,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Most connections a listener keeps open; more are refused.", valueName: "n"))
     public var maxConnections: Int = TransportConfiguration().maximumConnections
 
-    @Option(help: "How long a peer may take to send its HELLO before its connection is closed.")
+    @Option(help: ArgumentHelp("How long a peer may take to send its HELLO before its connection is closed.", valueName: "duration"))
     public var handshakeTimeout = DurationArgument(TransportConfiguration().handshakeTimeout)
 
     public init() {}

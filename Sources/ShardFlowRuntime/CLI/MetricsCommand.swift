@@ -22,7 +22,7 @@ public struct MetricsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Address to listen on without socket activation.", valueName: "host:port"))
     var listen: String = "127.0.0.1:9464"
 
-    @Option(help: "Log level.")
+    @Option(help: ArgumentHelp("Log level.", valueName: "level"))
     var logLevel: Logger.Level = .info
 
     @Option(name: .customLong("allow-uid"), help: ArgumentHelp("Also trust processes running as this user id (repeatable).", valueName: "uid"))

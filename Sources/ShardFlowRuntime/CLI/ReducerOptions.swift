@@ -16,19 +16,19 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     @Option(help: "Most items per processor batch.")
     public var batchSize: Int = ProcessingDefaults.batchSize
 
-    @Option(help: "Process a partial batch once its oldest item waited this long.")
+    @Option(help: ArgumentHelp("Process a partial batch once its oldest item waited this long.", valueName: "duration"))
     public var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
     @Option(help: ArgumentHelp("Retries of a failed item before it is dead-lettered (or reported failed); default unlimited: the shard waits rather than loses data.", valueName: "n"))
     public var retries: Int?
 
-    @Option(help: "First retry delay (doubles per attempt, up to --max-retry-delay).")
+    @Option(help: ArgumentHelp("First retry delay (doubles per attempt, up to --max-retry-delay).", valueName: "duration"))
     public var retryDelay = DurationArgument(ProcessingDefaults.retryDelay)
 
-    @Option(help: "Longest delay between retries of a failed item.")
+    @Option(help: ArgumentHelp("Longest delay between retries of a failed item.", valueName: "duration"))
     public var maxRetryDelay = DurationArgument(ProcessingDefaults.maxRetryDelay)
 
-    @Option(help: "How long an exec: processor may take over one batch before it is killed and restarted, and the batch failed (retried); other processors are reported as stuck after this long.")
+    @Option(help: ArgumentHelp("How long an exec: processor may take over one batch before it is killed and restarted, and the batch failed (retried); other processors are reported as stuck after this long.", valueName: "duration"))
     public var processorTimeout = DurationArgument(ProcessingDefaults.processorTimeout)
 
     @Option(help: ArgumentHelp("Write items that fail for good to DIR/dead-letter-reducer-<index>.jsonl and acknowledge them.", valueName: "dir"))
@@ -48,10 +48,10 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Bytes each mapper may have queued here.", valueName: "bytes"))
     public var mapperWindowBytes: UInt64 = FlowDefaults.mapperWindow.bytes
 
-    @Option(help: "Name a key in the log once its items have been failing this long (then every 5 minutes while they do).")
+    @Option(help: ArgumentHelp("Name a key in the log once its items have been failing this long (then every 5 minutes while they do).", valueName: "duration"))
     public var stuckAfter = DurationArgument(ProcessingDefaults.stuckAfter)
 
-    @Option(help: "How long a drain (SIGTERM) may take before the reducer exits anyway.")
+    @Option(help: ArgumentHelp("How long a drain (SIGTERM) may take before the reducer exits anyway.", valueName: "duration"))
     public var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 
     public init() {}

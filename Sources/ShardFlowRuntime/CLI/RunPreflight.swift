@@ -23,12 +23,12 @@ struct RunPreflight {
     }
 
     private mutating func check(_ options: RunOptions) {
-        let local = options.source.filter(\.isLocal)
-        for stream in options.source {
+        let local = options.input.source.filter(\.isLocal)
+        for stream in options.input.source {
             switch stream.specification {
             case .file(let path):
                 guard checkReadableFile(path, option: "--source \(stream.specification)") else { continue }
-                if case .jsonPointer = options.key { checkKey(options.key, extract: options.extract, in: path, option: "--source \(stream.specification)") }
+                if case .jsonPointer = options.processing.key { checkKey(options.processing.key, extract: options.processing.extract, in: path, option: "--source \(stream.specification)") }
             case .kcl(let properties):
                 do {
                     _ = try KCLProperties.read(properties)
@@ -39,34 +39,34 @@ struct RunPreflight {
                 break
             }
         }
-        if options.source.contains(where: { if case .kcl = $0.specification { true } else { false } }) {
-            if let classpath = options.kclClasspath { checkClasspath(classpath) }
-            checkExecutable(options.java, option: "--java", hint: "install a Java runtime, or name it with --java PATH")
+        if options.input.source.contains(where: { if case .kcl = $0.specification { true } else { false } }) {
+            if let classpath = options.input.kclClasspath { checkClasspath(classpath) }
+            checkExecutable(options.input.java, option: "--java", hint: "install a Java runtime, or name it with --java PATH")
         }
         if local.isEmpty {
             // Options only the local source reads: refuse them rather than ignore them.
-            let kind = options.source.first?.specification == SourceSpecification.none ? "--source none" : "kcl: sources"
-            if options.shards != nil { problems.append("--shards applies to file: and generate: sources; \(kind) take their shards from the stream") }
-            if options.recordsPerBatch != nil { problems.append("--records-per-batch applies to file: and generate: sources, not to \(kind) (the daemon's maxRecords sets it)") }
-            if options.reset { problems.append("--reset applies to file: and generate: sources (their checkpoints are in --state); \(kind) keep theirs in the KCL lease table") }
+            let kind = options.input.source.first?.specification == SourceSpecification.none ? "--source none" : "kcl: sources"
+            if options.input.shards != nil { problems.append("--shards applies to file: and generate: sources; \(kind) take their shards from the stream") }
+            if options.input.recordsPerBatch != nil { problems.append("--records-per-batch applies to file: and generate: sources, not to \(kind) (the daemon's maxRecords sets it)") }
+            if options.input.reset { problems.append("--reset applies to file: and generate: sources (their checkpoints are in --state); \(kind) keep theirs in the KCL lease table") }
         } else {
-            checkWritableDirectory(options.state, option: "--state")
+            checkWritableDirectory(options.input.state, option: "--state")
         }
-        if case .jsonLines(let directory) = options.processor {
+        if case .jsonLines(let directory) = options.processing.processor {
             checkWritableDirectory(directory, option: "--processor jsonl:\(directory)")
-            if options.reset, !local.isEmpty, let earlier = Self.outputFiles(in: directory).first {
+            if options.input.reset, !local.isEmpty, let earlier = Self.outputFiles(in: directory).first {
                 problems.append("""
                     --reset processes the sources again, but --processor jsonl:\(directory) already holds output (\(directory)/\(earlier)…), \
                     which a new run would append a second copy to: move or remove it, or name another directory
                     """)
             }
         }
-        if case .exec(let command) = options.processor, let program = command.split(separator: " ").first.map(String.init),
+        if case .exec(let command) = options.processing.processor, let program = command.split(separator: " ").first.map(String.init),
            !program.contains("="), !program.contains(where: { "$'\"`\\(){};&|<>".contains($0) }), !Self.shellWords.contains(program) {
             checkExecutable(program, option: "--processor exec:\(command)", hint: "name an executable (a path, or a program on PATH)")
         }
-        if let deadLetter = options.deadLetter { checkWritableDirectory(deadLetter, option: "--dead-letter") }
-        if let statsJson = options.statsJson {
+        if let deadLetter = options.processing.deadLetter { checkWritableDirectory(deadLetter, option: "--dead-letter") }
+        if let statsJson = options.output.statsJson {
             let parent = statsJson.contains("/") ? String(statsJson[..<statsJson.lastIndex(of: "/")!]) : "."
             checkWritableDirectory(parent.isEmpty ? "/" : parent, option: "--stats-json \(statsJson): its directory")
         }

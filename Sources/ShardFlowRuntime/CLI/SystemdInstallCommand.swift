@@ -51,19 +51,22 @@ public struct SystemdInstallCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The reducers' processor.", valueName: "processor"))
     var processor: ProcessorSpecification = ProcessorSpecification(argument: SystemdDeployment().processor)!
 
+    @Option(help: ArgumentHelp("How an exec: child gets batches: native or lambda (see shardflow run --help).", valueName: "native|lambda"))
+    var execFormat: ExecFormat = .native
+
     @Option(help: "Reducer batch size.")
     var batchSize: Int = ProcessingDefaults.batchSize
 
-    @Option(help: "Reducer batch timeout.")
+    @Option(help: ArgumentHelp("Reducer batch timeout.", valueName: "duration"))
     var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
     @Option(help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
     var retries: Int?
 
-    @Option(help: "First delay before retrying a failed item (doubles per attempt).")
+    @Option(help: ArgumentHelp("First delay before retrying a failed item (doubles per attempt).", valueName: "duration"))
     var retryDelay = DurationArgument(ProcessingDefaults.retryDelay)
 
-    @Option(help: "Longest delay between retries of a failed item.")
+    @Option(help: ArgumentHelp("Longest delay between retries of a failed item.", valueName: "duration"))
     var maxRetryDelay = DurationArgument(ProcessingDefaults.maxRetryDelay)
 
     @Option(help: ArgumentHelp("Dead-letter directory (none: items that fail for good are acknowledged failed).", valueName: "dir"))
@@ -72,16 +75,16 @@ public struct SystemdInstallCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Dead-letter (reason expired) items whose records are older than this.", valueName: "duration"))
     var maxRecordAge: DurationArgument?
 
-    @Option(help: "How long an exec: processor may take over one batch.")
+    @Option(help: ArgumentHelp("How long an exec: processor may take over one batch.", valueName: "duration"))
     var processorTimeout = DurationArgument(ProcessingDefaults.processorTimeout)
 
-    @Option(help: "Minimum time between a shard's checkpoints.")
+    @Option(help: ArgumentHelp("Minimum time between a shard's checkpoints.", valueName: "duration"))
     var checkpointInterval = DurationArgument(ProcessingDefaults.checkpointInterval)
 
     @Option(help: "Incomplete records per shard before the worker holds the daemon back.")
     var maxPending: Int = ProcessingDefaults.maxPending
 
-    @Option(help: "Name a record in the logs once it has been incomplete this long.")
+    @Option(help: ArgumentHelp("Name a record in the logs once it has been incomplete this long.", valueName: "duration"))
     var stuckAfter = DurationArgument(ProcessingDefaults.stuckAfter)
 
     @Option(help: ArgumentHelp("The daemon's main class (default: the Kinesis MultiLangDaemon, or the DynamoDB Streams adapter's with --extract dynamodb).", valueName: "class"))
@@ -114,6 +117,9 @@ public struct SystemdInstallCommand: ParsableCommand {
         guard reducers > 0, reducers <= 10_000 else { throw ValidationError("--reducers must be between 1 and 10000") }
         guard mappers > 0, mappers <= 1000 else { throw ValidationError("--mappers must be between 1 and 1000") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if execFormat != .native, !processor.isExec {
+            throw ValidationError("--exec-format \(execFormat.rawValue) applies to exec: processors, not to --processor \(processor)")
+        }
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
         if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
         for (name, value) in [("--bin-dir", binDir), ("--dead-letter", deadLetter)] where value.contains(" ") {
@@ -152,6 +158,7 @@ public struct SystemdInstallCommand: ParsableCommand {
                        "--processor-timeout", processorTimeout.description, "--stuck-after", stuckAfter.description]
         if let retries { reducer += ["--retries", String(retries)] }
         if !deadLetter.isEmpty { reducer += ["--dead-letter", deadLetter] }
+        if execFormat != .native { reducer += ["--exec-format", execFormat.rawValue] }
         if let maxRecordAge { reducer += ["--max-record-age", maxRecordAge.description] }
         deployment.reducerOptions = reducer.joined(separator: " ")
         deployment.workerOptions = ["--checkpoint-interval", checkpointInterval.description, "--max-pending", String(maxPending),

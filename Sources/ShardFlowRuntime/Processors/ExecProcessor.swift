@@ -36,30 +36,39 @@ public final class ExecProcessor: BatchProcessor {
     /// The default per-batch timeout (`--processor-timeout`).
     public static let defaultTimeout: TimeAmount = ProcessingDefaults.processorTimeout
 
-    public init(command: String, reducerIndex: Int, timeout: TimeAmount = ExecProcessor.defaultTimeout) {
+    public init(command: String, reducerIndex: Int, timeout: TimeAmount = ExecProcessor.defaultTimeout, format: ExecFormat = .native) {
         self.command = command
         self.reducerIndex = reducerIndex
         self.timeout = timeout
+        self.format = format
     }
+
+    /// How batches are written and replies read (`--exec-format`).
+    public let format: ExecFormat
 
     public func process(_ items: [ProcessorItem]) throws -> BatchResult {
         let child = try running()
         batchId += 1
         var json = JSONWriter(buffer: ByteBuffer())
-        json.beginObject()
-        json.key("batchId")
-        json.integer(batchId)
-        json.key("items")
-        json.beginArray()
-        for (position, item) in items.enumerated() {
-            ItemJSON.write(item.wire, into: &json) { json in
-                json.key("itemIdentifier")
-                json.string(String(position))
+        switch format {
+        case .native:
+            json.beginObject()
+            json.key("batchId")
+            json.integer(batchId)
+            json.key("items")
+            json.beginArray()
+            for (position, item) in items.enumerated() {
+                ItemJSON.write(item.wire, into: &json) { json in
+                    json.key("itemIdentifier")
+                    json.string(String(position))
+                }
             }
+            json.endArray()
+            json.endObject()
+            json.endLine()
+        case .lambda:
+            LambdaEvent.write(items, into: &json)
         }
-        json.endArray()
-        json.endObject()
-        json.endLine()
         let line: [UInt8]
         do {
             line = try exchange(json.buffer, with: child)
@@ -67,7 +76,18 @@ public final class ExecProcessor: BatchProcessor {
             throw restart(because: failure.description(child: describe(child), batch: batchId, timeout: timeout))
         }
         do {
-            return try Self.parseReply(line, itemCount: items.count, batchId: batchId)
+            switch format {
+            case .native:
+                return try Self.parseReply(line, itemCount: items.count, batchId: batchId)
+            case .lambda:
+                let positions = LambdaEvent.positions(of: items)
+                return BatchResult(failures: try ExecReply.parse(line, batchId: nil) { identifier in
+                    guard let named = positions[identifier] else {
+                        return .failure("itemIdentifier \"\(identifier)\" is not the sequence number of a record in this batch")
+                    }
+                    return .success(named)
+                })
+            }
         } catch {
             throw restart(because: "\(describe(child)) answered batch \(batchId) with \(error)")
         }
@@ -189,7 +209,8 @@ public final class ExecProcessor: BatchProcessor {
         }
         let started = try ChildProcess.spawn(
             ["/bin/sh", "-c", command],
-            environment: ["SHARDFLOW_REDUCER_INDEX": String(reducerIndex)],
+            environment: ["SHARDFLOW_REDUCER_INDEX": String(reducerIndex),
+                          "SHARDFLOW_PROCESSOR_TIMEOUT_SECONDS": String(timeout.nanoseconds / 1_000_000_000)],
             stdin: .pipe, stdout: .pipe, stderr: .inherit, newProcessGroup: true
         )
         for descriptor in [started.stdinDescriptor!, started.stdoutDescriptor!] {

@@ -31,13 +31,20 @@ public enum ProcessorSpecification: Sendable, Hashable, CustomStringConvertible 
         }
     }
 
-    /// Creates the processor for reducer `index`; `timeout` bounds each batch of an `exec:` child.
-    public func makeProcessor(reducerIndex index: Int, timeout: TimeAmount = ExecProcessor.defaultTimeout) throws -> BatchProcessor {
+    public var isExec: Bool {
+        if case .exec = self { true } else { false }
+    }
+
+    /// Creates the processor for reducer `index`; `timeout` bounds each batch of an `exec:`
+    /// child, and `format` is how it gets batches.
+    public func makeProcessor(
+        reducerIndex index: Int, timeout: TimeAmount = ExecProcessor.defaultTimeout, format: ExecFormat = .native
+    ) throws -> BatchProcessor {
         switch self {
         case .discard: DiscardProcessor()
         case .spin(let micros): SpinProcessor(microseconds: micros)
         case .jsonLines(let directory): try JSONLinesProcessor(directory: directory, reducerIndex: index)
-        case .exec(let command): ExecProcessor(command: command, reducerIndex: index, timeout: timeout)
+        case .exec(let command): ExecProcessor(command: command, reducerIndex: index, timeout: timeout, format: format)
         }
     }
 }

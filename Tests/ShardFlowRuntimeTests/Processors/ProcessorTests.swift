@@ -45,6 +45,42 @@ struct ProcessorTests {
                     #"{"batchId":3,"batchItemFailures":[]}"#] {
             #expect(throws: (any Error).self, "\(bad)") { try parse(bad) }
         }
+        // The messages show what was wrong.
+        #expect { try parse(#"{"batchItemFailures":[{"itemIdentifier":"7"}]}"#) } throws: {
+            "\($0)".contains(#"itemIdentifier "7" is not one of this batch's items (0 to 2)"#)
+        }
+        #expect { try parse("processing batch 1…") } throws: {
+            "\($0)".contains("a line on stdout that is not a reply? logs belong on stderr")
+        }
+    }
+
+    @Test("exec --exec-format lambda: the batch is a Kinesis Lambda event; failures name records by sequence number")
+    func execLambdaFormat() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // Saves each event it gets and fails the record with sequence number 49582, then names one
+        // that is not in the batch.
+        let script = try directory.write("""
+            read line; printf '%s\\n' "$line" > "$0.event"; echo '{"batchItemFailures":[{"itemIdentifier":"49582"}]}'
+            read line; echo '{"batchItemFailures":[{"itemIdentifier":"12345"}]}'
+            """, to: "child.sh")
+        let processor = ExecProcessor(command: "sh \(script)", reducerIndex: 0, format: .lambda)
+        let batch = [Self.item(1, data: "a"), Self.item(2, data: "b"), Self.item(3, data: "c")]
+        #expect(try processor.process(batch) == BatchResult(failures: [1: "exec: failed"]))
+        let event = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: script + ".event"))) as! [String: Any]
+        let records = try #require(event["Records"] as? [[String: Any]])
+        #expect(records.count == 3)
+        let kinesis = try #require(records[0]["kinesis"] as? [String: Any])
+        #expect(kinesis["sequenceNumber"] as? String == "49581" && kinesis["partitionKey"] as? String == "pk1")
+        #expect(Data(base64Encoded: kinesis["data"] as! String) == Data("a".utf8))
+        #expect((kinesis["approximateArrivalTimestamp"] as? Double) == 0.077, "seconds, as Lambda sends it")
+        #expect(records[0]["eventSource"] as? String == "aws:kinesis" && records[0]["eventName"] as? String == "aws:kinesis:record")
+        #expect(records[0]["eventID"] as? String == "shardId-000000000001:49581")
+        #expect((records[0]["eventSourceARN"] as? String)?.hasPrefix("arn:aws:kinesis:") == true)
+        #expect { try processor.process(batch) } throws: {
+            "\($0)".contains(#"itemIdentifier "12345" is not the sequence number of a record in this batch"#)
+        }
+        try processor.close()
     }
 
     @Test("exec: a child that dies fails the batch and is restarted for the next one")
