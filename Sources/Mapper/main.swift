@@ -7,6 +7,14 @@ struct MapperCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shardflow-mapper",
         abstract: "Pull records from every router, extract items, send each to reducer partition(key, R).",
+        discussion: """
+            Connects to <runtime-dir>/router-<i>.sock for i in 0..<--routers and to \
+            <runtime-dir>/reducer-<j>.sock for j in 0..<--reducers, and keeps reconnecting to \
+            any it loses. Each record becomes items (--extract), filtered (--filter), and each \
+            item goes to the reducer jump-hash(key, R) picks (--key), so a key always reaches \
+            the same reducer; acknowledgements flow back the same way. Reports READY=1 and \
+            STATUS= lines through sd_notify (--ready-on says when it is ready).
+            """,
         version: ShardFlowVersion.current
     )
 

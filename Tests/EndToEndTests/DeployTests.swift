@@ -366,6 +366,9 @@ extension EndToEnd {
     func kclSource() throws {
         let harness = try Harness("kclsource")
         defer { harness.remove() }
+        // The KCL multilang jars (the stand-in java below does not read them).
+        try FileManager.default.createDirectory(atPath: harness.path("kcl"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: harness.path("kcl/amazon-kinesis-client-multilang.jar"), contents: Data())
         try "streamName = orders\napplicationName = app\nshutdownGraceMillis = 0\n"
             .write(toFile: harness.path("app.properties"), atomically: true, encoding: .utf8)
         // A stand-in for the Java daemon: checks its command line, keeps a copy of the properties
@@ -381,12 +384,12 @@ extension EndToEnd {
         try stand.write(toFile: harness.path("java"), atomically: true, encoding: .utf8)
         chmod(harness.path("java"), 0o755)
         let result = try harness.launch([
-            "--source", "kcl:" + harness.path("app.properties"), "--kcl-classpath", "/opt/kcl/*", "--java", harness.path("java"),
+            "--source", "kcl:" + harness.path("app.properties"), "--kcl-classpath", harness.path("kcl") + "/*", "--java", harness.path("java"),
             "--reducers", "2", "--mappers", "1", "--state", "state", "--processor", "jsonl:out",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr.suffix(2000))")
         let arguments = try String(contentsOfFile: harness.path("java-arguments"), encoding: .utf8)
-        #expect(arguments.hasPrefix("-cp /opt/kcl/* software.amazon.kinesis.multilang.MultiLangDaemon \(harness.runtimeDirectory)/"))
+        #expect(arguments.hasPrefix("-cp \(harness.path("kcl"))/* software.amazon.kinesis.multilang.MultiLangDaemon \(harness.runtimeDirectory)/"))
         let seen = try String(contentsOfFile: harness.path("seen.properties"), encoding: .utf8)
         #expect(seen.contains("streamName = orders"))
         #expect(seen.contains("executableName = \(Harness.binDirectory)/shardflow-worker --runtime-dir \(harness.runtimeDirectory)"))
@@ -403,6 +406,9 @@ extension EndToEnd {
     func twoKCLSources() throws {
         let harness = try Harness("kcltwo")
         defer { harness.remove() }
+        // The KCL multilang jars (the stand-in java below does not read them).
+        try FileManager.default.createDirectory(atPath: harness.path("kcl"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: harness.path("kcl/amazon-kinesis-client-multilang.jar"), contents: Data())
         try "streamName = orders\napplicationName = app\n".write(toFile: harness.path("orders.properties"), atomically: true, encoding: .utf8)
         try "streamName = arn:aws:dynamodb:eu-west-1:123456789012:table/Users/stream/2026-01-01T00:00:00.000\napplicationName = app\n"
             .write(toFile: harness.path("users.properties"), atomically: true, encoding: .utf8)
@@ -416,7 +422,7 @@ extension EndToEnd {
         chmod(harness.path("java"), 0o755)
         let result = try harness.launch([
             "--source", "kcl:" + harness.path("orders.properties"), "--source", "kcl:" + harness.path("users.properties"),
-            "--kcl-classpath", "/opt/kcl/*", "--java", harness.path("java"), "--reducers", "2", "--state", "state", "--processor", "jsonl:out",
+            "--kcl-classpath", harness.path("kcl") + "/*", "--java", harness.path("java"), "--reducers", "2", "--state", "state", "--processor", "jsonl:out",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr.suffix(2000))")
         #expect(FileManager.default.fileExists(atPath: harness.path("seen-orders.properties")))

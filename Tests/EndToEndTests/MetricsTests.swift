@@ -88,7 +88,9 @@ extension EndToEnd {
         var text = ""
         for _ in 0..<150 {
             text = try scrape()
-            if Self.total(text, "shardflow_shard_records_completed_total") == 500 { break }
+            // The reducers' counters are read a moment after the shard's: wait for both.
+            if Self.total(text, "shardflow_shard_records_completed_total") == 500,
+               Self.total(text, "shardflow_reducer_items_dead_lettered_total") == 1 { break }
             usleep(100_000)
         }
         let shard = ["shard": "shardId-000000000000"]
@@ -156,7 +158,10 @@ extension EndToEnd {
     func quietItemErrorsAndStats() throws {
         let harness = try Harness("quiet-errors")
         defer { harness.remove() }
-        try harness.writeRecords(Harness.sampleRecords(count: 3000, keys: 50), to: "input.jsonl")
+        // Only the first record has the key (so the check before starting passes).
+        var records = Harness.sampleRecords(count: 3000, keys: 50)
+        records[0].data = Array(#"{"nope":"here"}"#.utf8)
+        try harness.writeRecords(records, to: "input.jsonl")
         let result = try harness.launch([
             "--source", "file:input.jsonl", "--shards", "2", "--reducers", "2", "--key", "json:/nope", "--dead-letter", "dead",
             "--state", "state", "--processor", "discard", "--stats-json", "stats.json", "--child-log-level", "info",
@@ -165,7 +170,7 @@ extension EndToEnd {
         let mapperLines = result.stderr.split(separator: "\n").filter { $0.contains("shardflow-mapper") && $0.contains("/nope") }
         #expect(!mapperLines.isEmpty && mapperLines.count <= 5, "\(mapperLines.count) lines: \(mapperLines.prefix(6))")
         let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: harness.path("stats.json")))) as! [String: Any]
-        #expect(stats["itemsDeadLettered"] as? Int == 3000)
+        #expect(stats["itemsDeadLettered"] as? Int == 2999)
         #expect(stats["itemsRetried"] as? Int == 0 && stats["itemsFailed"] as? Int == 0 && stats["itemsFiltered"] as? Int == 0)
         let shards = stats["shardFigures"] as? [[String: Any]] ?? []
         #expect(shards.count == 2 && shards.allSatisfy { $0["stream"] as? String == "input" && $0["checkpoint"] as? String == "SHARD_END" })
@@ -173,7 +178,15 @@ extension EndToEnd {
             "--source", "file:input.jsonl", "--shards", "2", "--reducers", "1", "--state", "state2", "--processor", "discard",
             "--stats-json", harness.path("no/such/dir/stats.json"),
         ])
-        #expect(unwritable.status == 1 && unwritable.stderr.contains("cannot write --stats-json"), "\(unwritable.stderr.suffix(500))")
+        #expect(unwritable.status == 64 && unwritable.stderr.contains("--stats-json \(harness.path("no/such/dir/stats.json")): the directory \(harness.path("no/such/dir")) does not exist"),
+                "checked before starting: \(unwritable.stderr.suffix(500))")
+        // A path that cannot be written at the end (a directory by that name): an error then.
+        try FileManager.default.createDirectory(atPath: harness.path("taken.json"), withIntermediateDirectories: true)
+        let taken = try harness.launch([
+            "--source", "file:input.jsonl", "--shards", "2", "--reducers", "1", "--state", "state3", "--processor", "discard",
+            "--stats-json", harness.path("taken.json"),
+        ])
+        #expect(taken.status == 1 && taken.stderr.contains("cannot write --stats-json"), "\(taken.stderr.suffix(500))")
     }
 }
 

@@ -9,7 +9,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
         valueName: "dir"))
     public var runtimeDir: String?
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    @Option(help: ArgumentHelp("Log level (logs go to stderr).", valueName: "level"))
     public var logLevel: Logger.Level = .info
 
     @Option(help: ArgumentHelp("Largest frame accepted, in bytes (the default fits a 10 MiB record).", valueName: "bytes"))

@@ -68,7 +68,12 @@ struct RunPreflight {
         if let deadLetter = options.processing.deadLetter { checkWritableDirectory(deadLetter, option: "--dead-letter") }
         if let statsJson = options.output.statsJson {
             let parent = statsJson.contains("/") ? String(statsJson[..<statsJson.lastIndex(of: "/")!]) : "."
-            checkWritableDirectory(parent.isEmpty ? "/" : parent, option: "--stats-json \(statsJson): its directory")
+            var info = stat()
+            if stat(parent.isEmpty ? "/" : parent, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR {
+                problems.append("--stats-json \(statsJson): the directory \(parent) does not exist")
+            } else {
+                checkWritableDirectory(parent.isEmpty ? "/" : parent, option: "--stats-json \(statsJson): its directory")
+            }
         }
     }
 

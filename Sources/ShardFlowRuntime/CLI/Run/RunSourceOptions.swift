@@ -23,7 +23,7 @@ public struct RunSourceOptions: ParsableArguments, Sendable {
     @Option(parsing: .unconditional, help: ArgumentHelp("Records per processRecords message of the local source (default: \(RunSourceOptions.defaultRecordsPerBatch)).", valueName: "n"))
     public var recordsPerBatch: Int?
 
-    @Option(help: ArgumentHelp("The KCL multilang classpath, such as '/opt/kcl/lib/*' (required by kcl: sources).", valueName: "classpath"))
+    @Option(help: ArgumentHelp("The KCL multilang classpath, such as '/opt/kcl/lib/*' (default: none; kcl: sources need it).", valueName: "classpath"))
     public var kclClasspath: String?
 
     @Option(help: ArgumentHelp("The java executable (for kcl: sources).", valueName: "path"))
