@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ShardFlow's end-to-end benchmark: runs the whole group (launcher with the generate source,
-# workers, router, mapper, reducers) on synthetic records and prints throughput, CPU use and
-# peak memory. Figures, not pass/fail: compare them with the README's table.
+# workers, router, mapper, reducers) on synthetic records and prints throughput, CPU use,
+# memory (peak RSS and PSS), latency at 10 % and 50 % of the measured capacity, and the CPU
+# each kind of process spends per record. Figures, not pass/fail: compare them with the README.
 #
-#   Benchmarks/run.sh            the full matrix (about a minute on 2 cores)
+#   Benchmarks/run.sh            the full matrix (about two minutes on 2 cores)
 #   Benchmarks/run.sh --quick    fewer records per run
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,30 +39,66 @@ for shards in 1 4; do
       --mappers 2 --ordering "$ordering" --processor discard
   done
 done
-# A longer run: a steady-state figure, with start-up and the last batch a small share of it.
-run "spin20-1-2" --source "generate:$(( 1000000 / scale )),size=100,keys=1000" --shards 1 --reducers 2 --mappers 1 --processor spin:20
+# 20 µs of CPU per item on one shard: the ideal on 2 cores is 100,000 items/s. 300,000 items,
+# counted from launch to exit (start-up included).
+run "spin20-1-2" --source "generate:$(( 300000 / scale )),size=100,keys=1000" --shards 1 --reducers 2 --mappers 1 --processor spin:20
+# The default group (one reducer per core, half as many mappers) on 100-byte records, for memory.
+run "default-100-4" --source "generate:$(( 1500000 / scale )),size=100,keys=1000" --shards 4 --processor discard
+# Latency at 10 % and 50 % of the capacity just measured (one shard, 2 reducers, discard),
+# with default settings: a paced source, 3 seconds each.
+capacity=$(python3 -c "import json; s=json.load(open('$work/discard-100-1-2.json')); print(int(s['records'] / s['seconds']))")
+for load in 10 50; do
+  rate=$(( capacity * load / 100 ))
+  run "latency-$load" --source "generate:$(( rate * 3 )),size=100,keys=1000,rate=$rate" --shards 1 --reducers 2 --mappers 1 --processor discard
+done
 
 python3 - "$work" <<'PY'
 import json, os, sys
 work = sys.argv[1]
-rows = []
-for name in sorted(os.listdir(work)):
-    if not name.endswith(".json"):
+def load(name):
+    return json.load(open(os.path.join(work, name + ".json")))
+names = sorted(n[:-5] for n in os.listdir(work) if n.endswith(".json"))
+print(f"{'run':<18}{'shards':>7}{'reducers':>9}{'records':>10}{'seconds':>9}{'records/s':>11}{'MB/s':>8}{'CPU %':>7}{'RSS MiB':>9}{'PSS MiB':>9}")
+for name in names:
+    if name.startswith("latency"):
         continue
-    s = json.load(open(os.path.join(work, name)))
+    s = load(name)
     kind = name.split("-")[0]
-    size = int(name.split("-")[1]) if kind in ("discard", "key", "none") else 100
+    size = int(name.split("-")[1]) if kind in ("discard", "key", "none", "default") else 100
     rate = s["records"] / s["seconds"]
-    rows.append((name[:-5], kind, size, s["shards"], s["reducers"], s["records"], s["items"], s["seconds"], rate,
-                 rate * size / 1e6, 100 * s["cpuSeconds"] / s["totalSeconds"], s["peakResidentBytesSum"] / 2**20, s["exitStatus"]))
-print(f"{'run':<22}{'shards':>7}{'reducers':>9}{'records':>10}{'seconds':>9}{'records/s':>11}{'MB/s':>8}{'CPU %':>8}{'peak MiB':>10}")
-for r in rows:
-    print(f"{r[0]:<22}{r[3]:>7}{r[4]:>9}{r[5]:>10}{r[7]:>9.2f}{r[8]:>11,.0f}{r[9]:>8.1f}{r[10]:>8.0f}{r[11]:>10.0f}" + ("" if r[12] == 0 else f"  exit {r[12]}!"))
+    print(f"{name:<18}{s['shards']:>7}{s['reducers']:>9}{s['records']:>10}{s['seconds']:>9.2f}{rate:>11,.0f}{rate * size / 1e6:>8.1f}"
+          f"{100 * s['cpuSeconds'] / s['totalSeconds']:>7.0f}{s['peakResidentBytesSum'] / 2**20:>9.0f}{s['peakProportionalBytesSum'] / 2**20:>9.0f}"
+          + ("" if s["exitStatus"] == 0 else f"  exit {s['exitStatus']}!"))
+print()
+spin = load("spin20-1-2")
+launch_to_exit = spin["items"] / spin["totalSeconds"]
+print(f"spin20: {launch_to_exit:,.0f} items/s from launch to exit = {launch_to_exit / 1000:.1f} % of the 2-core ideal (100,000/s); "
+      f"{spin['items'] / spin['seconds']:,.0f} items/s while processing")
+print()
+capacity = load("discard-100-1-2")
+print(f"latency (one shard, 2 reducers, discard, default settings; capacity {capacity['records'] / capacity['seconds']:,.0f} records/s):")
+print(f"{'load':<8}{'records/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'max ms':>9}{'samples':>9}")
+for load_percent in (10, 50):
+    s = load(f"latency-{load_percent}")
+    l = s["latency"]
+    print(f"{str(load_percent) + ' %':<8}{s['records'] / s['seconds']:>11,.0f}{l['p50Ms']:>9.2f}{l['p99Ms']:>9.2f}{l['p999Ms']:>10.2f}{l['maxMs']:>9.2f}{l['samples']:>9}")
+print()
+print("CPU per record, µs (worker: all workers; launcher: plays the daemon and supervises):")
+kinds = ("worker", "launcher", "router", "mapper", "reducer")
+print(f"{'run':<18}" + "".join(f"{k:>10}" for k in kinds) + f"{'total':>10}")
+for name in ("discard-100-1-2", "discard-100-4-2", "discard-1000-4-2", "key-100-1-2"):
+    s = load(name)
+    cost = {k: 0.0 for k in kinds}
+    for process in s["processes"]:
+        kind = "worker" if process["name"] == "workers" else process["name"].split("-")[0]
+        cost[kind] += process["cpuSeconds"]
+    row = {k: 1e6 * v / s["records"] for k, v in cost.items()}
+    print(f"{name:<18}" + "".join(f"{row[k]:>10.2f}" for k in kinds) + f"{sum(row.values()):>10.2f}")
 print()
 print("records/s and MB/s: records delivered end to end per second of processing, from the source's start until")
-print("every shard ended with every item acknowledged (MB/s counts record payload bytes);")
-print("CPU %: CPU time of every process of the group (launcher included) per second from launch to exit (200% = both cores);")
-print("peak MiB: sum of each process's peak resident memory. spin20: 20 µs of CPU per item, one shard, 2 reducers.")
-print("key / none: 2 mappers, --ordering key (the default: each shard's records through one mapper, every key in")
-print("shard order) or none (batches to any mapper); the rest use 1 mapper and the default.")
+print("every shard ended with every item acknowledged (MB/s counts record payload bytes); CPU %: CPU time of every")
+print("process of the group (launcher included) per second from launch to exit (200% = both cores); RSS MiB: sum of")
+print("each process's peak resident memory; PSS MiB: peak of the proportional set size summed over every process at")
+print("once (shared pages counted once). key / none: 2 mappers, --ordering key (the default) or none; default-100-4:")
+print("the default group (one reducer per core, half as many mappers); the rest use 1 mapper.")
 PY

@@ -106,7 +106,7 @@ extension EndToEnd {
         for (option, expected) in Self.codeDefaults where option != "--shutdown-timeout" {
             #expect(documented[option].map(Self.normalized) == expected, "docs/operations.md: \(option) \(documented[option] ?? "not in the table")")
         }
-        for (option, value) in [("--shards", "4"), ("--records-per-batch", "5000"), ("--restart-limit", "5"), ("--state", "shardflow-state")] {
+        for (option, value) in [("--shards", "4"), ("--records-per-batch", "1000"), ("--restart-limit", "5"), ("--state", "shardflow-state")] {
             #expect(documented[option] == value && runHelp[option] == value, "\(option): docs \(documented[option] ?? "-"), help \(runHelp[option] ?? "-")")
         }
         let processors = try String(contentsOfFile: Harness.repository + "/docs/processors.md", encoding: .utf8)

@@ -16,7 +16,7 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     @Option(help: "Most items per processor batch.")
     public var batchSize: Int = ProcessingDefaults.batchSize
 
-    @Option(help: ArgumentHelp("Process a partial batch once its oldest item waited this long.", valueName: "duration"))
+    @Option(help: ArgumentHelp("How long a free reducer waits for a partial batch to fill (0s: it processes at once what has arrived; batches grow while it is busy).", valueName: "duration"))
     public var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
     @Option(help: ArgumentHelp("Retries of a failed item before it is dead-lettered (or reported failed); default unlimited: the shard waits rather than loses data.", valueName: "n"))

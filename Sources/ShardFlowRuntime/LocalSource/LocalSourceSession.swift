@@ -71,11 +71,12 @@ final class LocalSourceSession: @unchecked Sendable {
         let source: RecordSource
         switch settings.source {
         case .file(let path): source = try FileRecordSource(path: path)
-        case .generate(let count, let size, let keys): source = GeneratedRecordSource(count: count, size: size, keys: keys)
+        case .generate(let count, let size, let keys, _): source = GeneratedRecordSource(count: count, size: size, keys: keys)
         case .kcl, .none: preconditionFailure("not a local source")
         }
         var pumpConfiguration = SourcePump.Configuration(shardCount: settings.shards, resumeAfter: resume)
         pumpConfiguration.batchRecords = settings.batchRecords
+        if case .generate(_, _, _, let rate?) = settings.source { pumpConfiguration.rate = rate }
         let pump = SourcePump(source: source, configuration: pumpConfiguration)
         self.pump = pump
         for shard in 0..<settings.shards where resume[shard] != .shardEnd {

@@ -35,6 +35,8 @@ enum SourceIdentity {
 
     static func identity(_ source: SourceSpecification, shards: Int, canonical: Bool = true) -> String {
         var specification = source
+        // The pace does not change which records there are.
+        if case .generate(let count, let size, let keys, _) = source { specification = .generate(count: count, size: size, keys: keys) }
         if canonical, case .file(let path) = source, let resolved = realpath(path, nil) {
             specification = .file(path: String(cString: resolved))
             free(resolved)

@@ -1,3 +1,4 @@
+import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -30,6 +31,9 @@ final class SourcePump: @unchecked Sendable {
         var batchRecords = 2000
         var batchBytes = 4 * 1024 * 1024
         var maximumQueuedBatches = 2
+        /// Records per second over all shards (nil: as fast as they are taken): each shard's
+        /// records so far are delivered every millisecond, as a stream read at that pace would.
+        var rate: Int?
     }
 
     private let configuration: Configuration
@@ -115,8 +119,23 @@ final class SourcePump: @unchecked Sendable {
             }
         }
         var now = Self.milliseconds()
+        let paceStart = DispatchTime.now().uptimeNanoseconds
 
         while let item = try source.next() {
+            if let rate = configuration.rate {
+                // Ahead of the pace: deliver what each shard has, then wait for the next record's time.
+                let due = paceStart + UInt64(Double(summary.records) * 1e9 / Double(rate))
+                let clock = DispatchTime.now().uptimeNanoseconds
+                if due > clock {
+                    for shard in 0..<count where writers[shard] != nil {
+                        guard emit(shard: shard, writer: &writers[shard], last: Self.position(digits[shard])) else { break }
+                    }
+                    if isCancelled { break }
+                    // At least a millisecond: the records due meanwhile go out together.
+                    usleep(UInt32(min(max(due - clock, 1_000_000) / 1000, 100_000)))
+                    now = Self.milliseconds()
+                }
+            }
             if summary.records % 1024 == 0 {
                 now = Self.milliseconds()
                 if isCancelled { break }

@@ -27,6 +27,10 @@ public final class Launcher: @unchecked Sendable {
     private let notifications = NotifyHub()
     /// The last STATUS of each worker, by "stream/shard".
     private var workerStatus: [String: [String: String]] = [:]
+    /// Item latencies the workers reported when they ended.
+    private var latency = LatencyHistogram()
+    /// Peak proportional memory of the group's processes.
+    private var memory = MemorySampler()
     private var sessions: [SupervisorStateMachine.SourceID: LocalSourceSession] = [:]
     private var kclDaemons: [SupervisorStateMachine.SourceID: ChildProcess] = [:]
     private var workerUsage = ResourceUse()
@@ -335,6 +339,11 @@ public final class Launcher: @unchecked Sendable {
     private func beginReporting() {
         guard !report.started else { return }
         report.start()
+        sampleMemory()
+        eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { _ in
+            guard !self.finished else { return }
+            self.sampleMemory()
+        }
         if let interval = configuration.progressInterval {
             eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
                 guard !self.finished else { return }
@@ -342,6 +351,11 @@ public final class Launcher: @unchecked Sendable {
                 self.report.progress(self.snapshot())
             }
         }
+    }
+
+    private func sampleMemory() {
+        let named = processes.compactMap { process in process.child.map { (process.name, $0.pid) } } + [("launcher", getpid())]
+        memory.sample(named: named, root: getpid())
     }
 
     private func startSource(_ id: SupervisorStateMachine.SourceID) {
@@ -487,6 +501,9 @@ public final class Launcher: @unchecked Sendable {
     }
 
     private func workerReported(_ fields: [String: String]) {
+        if let encoded = fields["SHARDFLOW_LATENCY"], let histogram = LatencyHistogram(encoded: encoded) {
+            latency.merge(histogram)
+        }
         guard let status = fields["STATUS"] else { return }
         let values = NotifyHub.statusFields(status)
         if let shard = values["shard"] { workerStatus["\(values["stream"] ?? "")/\(shard)"] = values }
@@ -578,6 +595,9 @@ public final class Launcher: @unchecked Sendable {
         }
         snapshot.shards = configuration.shards * snapshot.streams.count
         snapshot.processes = processes.map { ($0.name, $0.usage) }
+        snapshot.latency = latency
+        snapshot.peakProportional = memory.peakByName
+        snapshot.peakProportionalSum = memory.peakSum
         snapshot.workers = (workerCount, workerUsage)
         snapshot.incompleteShards = workerStatus.compactMap { key, status in
             guard let records = Int(status["incomplete"] ?? ""), records > 0 else { return nil }

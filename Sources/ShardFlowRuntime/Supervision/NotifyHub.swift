@@ -72,7 +72,8 @@ final class NotifyHub: @unchecked Sendable {
     }
 
     private func loop() {
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        // Room for a worker's latency histogram.
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !stopped.withLockedValue({ $0 }) {
             let current = endpoints.withLockedValue { $0 }
             var fds = current.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }

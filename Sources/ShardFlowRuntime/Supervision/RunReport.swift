@@ -29,6 +29,11 @@ final class RunReport: @unchecked Sendable {
         var workers: (count: Int, usage: ResourceUse) = (0, ResourceUse())
         /// Shards whose worker last reported records not complete, with how many.
         var incompleteShards: [(shard: String, records: Int)] = []
+        /// Sampled items' latency, from a worker receiving the record to its acknowledgement.
+        var latency = LatencyHistogram()
+        /// Peak PSS of each named process, and of the sum over every process of the run.
+        var peakProportional: [String: Int] = [:]
+        var peakProportionalSum = 0
 
         struct Stream {
             var name: String
@@ -157,10 +162,18 @@ final class RunReport: @unchecked Sendable {
             lines.append("  incomplete   \(snapshot.incompleteShards.count) shards stopped with records not processed: \(list)\(snapshot.incompleteShards.count > 20 ? ", …" : ""); they were not checkpointed past them, and the next run processes them again")
         }
         lines.append("  output       \(outputDescription)")
-        lines.append("  resources    CPU \(cpu.fixed(2)) s (\((cpu / wall * 100).fixed(0))% of one core over \(wall.fixed(2)) s from launch to exit), peak memory \(bytes(peakSum)) (sum of per-process peaks)")
-        var perProcess = snapshot.processes.map { "\($0.name) \($0.usage.cpuSeconds.fixed(2))s/\(bytes($0.usage.maximumResidentBytes))" }
+        if let p50 = snapshot.latency.percentile(0.5), let p99 = snapshot.latency.percentile(0.99), let p999 = snapshot.latency.percentile(0.999) {
+            lines.append("  latency      p50 \(Self.milliseconds(p50)), p99 \(Self.milliseconds(p99)), p99.9 \(Self.milliseconds(p999)), max \(Self.milliseconds(snapshot.latency.maximum)) (\(count(snapshot.latency.count)) sampled items, from the worker receiving the record to the acknowledgement)")
+        }
+        var resources = "  resources    CPU \(cpu.fixed(2)) s (\((cpu / wall * 100).fixed(0))% of one core over \(wall.fixed(2)) s from launch to exit), peak memory \(bytes(peakSum)) (sum of per-process peaks)"
+        if snapshot.peakProportionalSum > 0 { resources += "; \(bytes(snapshot.peakProportionalSum)) PSS at the peak (all processes together, shared pages counted once)" }
+        lines.append(resources)
+        var perProcess = snapshot.processes.map { process in
+            "\(process.name) \(process.usage.cpuSeconds.fixed(2))s/\(bytes(process.usage.maximumResidentBytes))"
+                + (snapshot.peakProportional[process.name].map { " (PSS \(bytes($0)))" } ?? "")
+        }
         perProcess.append("workers(\(snapshot.workers.count)) \(snapshot.workers.usage.cpuSeconds.fixed(2))s/\(bytes(snapshot.workers.usage.maximumResidentBytes)) max")
-        perProcess.append("launcher \(Self.ownCPU().fixed(2))s/\(bytes(Self.ownPeak()))")
+        perProcess.append("launcher \(Self.ownCPU().fixed(2))s/\(bytes(Self.ownPeak()))" + (snapshot.peakProportional["launcher"].map { " (PSS \(bytes($0)))" } ?? ""))
         lines.append("  processes    " + perProcess.joined(separator: ", "))
         lines.append("  status       \(Self.describe(code))")
         emit(lines.joined(separator: "\n"))
@@ -172,6 +185,12 @@ final class RunReport: @unchecked Sendable {
             }
         }
         return nil
+    }
+
+    /// Nanoseconds as milliseconds for the summary: `0.42 ms`, `12.3 ms`, `1,204 ms`.
+    static func milliseconds(_ nanoseconds: Int64) -> String {
+        let value = Double(nanoseconds) / 1e6
+        return value < 10 ? "\(value.fixed(2)) ms" : value < 100 ? "\(value.fixed(1)) ms" : "\(Int(value)) ms"
     }
 
     private var outputDescription: String {
@@ -204,6 +223,17 @@ final class RunReport: @unchecked Sendable {
         json.key("totalSeconds"); json.number(text: seconds.fixed(4))
         json.key("cpuSeconds"); json.number(text: cpu.fixed(4))
         json.key("peakResidentBytesSum"); json.integer(peakSum)
+        json.key("peakProportionalBytesSum"); json.integer(snapshot.peakProportionalSum)
+        if let p50 = snapshot.latency.percentile(0.5) {
+            json.key("latency")
+            json.beginObject()
+            json.key("samples"); json.integer(snapshot.latency.count)
+            json.key("p50Ms"); json.number(text: (Double(p50) / 1e6).fixed(4))
+            json.key("p99Ms"); json.number(text: (Double(snapshot.latency.percentile(0.99)!) / 1e6).fixed(4))
+            json.key("p999Ms"); json.number(text: (Double(snapshot.latency.percentile(0.999)!) / 1e6).fixed(4))
+            json.key("maxMs"); json.number(text: (Double(snapshot.latency.maximum) / 1e6).fixed(4))
+            json.endObject()
+        }
         json.key("shardsEnded"); json.integer(snapshot.shardsEnded)
         json.key("exitStatus"); json.integer(code)
         json.key("shardFigures")
@@ -222,11 +252,15 @@ final class RunReport: @unchecked Sendable {
         json.endArray()
         json.key("processes")
         json.beginArray()
-        for (name, usage) in snapshot.processes + [("workers", snapshot.workers.usage)] {
+        var launcher = ResourceUse()
+        launcher.userSeconds = Self.ownCPU()
+        launcher.maximumResidentBytes = Self.ownPeak()
+        for (name, usage) in snapshot.processes + [("workers", snapshot.workers.usage), ("launcher", launcher)] {
             json.beginObject()
             json.key("name"); json.string(name)
             json.key("cpuSeconds"); json.number(text: usage.cpuSeconds.fixed(4))
             json.key("peakResidentBytes"); json.integer(usage.maximumResidentBytes)
+            json.key("peakProportionalBytes"); json.optionalInteger(snapshot.peakProportional[name])
             json.endObject()
         }
         json.endArray()

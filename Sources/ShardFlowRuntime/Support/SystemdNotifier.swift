@@ -38,6 +38,11 @@ public enum SystemdNotifier {
         return .microseconds(Int64(microseconds / 2))
     }
 
+    /// Sends other assignments (`NAME=value` lines; systemd ignores names it does not know).
+    public static func notify(_ assignments: String) {
+        send(assignments)
+    }
+
     /// Whether a notify socket is configured.
     public static var isEnabled: Bool { getenv("NOTIFY_SOCKET") != nil }
 

@@ -23,6 +23,8 @@ final class WorkerObservability: @unchecked Sendable {
     private var checkpoints = 0
     private var lastCheckpoint: (position: SequencePosition?, time: Double)?
     private var stuck: (record: UInt64, reportedAt: NIODeadline)?
+    /// The sampled items' latency (record received → item acknowledged), for the run's summary.
+    private(set) var latencyHistogram = LatencyHistogram()
 
     private struct Figures {
         var received: SyncedCounter
@@ -78,7 +80,10 @@ final class WorkerObservability: @unchecked Sendable {
     func acksReceived(_ acks: [Ack], now: NIODeadline) {
         guard let latency = figures?.latency else { return }
         for ack in acks where ack.token.record % Self.latencySampling == 0 && ack.status.completesItem {
-            if let at = receivedAt(ack.token.record) { latency.recordNanoseconds((now - at).nanoseconds) }
+            if let at = receivedAt(ack.token.record) {
+                latency.recordNanoseconds((now - at).nanoseconds)
+                latencyHistogram.record(nanoseconds: (now - at).nanoseconds)
+            }
         }
     }
 

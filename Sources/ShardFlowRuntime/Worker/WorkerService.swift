@@ -247,6 +247,10 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
         guard !finished else { return }
         finished = true
         reportStatus()
+        // The launcher merges every worker's item latencies into the run's percentiles.
+        if observability.latencyHistogram.count > 0 {
+            SystemdNotifier.notify("SHARDFLOW_LATENCY=\(observability.latencyHistogram.encoded)")
+        }
         timer?.cancel()
         connector?.stop()
         if let controlPath { unlink(controlPath) }

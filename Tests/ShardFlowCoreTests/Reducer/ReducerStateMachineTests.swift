@@ -98,6 +98,20 @@ struct ReducerStateMachineTests {
         #expect(reducer.timerFired(now: Self.start + .milliseconds(50)) == [.process(Self.pending(0...0))])
     }
 
+    @Test("by default (no batch timeout) a free reducer processes at once what arrived; items gather while it is busy (group commit)")
+    func groupCommit() {
+        var reducer = Self.machine { $0.batchTimeout = ProcessingDefaults.batchTimeout; $0.batchSize = 100 }
+        #expect(ProcessingDefaults.batchTimeout == .zero)
+        #expect(reducer.frameReceived(.items(Self.items(0...0)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock)
+                == [.process(Self.pending(0...0))], "one item, processed at once: no wait for a batch to fill")
+        #expect(reducer.frameReceived(.items(Self.items(1...4)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock) == [],
+                "busy: the items gather")
+        #expect(reducer.frameReceived(.items(Self.items(5...7)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock) == [])
+        #expect(reducer.batchProcessed(Self.pending(0...0), outcomes: [.ok], now: Self.start) == [
+            .send(1, Self.acks([0])), .send(1, Self.credit(0...0)), .process(Self.pending(1...7)),
+        ], "the next batch takes everything that gathered")
+    }
+
     @Test("a failure holds back its key: the failed item and the key's later items wait for the retry, in order")
     func retries() {
         var reducer = Self.machine { $0.retryBackoff.initial = .milliseconds(100) }

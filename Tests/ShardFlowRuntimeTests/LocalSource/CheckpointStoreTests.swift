@@ -51,9 +51,11 @@ struct LaunchOptionsTests {
         #expect(SourceSpecification(argument: "file:a/b.jsonl") == .file(path: "a/b.jsonl"))
         #expect(SourceSpecification(argument: "generate:1000") == .generate(count: 1000, size: 100, keys: 1000))
         #expect(SourceSpecification(argument: "generate:5,size=1000,keys=3") == .generate(count: 5, size: 1000, keys: 3))
+        #expect(SourceSpecification(argument: "generate:5,rate=200") == .generate(count: 5, size: 100, keys: 1000, rate: 200))
+        #expect(SourceSpecification(argument: "generate:5,rate=200")?.description == "generate:5,size=100,keys=1000,rate=200")
         #expect(SourceSpecification(argument: "kcl:app.properties") == .kcl(properties: "app.properties"))
         #expect(SourceSpecification(argument: "none") == SourceSpecification.none)
-        for bad in ["file:", "generate:x", "generate:5,size=0", "generate:5,color=red", "stdin"] {
+        for bad in ["file:", "generate:x", "generate:5,size=0", "generate:5,color=red", "generate:5,rate=0", "stdin"] {
             #expect(SourceSpecification(argument: bad) == nil, "\(bad)")
         }
     }

@@ -36,7 +36,7 @@ public struct RunProcessingOptions: ParsableArguments, Sendable {
     @Option(parsing: .unconditional, help: ArgumentHelp("Most items per processor batch.", valueName: "n"))
     public var batchSize: Int = ProcessingDefaults.batchSize
 
-    @Option(help: ArgumentHelp("Process a partial batch once its oldest item waited this long.", valueName: "duration"))
+    @Option(help: ArgumentHelp("How long a free reducer waits for a partial batch to fill (0s: it processes at once what has arrived; batches grow while it is busy).", valueName: "duration"))
     public var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Retries of a failed item before it is dead-lettered (default: unlimited; the shard waits rather than loses data).", valueName: "n"))

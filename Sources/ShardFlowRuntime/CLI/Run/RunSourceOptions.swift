@@ -41,7 +41,7 @@ public struct RunSourceOptions: ParsableArguments, Sendable {
     public var injectCheckpointErrors: [String] = []
 
     public static let defaultShards = 4
-    public static let defaultRecordsPerBatch = 5000
+    public static let defaultRecordsPerBatch = 1000
 
     public init() {}
 }
