@@ -4,7 +4,7 @@
 # memory (peak RSS and PSS), latency at 10 % and 50 % of the measured capacity, and the CPU
 # each kind of process spends per record. Figures, not pass/fail: compare them with the README.
 #
-#   Benchmarks/run.sh            the full matrix (about two minutes on 2 cores)
+#   Benchmarks/run.sh            the full matrix (under a minute on 2 cores)
 #   Benchmarks/run.sh --quick    fewer records per run
 set -euo pipefail
 cd "$(dirname "$0")/.."

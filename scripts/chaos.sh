@@ -5,11 +5,11 @@
 # first deliveries against the shard's order and, at the end, that every item arrived and no
 # line is torn. Prints the summary as JSON (Tests/EndToEndTests/Fixtures/chaos.py).
 #
-#   scripts/chaos.sh [RECORDS] [INTERVAL]      defaults: 1000000 records, a kill every 2 s
+#   scripts/chaos.sh [RECORDS] [INTERVAL]      defaults: 3000000 records, a kill every 0.5 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
-records="${1:-1000000}"
-interval="${2:-2}"
+records="${1:-3000000}"
+interval="${2:-0.5}"
 scripts/setup.sh >&2
 swift build -c release >&2
 work="$(mktemp -d /tmp/shardflow-chaos.XXXXXX)"

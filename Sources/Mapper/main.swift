@@ -20,13 +20,13 @@ struct MapperCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "This mapper's index.")
+    @Option(parsing: .unconditional, help: "This mapper's index.")
     var index: UInt32 = 0
 
-    @Option(help: "Number of routers (sockets <runtime-dir>/router-<i>.sock).")
+    @Option(parsing: .unconditional, help: "Number of routers (sockets <runtime-dir>/router-<i>.sock).")
     var routers: Int = 1
 
-    @Option(help: "Number of reducers R (sockets <runtime-dir>/reducer-<i>.sock).")
+    @Option(parsing: .unconditional, help: "Number of reducers R (sockets <runtime-dir>/reducer-<i>.sock).")
     var reducers: Int = 1
 
     @Option(help: ArgumentHelp(
@@ -54,7 +54,7 @@ struct MapperCommand: ParsableCommand {
 
     enum ReadyOn: String, ExpressibleByArgument { case all, reducers }
 
-    @Option(help: "Records each router may have queued here.")
+    @Option(parsing: .unconditional, help: "Records each router may have queued here.")
     var routerWindowRecords: UInt32 = FlowDefaults.routerWindow.count
 
     @Option(help: ArgumentHelp("How long a drain (SIGTERM) may take before the mapper exits anyway.", valueName: "duration"))

@@ -22,10 +22,10 @@ struct RouterCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Socket path (default: <runtime-dir>/router-<index>.sock).", valueName: "path"))
     var socket: String?
 
-    @Option(help: "Records each worker may have queued at this router.")
+    @Option(parsing: .unconditional, help: "Records each worker may have queued at this router.")
     var workerWindowRecords: UInt32 = FlowDefaults.workerWindow.count
 
-    @Option(help: ArgumentHelp("Bytes each worker may have queued at this router.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Bytes each worker may have queued at this router.", valueName: "bytes"))
     var workerWindowBytes: UInt64 = FlowDefaults.workerWindow.bytes
 
     @Option(help: ArgumentHelp(
@@ -36,7 +36,7 @@ struct RouterCommand: ParsableCommand {
     @Flag(help: .hidden)
     var keyOrdered = false
 
-    @Option(help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused.", valueName: "n"))
     var mappers: Int?
 
     @Option(help: ArgumentHelp("How long a drain (SIGTERM) may take before the router exits anyway.", valueName: "duration"))

@@ -24,16 +24,16 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("router"), help: ArgumentHelp("A router socket (repeatable; default: <runtime-dir>/router-<i>.sock for each of --routers).", valueName: "path"))
     var routerPaths: [String] = []
 
-    @Option(help: "Number of routers in <runtime-dir> when no --router is given.")
+    @Option(parsing: .unconditional, help: "Number of routers in <runtime-dir> when no --router is given.")
     var routers: Int = 1
 
     @Option(help: ArgumentHelp("The stream this shard belongs to: every item carries it to the processor.", valueName: "name"))
     var stream: String = ""
 
-    @Option(help: "Incomplete records at which the status to the daemon is held back (backpressure).")
+    @Option(parsing: .unconditional, help: "Incomplete records at which the status to the daemon is held back (backpressure).")
     var maxPending: Int = ProcessingDefaults.maxPending
 
-    @Option(help: ArgumentHelp("A held status is released below this many incomplete records (default: half of --max-pending).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A held status is released below this many incomplete records (default: half of --max-pending).", valueName: "n"))
     var lowWater: Int?
 
     @Option(help: ArgumentHelp("Minimum time between checkpoints while records flow.", valueName: "duration"))
@@ -42,7 +42,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How long shutdownRequested waits for in-flight records before checkpointing.", valueName: "duration"))
     var shutdownTimeout = DurationArgument(ProcessingDefaults.shutdownTimeout)
 
-    @Option(help: ArgumentHelp("Longest line accepted on stdin.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Longest line accepted on stdin.", valueName: "bytes"))
     var maxLineBytes: Int = 256 * 1024 * 1024
 
     @Option(help: ArgumentHelp("Name a record in the log once it has been incomplete this long (then every 5 minutes while it stays).", valueName: "duration"))

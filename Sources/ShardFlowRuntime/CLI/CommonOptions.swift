@@ -12,13 +12,13 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Log level (logs go to stderr).", valueName: "level"))
     public var logLevel: Logger.Level = .info
 
-    @Option(help: ArgumentHelp("Largest frame accepted, in bytes (the default fits a 10 MiB record).", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Largest frame accepted, in bytes (the default fits a 10 MiB record).", valueName: "bytes"))
     public var maxFrameBytes: UInt32 = FrameDecoder.defaultMaximumFrameLength
 
     @Option(name: .customLong("allow-uid"), help: ArgumentHelp("Also accept connections from (and connect to sockets of) this user id (repeatable).", valueName: "uid"))
     public var allowedUIDs: [UInt32] = []
 
-    @Option(help: ArgumentHelp("Most connections a listener keeps open; more are refused.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Most connections a listener keeps open; more are refused.", valueName: "n"))
     public var maxConnections: Int = TransportConfiguration().maximumConnections
 
     @Option(help: ArgumentHelp("How long a peer may take to send its HELLO before its connection is closed.", valueName: "duration"))

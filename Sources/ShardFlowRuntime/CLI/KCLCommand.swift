@@ -39,7 +39,7 @@ public struct KCLCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Socket directory of the group.", valueName: "dir"))
     var runtimeDir: String?
 
-    @Option(help: "Routers of the group.")
+    @Option(parsing: .unconditional, help: "Routers of the group.")
     var routers: Int = 1
 
     @Option(help: "Log level of the workers.")

@@ -7,19 +7,19 @@ import NIOPosix
 public struct ReducerOptions: ParsableArguments, Sendable {
     @OptionGroup public var common: CommonOptions
 
-    @Option(help: "This reducer's index, 0..<R.")
+    @Option(parsing: .unconditional, help: "This reducer's index, 0..<R.")
     public var index: UInt32 = 0
 
     @Option(help: ArgumentHelp("Socket path (default: <runtime-dir>/reducer-<index>.sock).", valueName: "path"))
     public var socket: String?
 
-    @Option(help: "Most items per processor batch.")
+    @Option(parsing: .unconditional, help: "Most items per processor batch.")
     public var batchSize: Int = ProcessingDefaults.batchSize
 
     @Option(help: ArgumentHelp("How long a free reducer waits for a partial batch to fill (0s: it processes at once what has arrived; batches grow while it is busy).", valueName: "duration"))
     public var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
-    @Option(help: ArgumentHelp("Retries of a failed item before it is dead-lettered (or reported failed); default unlimited: the shard waits rather than loses data.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Retries of a failed item before it is dead-lettered (or reported failed); default unlimited: the shard waits rather than loses data.", valueName: "n"))
     public var retries: Int?
 
     @Option(help: ArgumentHelp("First retry delay (doubles per attempt, up to --max-retry-delay).", valueName: "duration"))
@@ -39,13 +39,13 @@ public struct ReducerOptions: ParsableArguments, Sendable {
         valueName: "duration"))
     public var maxRecordAge: DurationArgument?
 
-    @Option(help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The group's mapper count: a mapper outside 0..<n is refused.", valueName: "n"))
     public var mappers: Int?
 
-    @Option(help: "Items each mapper may have queued here.")
+    @Option(parsing: .unconditional, help: "Items each mapper may have queued here.")
     public var mapperWindowItems: UInt32 = FlowDefaults.mapperWindow.count
 
-    @Option(help: ArgumentHelp("Bytes each mapper may have queued here.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Bytes each mapper may have queued here.", valueName: "bytes"))
     public var mapperWindowBytes: UInt64 = FlowDefaults.mapperWindow.bytes
 
     @Option(help: ArgumentHelp("Name a key in the log once its items have been failing this long (then every 5 minutes while they do).", valueName: "duration"))
@@ -57,12 +57,12 @@ public struct ReducerOptions: ParsableArguments, Sendable {
     public init() {}
 
     public mutating func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-        guard processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout must be positive") }
-        if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
-        if let mappers, mappers <= 0 { throw ValidationError("--mappers must be positive") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size \(batchSize): must be positive") }
+        guard processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout \(processorTimeout): must be positive") }
+        if let retries, retries < 0 { throw ValidationError("--retries \(retries): must not be negative") }
+        if let mappers, mappers <= 0 { throw ValidationError("--mappers \(mappers): must be positive") }
         if let maxRecordAge {
-            guard maxRecordAge.amount > .zero else { throw ValidationError("--max-record-age must be positive") }
+            guard maxRecordAge.amount > .zero else { throw ValidationError("--max-record-age \(maxRecordAge): must be positive") }
             guard deadLetter != nil else {
                 throw ValidationError("--max-record-age needs --dead-letter DIR: expired items are dead-lettered, never dropped")
             }

@@ -21,10 +21,10 @@ public struct SystemdInstallCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Reducers (template instances shardflow-reducer@0…N-1).")
+    @Option(parsing: .unconditional, help: "Reducers (template instances shardflow-reducer@0…N-1).")
     var reducers: Int = 2
 
-    @Option(help: "Mappers (template instances shardflow-mapper@0…M-1).")
+    @Option(parsing: .unconditional, help: "Mappers (template instances shardflow-mapper@0…M-1).")
     var mappers: Int = 1
 
     @Option(help: ArgumentHelp("key: each key's items in their shard's order (the default). none: no ordering.", valueName: "key|none"))
@@ -54,13 +54,13 @@ public struct SystemdInstallCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How an exec: child gets batches: native or lambda (see shardflow run --help).", valueName: "native|lambda"))
     var execFormat: ExecFormat = .native
 
-    @Option(help: "Reducer batch size.")
+    @Option(parsing: .unconditional, help: "Reducer batch size.")
     var batchSize: Int = ProcessingDefaults.batchSize
 
     @Option(help: ArgumentHelp("Reducer batch timeout.", valueName: "duration"))
     var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
 
-    @Option(help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
     var retries: Int?
 
     @Option(help: ArgumentHelp("First delay before retrying a failed item (doubles per attempt).", valueName: "duration"))
@@ -81,7 +81,7 @@ public struct SystemdInstallCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Minimum time between a shard's checkpoints.", valueName: "duration"))
     var checkpointInterval = DurationArgument(ProcessingDefaults.checkpointInterval)
 
-    @Option(help: "Incomplete records per shard before the worker holds the daemon back.")
+    @Option(parsing: .unconditional, help: "Incomplete records per shard before the worker holds the daemon back.")
     var maxPending: Int = ProcessingDefaults.maxPending
 
     @Option(help: ArgumentHelp("Name a record in the logs once it has been incomplete this long.", valueName: "duration"))
@@ -114,14 +114,14 @@ public struct SystemdInstallCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard reducers > 0, reducers <= 10_000 else { throw ValidationError("--reducers must be between 1 and 10000") }
-        guard mappers > 0, mappers <= 1000 else { throw ValidationError("--mappers must be between 1 and 1000") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard reducers > 0, reducers <= 10_000 else { throw ValidationError("--reducers \(reducers): must be between 1 and 10000") }
+        guard mappers > 0, mappers <= 1000 else { throw ValidationError("--mappers \(mappers): must be between 1 and 1000") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size \(batchSize): must be positive") }
         if execFormat != .native, !processor.isExec {
             throw ValidationError("--exec-format \(execFormat.rawValue) applies to exec: processors, not to --processor \(processor)")
         }
-        guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
-        if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
+        guard maxPending > 0 else { throw ValidationError("--max-pending \(maxPending): must be positive") }
+        if let retries, retries < 0 { throw ValidationError("--retries \(retries): must not be negative") }
         for (name, value) in [("--bin-dir", binDir), ("--dead-letter", deadLetter)] where value.contains(" ") {
             throw ValidationError("\(name) must not contain spaces (systemd splits the option lines on them)")
         }

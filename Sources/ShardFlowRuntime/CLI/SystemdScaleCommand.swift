@@ -17,10 +17,10 @@ public struct SystemdScaleCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "The new reducer count.")
+    @Option(parsing: .unconditional, help: "The new reducer count.")
     var reducers: Int?
 
-    @Option(help: "The new mapper count.")
+    @Option(parsing: .unconditional, help: "The new mapper count.")
     var mappers: Int?
 
     @Flag(help: "Print what would be done, change nothing.")
@@ -33,8 +33,8 @@ public struct SystemdScaleCommand: ParsableCommand {
 
     public func validate() throws {
         guard reducers != nil || mappers != nil else { throw ValidationError("give --reducers N, --mappers M or both") }
-        if let reducers, reducers <= 0 || reducers > 10_000 { throw ValidationError("--reducers must be between 1 and 10000") }
-        if let mappers, mappers <= 0 || mappers > 1000 { throw ValidationError("--mappers must be between 1 and 1000") }
+        if let reducers, reducers <= 0 || reducers > 10_000 { throw ValidationError("--reducers \(reducers): must be between 1 and 10000") }
+        if let mappers, mappers <= 0 || mappers > 1000 { throw ValidationError("--mappers \(mappers): must be between 1 and 1000") }
     }
 
     public func run() throws {

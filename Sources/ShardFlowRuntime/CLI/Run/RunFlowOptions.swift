@@ -12,7 +12,7 @@ public struct RunFlowOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("After Ctrl-C or SIGTERM, how long the stop may take: workers hand their shards back within half of it (checkpointing what is complete), then processes still running are killed.", valueName: "duration"))
     public var drainTimeout = DurationArgument(ProcessingDefaults.drainTimeout)
 
-    @Option(help: ArgumentHelp("Largest frame between the group's processes, in bytes.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Largest frame between the group's processes, in bytes.", valueName: "bytes"))
     public var maxFrameBytes: UInt32 = FrameDecoder.defaultMaximumFrameLength
 
     public init() {}
