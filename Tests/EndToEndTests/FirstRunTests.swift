@@ -123,3 +123,34 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd {
+    @Test("every executable's --help reads as a manual: grouped options for shardflow run, a description, no internal references, exit 0")
+    func helpTexts() throws {
+        let harness = try Harness("help")
+        defer { harness.remove() }
+        let run = try harness.run(Harness.binDirectory + "/shardflow", ["run", "--help"])
+        #expect(run.status == 0)
+        var last = run.stdout.startIndex
+        for heading in ["SOURCE:", "PROCESSING:", "GROUP SIZE:", "FLOW CONTROL AND STOPPING:", "OUTPUT AND OBSERVABILITY:", "LOGGING AND SUPERVISION:"] {
+            let found = run.stdout.range(of: "\n" + heading + "\n", range: last..<run.stdout.endIndex)
+            #expect(found != nil, "shardflow run --help: \(heading) in order")
+            if let found { last = found.upperBound }
+        }
+        for (program, arguments) in [("shardflow", ["--help"]), ("shardflow", ["run", "--help"]), ("shardflow", ["systemd", "install", "--help"]),
+                                     ("shardflow", ["systemd", "scale", "--help"]), ("shardflow", ["systemd", "remove", "--help"]),
+                                     ("shardflow", ["status", "--help"]), ("shardflow", ["metrics", "--help"]), ("shardflow", ["kcl", "--help"]),
+                                     ("shardflow-worker", ["--help"]), ("shardflow-router", ["--help"]), ("shardflow-mapper", ["--help"]),
+                                     ("shardflow-reducer", ["--help"])] {
+            let help = try harness.run(Harness.binDirectory + "/" + program, arguments)
+            let name = "\(program) \(arguments.joined(separator: " "))"
+            #expect(help.status == 0 && help.stdout.hasPrefix("OVERVIEW: "), "\(name)")
+            for reference in ["DESIGN", "§", "reference/", "STYLE.md"] {
+                #expect(!help.stdout.contains(reference), "\(name) mentions \(reference)")
+            }
+            #expect(!help.stdout.contains("1 reducers") && !help.stdout.contains("1 routers"), "\(name)")
+        }
+        let worker = try harness.run(Harness.binDirectory + "/shardflow-worker", ["--help"]).stdout
+        #expect(worker.contains("Exits when stdin closes"), "the executables explain what they do, not only their options")
+    }
+}
