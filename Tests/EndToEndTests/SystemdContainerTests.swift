@@ -25,9 +25,12 @@ extension EndToEnd {
             print("NOTE: ==== the real-systemd test is SKIPPED on this machine: \(error) ====")
             try Test.cancel("cannot boot a systemd container here: \(error)")
         }
+        let hostBefore = SystemdContainer.nspawnHostDirectories.filter { FileManager.default.fileExists(atPath: $0) }
         defer {
             container.tearDown()
             #expect(!SystemdContainer.isMounted(container.root) && !FileManager.default.fileExists(atPath: container.base), "the container is gone")
+            #expect(SystemdContainer.nspawnHostDirectories.filter { FileManager.default.fileExists(atPath: $0) } == hostBefore,
+                    "systemd-nspawn's bookkeeping under /run is as it was")
         }
         let root = container.root
         let started = Date()

@@ -23,6 +23,11 @@ final class SystemdContainer {
     private var nspawn: Process?
     private(set) var leader: pid_t = 0
     private var mounted: [String] = []
+    /// Directories systemd-nspawn makes on the host (under /run) that did not exist before.
+    private let hostDirectoriesToRemove: [String]
+
+    /// Host directories systemd-nspawn creates for its own bookkeeping (empty again once it ends).
+    static let nspawnHostDirectories = ["/run/systemd", "/run/systemd/nspawn", "/run/systemd/nspawn/locks", "/run/systemd/nspawn/propagate"]
 
     /// Why this machine cannot boot a container, or nil when it can.
     static func unavailableReason() -> String? {
@@ -39,6 +44,7 @@ final class SystemdContainer {
     /// Mounts the layers (throws ``Unavailable`` when the kernel refuses an overlay of `/`).
     init(name: String) throws {
         base = "/tmp/sf-nspawn-\(getpid())-\(name)"
+        hostDirectoriesToRemove = Self.nspawnHostDirectories.filter { !FileManager.default.fileExists(atPath: $0) }
         try FileManager.default.createDirectory(atPath: base + "/layer", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try mount(["-t", "tmpfs", "-o", "size=4g,mode=0755", "sf-nspawn-layer", base + "/layer"], at: base + "/layer")
@@ -148,6 +154,8 @@ final class SystemdContainer {
         }
         mounted = []
         try? FileManager.default.removeItem(atPath: base)
+        // rmdir: only what nspawn made and left empty.
+        for directory in hostDirectoriesToRemove.reversed() { rmdir(directory) }
     }
 
     /// Whether `path` is a mount point in the host's mount table.
