@@ -34,7 +34,7 @@ struct ReducerCommand: ParsableCommand {
 
     func run() throws {
         try ReducerRunner.run(reducer) { index in
-            try processor.makeProcessor(reducerIndex: index, timeout: reducer.processorTimeout.amount, format: execFormat)
+            try processor.makeProcessor(reducerIndex: index, timeout: reducer.batching.processorTimeout.amount, format: execFormat)
         }
     }
 }

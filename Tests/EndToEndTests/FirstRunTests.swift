@@ -154,3 +154,55 @@ extension EndToEnd {
         #expect(worker.contains("Exits when stdin closes"), "the executables explain what they do, not only their options")
     }
 }
+
+extension EndToEnd {
+    @Test("a named pipe as the file source with a json: key: the checks before starting read nothing from it, every record arrives")
+    func pipeSourceIsNotConsumedByTheChecks() throws {
+        let harness = try Harness("fifo")
+        defer { harness.remove() }
+        let fifo = harness.path("records.fifo")
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let records = Harness.sampleRecords(count: 300, keys: 30)
+        try harness.writeRecords(records, to: "records.jsonl")
+        // The writer: blocks until the run opens the pipe, then writes every record.
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "cat \(harness.path("records.jsonl")) > \(fifo)"]
+        try writer.run()
+        defer { if writer.isRunning { writer.terminate() } }
+        let result = try harness.launch([
+            "--source", "orders=file:" + fifo, "--key", "json:/user/id", "--shards", "2", "--reducers", "2",
+            "--state", "state", "--processor", "jsonl:out",
+        ])
+        #expect(result.status == 0, "\(result.stderr.suffix(1000))")
+        #expect(try Set(harness.outputItems(in: "out").map(\.data)) == Set(records.map(\.data)), "no record lost to the checks")
+    }
+}
+
+extension EndToEnd {
+    @Test("a source file removed after the checks but before the source opens: restarted with backoff, then the run ends (exit 1), and no identity is written")
+    func sourceVanishesAfterTheChecks() throws {
+        let harness = try Harness("vanish")
+        defer { harness.remove() }
+        // The file must disappear between the checks and the source's start (after the group is
+        // up): try increasing delays until one lands there.
+        var provoked: Harness.Result?
+        for delay in stride(from: 0.1, through: 1.5, by: 0.05) where provoked == nil {
+            try harness.writeRecords(Harness.sampleRecords(count: 10, keys: 2), to: "input.jsonl")
+            try? FileManager.default.removeItem(atPath: harness.path("state"))
+            let remover = Process()
+            remover.executableURL = URL(fileURLWithPath: "/bin/sh")
+            remover.arguments = ["-c", "sleep \(delay); rm -f \(harness.path("input.jsonl"))"]
+            try remover.run()
+            let result = try harness.launch(["--source", "file:input.jsonl", "--state", "state", "--processor", "discard", "--restart-limit", "2"])
+            remover.waitUntilExit()
+            if result.stderr.contains("cannot start the source") { provoked = result }
+        }
+        let result = try #require(provoked, "no delay removed the file between the checks and the source's start")
+        #expect(result.status == 1, "\(result.stderr.suffix(1500))")
+        #expect(result.stderr.contains("cannot open the source file input.jsonl: No such file or directory; restarting the source from the stored checkpoints in 100ms"))
+        #expect(result.stderr.contains("restarting the source from the stored checkpoints in 200ms"), "a doubling backoff")
+        #expect(result.stderr.contains("the source failed 3 times within 1m"))
+        #expect(!FileManager.default.fileExists(atPath: harness.path("state/input/source.json")), "a source that never opened records no identity")
+    }
+}

@@ -46,7 +46,6 @@ extension EndToEnd {
             try FileManager.default.createSymbolicLink(atPath: harness.path(folder), withDestinationPath: Harness.repository + "/" + folder)
         }
         let environment = ["PATH": Harness.binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
-        var ran = 0
         for command in commands {
             if command.hasPrefix("shardflow systemd") {
                 try checkSystemdCommand(command, harness: harness)
@@ -57,9 +56,7 @@ extension EndToEnd {
                 #expect(result.status == 0, "README: `\(command)` exits \(result.status): \(result.stderr.suffix(2000))")
                 #expect(result.stdout.contains("completed: every shard ended and every item was acknowledged"), "README: `\(command)`")
             }
-            ran += 1
         }
-        #expect(ran == commands.count)
         // What the first example shows is what it does.
         #expect(try harness.outputItems(in: "my-output").count == 2484)
     }

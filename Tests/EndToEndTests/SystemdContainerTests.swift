@@ -43,26 +43,19 @@ extension EndToEnd {
         try FileManager.default.createDirectory(atPath: install + "/.build/release", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Harness.fixtures + "/mld_driver.py", toPath: install + "/fixtures/mld_driver.py")
         let driver = "/srv/install/fixtures/mld_driver.py"
-        try """
-            streamName = orders
-            applicationName = orders-app
-            regionName = us-east-1
-            standIn.driver = \(driver)
-            standIn.records = 6000
-            standIn.batch = 50
-            standIn.pause = 0.1
+        // Each stream's KCL properties, with what the stand-in daemon plays: records, batch, pause.
+        for (stream, records, batch, pause) in [("orders", 6000, 50, "0.1"), ("users", 2000, 100, "0.02")] {
+            try """
+                streamName = \(stream)
+                applicationName = \(stream)-app
+                regionName = us-east-1
+                standIn.driver = \(driver)
+                standIn.records = \(records)
+                standIn.batch = \(batch)
+                standIn.pause = \(pause)
 
-            """.write(toFile: install + "/orders.properties", atomically: true, encoding: .utf8)
-        try """
-            streamName = users
-            applicationName = users-app
-            regionName = us-east-1
-            standIn.driver = \(driver)
-            standIn.records = 2000
-            standIn.batch = 100
-            standIn.pause = 0.02
-
-            """.write(toFile: install + "/users.properties", atomically: true, encoding: .utf8)
+                """.write(toFile: install + "/\(stream).properties", atomically: true, encoding: .utf8)
+        }
         let classes = harness.path("classes")
         try FileManager.default.createDirectory(atPath: classes, withIntermediateDirectories: true)
         let javac = try harness.run("/usr/bin/env", ["javac", "-d", classes, Harness.fixtures + "/standin-daemon/MultiLangDaemon.java"])

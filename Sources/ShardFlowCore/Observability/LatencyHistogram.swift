@@ -3,8 +3,10 @@
 /// shard's items, sends ``encoded`` when it ends, and the launcher merges every worker's.
 public struct LatencyHistogram: Sendable, Hashable {
     static let subBuckets = 32
-    /// Bucket → count (only buckets that were hit).
-    public private(set) var counts: [Int: Int] = [:]
+    /// Every bucket a 63-bit value can fall in.
+    static let bucketCount = subBuckets + 59 * subBuckets
+    /// Count per bucket (allocated at the first value).
+    private var counts: [Int] = []
     public private(set) var count = 0
     public private(set) var maximum: Int64 = 0
 
@@ -30,15 +32,26 @@ public struct LatencyHistogram: Sendable, Hashable {
     }
 
     public mutating func record(nanoseconds: Int64) {
-        counts[Self.bucket(of: nanoseconds), default: 0] += 1
+        if counts.isEmpty { counts = Array(repeating: 0, count: Self.bucketCount) }
+        counts[Self.bucket(of: nanoseconds)] += 1
         count += 1
         maximum = max(maximum, nanoseconds)
     }
 
     public mutating func merge(_ other: LatencyHistogram) {
-        for (bucket, count) in other.counts { counts[bucket, default: 0] += count }
-        count += other.count
+        guard other.count > 0 else { return }
+        if counts.isEmpty { counts = Array(repeating: 0, count: Self.bucketCount) }
+        // Saturating: merged reports never trap, however many there are.
+        for (bucket, count) in other.counts.enumerated() where count > 0 {
+            counts[bucket] = Self.saturatingSum(counts[bucket], count)
+        }
+        count = Self.saturatingSum(count, other.count)
         maximum = max(maximum, other.maximum)
+    }
+
+    private static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int.max : sum
     }
 
     /// The value below which `fraction` (0…1) of the recorded values lie, as the upper bound of
@@ -47,8 +60,8 @@ public struct LatencyHistogram: Sendable, Hashable {
         guard count > 0 else { return nil }
         let rank = max(1, Int((fraction * Double(count)).rounded(.up)))
         var seen = 0
-        for bucket in counts.keys.sorted() {
-            seen += counts[bucket]!
+        for (bucket, count) in counts.enumerated() where count > 0 {
+            seen += count
             if seen >= rank { return min(Self.upperBound(of: bucket), maximum) }
         }
         return maximum
@@ -56,7 +69,7 @@ public struct LatencyHistogram: Sendable, Hashable {
 
     /// `bucket:count,…` with the maximum first (`max:N,`).
     public var encoded: String {
-        (["max:\(maximum)"] + counts.keys.sorted().map { "\($0):\(counts[$0]!)" }).joined(separator: ",")
+        (["max:\(maximum)"] + counts.enumerated().filter { $0.element > 0 }.map { "\($0.offset):\($0.element)" }).joined(separator: ",")
     }
 
     public init?(encoded text: String) {
@@ -66,8 +79,11 @@ public struct LatencyHistogram: Sendable, Hashable {
             if parts[0] == "max" {
                 maximum = value
             } else {
-                guard let bucket = Int(parts[0]), bucket >= 0, bucket < 64 * Self.subBuckets, value > 0 else { return nil }
-                counts[bucket, default: 0] += Int(value)
+                // A count beyond 2^40 is not a real report (and could overflow a merge).
+                guard let bucket = Int(parts[0]), bucket >= 0, bucket < Self.bucketCount, value > 0, value <= 1 << 40,
+                      count + Int(value) <= 1 << 40 else { return nil }
+                if counts.isEmpty { counts = Array(repeating: 0, count: Self.bucketCount) }
+                counts[bucket] += Int(value)
                 count += Int(value)
             }
         }

@@ -17,16 +17,16 @@ public enum ReducerRunner {
         if case .path = listen, options.socket == nil { try options.common.runtimeDirectory.prepare() }
         var configuration = ReducerService.Configuration(index: options.index, listen: listen)
         configuration.transport = options.common.transport
-        configuration.machine.batchSize = options.batchSize
-        configuration.machine.batchTimeout = options.batchTimeout.amount
-        configuration.machine.retries = options.retries
+        configuration.machine.batchSize = options.batching.batchSize
+        configuration.machine.batchTimeout = options.batching.batchTimeout.amount
+        configuration.machine.retries = options.batching.retries
         configuration.machine.mapperCount = options.mappers
-        configuration.machine.retryBackoff.initial = options.retryDelay.amount
-        configuration.machine.retryBackoff.maximum = max(options.maxRetryDelay.amount, options.retryDelay.amount)
+        configuration.machine.retryBackoff.initial = options.batching.retryDelay.amount
+        configuration.machine.retryBackoff.maximum = max(options.batching.maxRetryDelay.amount, options.batching.retryDelay.amount)
         configuration.machine.mapperWindow = Credit(count: options.mapperWindowItems, bytes: options.mapperWindowBytes)
-        configuration.machine.maxRecordAge = options.maxRecordAge?.amount
+        configuration.machine.maxRecordAge = options.batching.maxRecordAge?.amount
         configuration.deadLetterDirectory = options.deadLetter
-        configuration.processorTimeout = options.processorTimeout.amount
+        configuration.processorTimeout = options.batching.processorTimeout.amount
         configuration.controlDirectory = options.common.runtimeDirectory.path + "/control"
         configuration.stuckAfter = options.stuckAfter.amount
         let processor = try makeProcessor(Int(options.index))

@@ -35,23 +35,13 @@ public struct RunOptions: ParsableArguments, Sendable {
         if let reducers = group.reducers, reducers <= 0 || reducers > 10_000 { throw ValidationError("--reducers \(reducers): must be between 1 and 10000") }
         if let records = input.recordsPerBatch, records <= 0 { throw ValidationError("--records-per-batch \(records): must be positive") }
         guard flow.maxPending > 0 else { throw ValidationError("--max-pending \(flow.maxPending): must be positive") }
-        guard processing.batchSize > 0, processing.batchSize <= 1_000_000 else {
-            throw ValidationError("--batch-size \(processing.batchSize): must be between 1 and 1000000")
-        }
-        if let retries = processing.retries, retries < 0 { throw ValidationError("--retries \(retries): must be 0 or more") }
         guard logging.restartLimit > 0 else { throw ValidationError("--restart-limit \(logging.restartLimit): must be positive") }
         guard flow.drainTimeout.amount >= .seconds(1) else { throw ValidationError("--drain-timeout \(flow.drainTimeout): must be at least 1s") }
-        guard processing.processorTimeout.amount > .zero else { throw ValidationError("--processor-timeout \(processing.processorTimeout): must be positive") }
         guard flow.maxFrameBytes >= 64 * 1024 else { throw ValidationError("--max-frame-bytes \(flow.maxFrameBytes): must be at least 65536") }
         if let listen = output.metricsListen, MetricsEndpoint.Address(argument: listen) == nil {
             throw ValidationError("--metrics-listen \(listen): expected HOST:PORT, such as 127.0.0.1:9464")
         }
-        if let maxRecordAge = processing.maxRecordAge {
-            guard maxRecordAge.amount > .zero else { throw ValidationError("--max-record-age \(maxRecordAge): must be positive") }
-            guard processing.deadLetter != nil else {
-                throw ValidationError("--max-record-age needs --dead-letter DIR: expired items are dead-lettered, never dropped")
-            }
-        }
+        try processing.batching.validate(deadLetter: processing.deadLetter)
         if processing.execFormat != .native, !processing.processor.isExec {
             throw ValidationError("--exec-format \(processing.execFormat.rawValue) applies to exec: processors, not to --processor \(processing.processor)")
         }
@@ -98,15 +88,9 @@ public struct RunOptions: ParsableArguments, Sendable {
         configuration.key = processing.key
         configuration.filters = processing.filter
         configuration.ordering = processing.ordering
-        configuration.reducerArguments = [
-            "--batch-size", String(processing.batchSize), "--batch-timeout", processing.batchTimeout.description,
-            "--stuck-after", output.stuckAfter.description, "--processor-timeout", processing.processorTimeout.description,
-            "--retry-delay", processing.retryDelay.description, "--max-retry-delay", processing.maxRetryDelay.description,
-        ]
+        configuration.reducerArguments = processing.batching.reducerArguments + ["--stuck-after", output.stuckAfter.description]
             + (processing.execFormat == .native ? [] : ["--exec-format", processing.execFormat.rawValue])
-            + (processing.retries.map { ["--retries", String($0)] } ?? [])
             + (processing.deadLetter.map { ["--dead-letter", $0] } ?? [])
-            + (processing.maxRecordAge.map { ["--max-record-age", $0.description] } ?? [])
         configuration.workerArguments = [
             "--checkpoint-interval", flow.checkpointInterval.description, "--max-pending", String(flow.maxPending),
             "--stuck-after", output.stuckAfter.description,

@@ -28,7 +28,9 @@ struct RunPreflight {
             switch stream.specification {
             case .file(let path):
                 guard checkReadableFile(path, option: "--source \(stream.specification)") else { continue }
-                if case .jsonPointer = options.processing.key { checkKey(options.processing.key, extract: options.processing.extract, in: path, option: "--source \(stream.specification)") }
+                // Only a regular file can be read twice: the first records of a pipe would be lost.
+                var info = stat()
+                if case .jsonPointer = options.processing.key, stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG { checkKey(options.processing.key, extract: options.processing.extract, in: path, option: "--source \(stream.specification)") }
             case .kcl(let properties):
                 do {
                     _ = try KCLProperties.read(properties)

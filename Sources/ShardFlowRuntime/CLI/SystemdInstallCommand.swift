@@ -54,29 +54,10 @@ public struct SystemdInstallCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How an exec: child gets batches: native or lambda (see shardflow run --help).", valueName: "native|lambda"))
     var execFormat: ExecFormat = .native
 
-    @Option(parsing: .unconditional, help: "Reducer batch size.")
-    var batchSize: Int = ProcessingDefaults.batchSize
+    @OptionGroup var batching: BatchProcessingOptions
 
-    @Option(help: ArgumentHelp("Reducer batch timeout.", valueName: "duration"))
-    var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
-
-    @Option(parsing: .unconditional, help: ArgumentHelp("Retries of a failed item before dead-lettering (default unlimited).", valueName: "n"))
-    var retries: Int?
-
-    @Option(help: ArgumentHelp("First delay before retrying a failed item (doubles per attempt).", valueName: "duration"))
-    var retryDelay = DurationArgument(ProcessingDefaults.retryDelay)
-
-    @Option(help: ArgumentHelp("Longest delay between retries of a failed item.", valueName: "duration"))
-    var maxRetryDelay = DurationArgument(ProcessingDefaults.maxRetryDelay)
-
-    @Option(help: ArgumentHelp("Dead-letter directory (none: items that fail for good are acknowledged failed).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Dead-letter directory (empty: items that fail for good are acknowledged failed).", valueName: "dir"))
     var deadLetter: String = "/var/lib/shardflow/dead-letter"
-
-    @Option(help: ArgumentHelp("Dead-letter (reason expired) items whose records are older than this.", valueName: "duration"))
-    var maxRecordAge: DurationArgument?
-
-    @Option(help: ArgumentHelp("How long an exec: processor may take over one batch.", valueName: "duration"))
-    var processorTimeout = DurationArgument(ProcessingDefaults.processorTimeout)
 
     @Option(help: ArgumentHelp("Minimum time between a shard's checkpoints.", valueName: "duration"))
     var checkpointInterval = DurationArgument(ProcessingDefaults.checkpointInterval)
@@ -116,12 +97,10 @@ public struct SystemdInstallCommand: ParsableCommand {
     public func validate() throws {
         guard reducers > 0, reducers <= 10_000 else { throw ValidationError("--reducers \(reducers): must be between 1 and 10000") }
         guard mappers > 0, mappers <= 1000 else { throw ValidationError("--mappers \(mappers): must be between 1 and 1000") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size \(batchSize): must be positive") }
         if execFormat != .native, !processor.isExec {
             throw ValidationError("--exec-format \(execFormat.rawValue) applies to exec: processors, not to --processor \(processor)")
         }
         guard maxPending > 0 else { throw ValidationError("--max-pending \(maxPending): must be positive") }
-        if let retries, retries < 0 { throw ValidationError("--retries \(retries): must not be negative") }
         for (name, value) in [("--bin-dir", binDir), ("--dead-letter", deadLetter)] where value.contains(" ") {
             throw ValidationError("\(name) must not contain spaces (systemd splits the option lines on them)")
         }
@@ -132,9 +111,7 @@ public struct SystemdInstallCommand: ParsableCommand {
         guard MetricsEndpoint.Address(argument: metricsListen) != nil else {
             throw ValidationError("--metrics-listen \(metricsListen): expected HOST:PORT, such as 127.0.0.1:9464")
         }
-        if maxRecordAge != nil, deadLetter.isEmpty {
-            throw ValidationError("--max-record-age needs --dead-letter DIR: expired items are dead-lettered, never dropped")
-        }
+        try batching.validate(deadLetter: deadLetter)
     }
 
     var deployment: SystemdDeployment {
@@ -153,13 +130,9 @@ public struct SystemdInstallCommand: ParsableCommand {
         deployment.processor = processor.description
         deployment.kclClasspath = kclClasspath
         deployment.java = java
-        var reducer = ["--batch-size", String(batchSize), "--batch-timeout", batchTimeout.description,
-                       "--retry-delay", retryDelay.description, "--max-retry-delay", maxRetryDelay.description,
-                       "--processor-timeout", processorTimeout.description, "--stuck-after", stuckAfter.description]
-        if let retries { reducer += ["--retries", String(retries)] }
-        if !deadLetter.isEmpty { reducer += ["--dead-letter", deadLetter] }
+        var reducer = batching.reducerArguments + ["--stuck-after", stuckAfter.description]
         if execFormat != .native { reducer += ["--exec-format", execFormat.rawValue] }
-        if let maxRecordAge { reducer += ["--max-record-age", maxRecordAge.description] }
+        if !deadLetter.isEmpty { reducer += ["--dead-letter", deadLetter] }
         deployment.reducerOptions = reducer.joined(separator: " ")
         deployment.workerOptions = ["--checkpoint-interval", checkpointInterval.description, "--max-pending", String(maxPending),
                                     "--stuck-after", stuckAfter.description].joined(separator: " ")

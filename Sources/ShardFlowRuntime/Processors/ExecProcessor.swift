@@ -50,6 +50,8 @@ public final class ExecProcessor: BatchProcessor {
         let child = try running()
         batchId += 1
         var json = JSONWriter(buffer: ByteBuffer())
+        /// Lambda replies name records by sequence number: the items each names.
+        var lambdaPositions: [String: [Int]] = [:]
         switch format {
         case .native:
             json.beginObject()
@@ -67,7 +69,7 @@ public final class ExecProcessor: BatchProcessor {
             json.endObject()
             json.endLine()
         case .lambda:
-            LambdaEvent.write(items, into: &json)
+            lambdaPositions = LambdaEvent.write(items, into: &json)
         }
         let line: [UInt8]
         do {
@@ -80,9 +82,8 @@ public final class ExecProcessor: BatchProcessor {
             case .native:
                 return try Self.parseReply(line, itemCount: items.count, batchId: batchId)
             case .lambda:
-                let positions = LambdaEvent.positions(of: items)
                 return BatchResult(failures: try ExecReply.parse(line, batchId: nil) { identifier in
-                    guard let named = positions[identifier] else {
+                    guard let named = lambdaPositions[identifier] else {
                         return .failure("itemIdentifier \"\(identifier)\" is not the sequence number of a record in this batch")
                     }
                     return .success(named)

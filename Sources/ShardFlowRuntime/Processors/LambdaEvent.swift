@@ -18,23 +18,30 @@ enum LambdaEvent {
     /// `AWS_REGION` of the environment, as Lambda sets it (default `local`).
     static let region = RuntimeDirectory.environment("AWS_REGION") ?? "local"
 
-    static func write(_ items: [ProcessorItem], into json: inout JSONWriter) {
+    /// Writes the event for `items`; returns, for each identifier a reply may use, the
+    /// positions of the items it names.
+    static func write(_ items: [ProcessorItem], into json: inout JSONWriter) -> [String: [Int]] {
+        var positions: [String: [Int]] = [:]
         json.beginObject()
         json.key("Records")
         json.beginArray()
-        for item in items {
+        for (position, item) in items.enumerated() {
             if item.wire.isDynamoDBRecord, case .object(var record)? = try? JSONParser.parse(item.wire.data.readableBytesView) {
                 if record["eventSourceARN"] == nil {
                     record["eventSourceARN"] = .string("arn:aws:dynamodb:\(region):000000000000:table/\(item.stream)/stream/shardflow")
                 }
                 json.value(.object(record))
+                let sequenceNumber = record["dynamodb"]?["SequenceNumber"]?.stringValue ?? item.sequenceNumber
+                positions[sequenceNumber, default: []].append(position)
             } else {
                 writeKinesis(item, into: &json)
+                positions[item.sequenceNumber, default: []].append(position)
             }
         }
         json.endArray()
         json.endObject()
         json.endLine()
+        return positions
     }
 
     private static func writeKinesis(_ item: ProcessorItem, into json: inout JSONWriter) {
@@ -50,7 +57,7 @@ enum LambdaEvent {
         json.rawString { buffer in wire.data.withUnsafeReadableBytes { Base64.encode($0, into: &buffer) } }
         json.key("approximateArrivalTimestamp")
         if let millis = wire.arrivalTimestamp {
-            json.number(text: "\(millis / 1000).\(String(1000 + millis % 1000).dropFirst())")
+            json.number(text: "\(Double(millis) / 1000)")
         } else {
             json.null()
         }
@@ -63,18 +70,5 @@ enum LambdaEvent {
         json.key("awsRegion"); json.string(region)
         json.key("eventSourceARN"); json.string("arn:aws:kinesis:\(region):000000000000:stream/\(item.stream)")
         json.endObject()
-    }
-
-    /// The identifier a reply uses for each item: its record's sequence number.
-    static func identifier(of item: ProcessorItem) -> String {
-        if item.wire.isDynamoDBRecord, let change = try? item.dynamoDBChange() { return change.sequenceNumber }
-        return item.sequenceNumber
-    }
-
-    /// Identifier → positions of the items it names.
-    static func positions(of items: [ProcessorItem]) -> [String: [Int]] {
-        var positions: [String: [Int]] = [:]
-        for (position, item) in items.enumerated() { positions[identifier(of: item), default: []].append(position) }
-        return positions
     }
 }

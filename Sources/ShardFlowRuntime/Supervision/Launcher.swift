@@ -29,8 +29,8 @@ public final class Launcher: @unchecked Sendable {
     private var workerStatus: [String: [String: String]] = [:]
     /// Item latencies the workers reported when they ended.
     private var latency = LatencyHistogram()
-    /// Peak proportional memory of the group's processes.
-    private var memory = MemorySampler()
+    /// Peak proportional memory of the group's processes (sampled on the status thread).
+    private let memory = NIOLockedValueBox(MemorySampler())
     private var sessions: [SupervisorStateMachine.SourceID: LocalSourceSession] = [:]
     private var kclDaemons: [SupervisorStateMachine.SourceID: ChildProcess] = [:]
     private var workerUsage = ResourceUse()
@@ -353,9 +353,15 @@ public final class Launcher: @unchecked Sendable {
         }
     }
 
+    /// Reads /proc off the event loop (which plays the daemon for the workers).
     private func sampleMemory() {
         let named = processes.compactMap { process in process.child.map { (process.name, $0.pid) } } + [("launcher", getpid())]
-        memory.sample(named: named, root: getpid())
+        let memory = self.memory
+        statusPool.submit { _ in
+            var sampler = memory.withLockedValue { $0 }
+            sampler.sample(named: named, root: getpid())
+            memory.withLockedValue { $0 = sampler }
+        }
     }
 
     private func startSource(_ id: SupervisorStateMachine.SourceID) {
@@ -596,8 +602,9 @@ public final class Launcher: @unchecked Sendable {
         snapshot.shards = configuration.shards * snapshot.streams.count
         snapshot.processes = processes.map { ($0.name, $0.usage) }
         snapshot.latency = latency
-        snapshot.peakProportional = memory.peakByName
-        snapshot.peakProportionalSum = memory.peakSum
+        let sampler = memory.withLockedValue { $0 }
+        snapshot.peakProportional = sampler.peakByName
+        snapshot.peakProportionalSum = sampler.peakSum
         snapshot.workers = (workerCount, workerUsage)
         snapshot.incompleteShards = workerStatus.compactMap { key, status in
             guard let records = Int(status["incomplete"] ?? ""), records > 0 else { return nil }

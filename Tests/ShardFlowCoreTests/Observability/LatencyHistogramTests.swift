@@ -24,6 +24,9 @@ struct LatencyHistogramTests {
         #expect(decoded == merged)
         #expect(LatencyHistogram().percentile(0.5) == nil)
         #expect(LatencyHistogram(encoded: "5:x") == nil && LatencyHistogram(encoded: "99999:1") == nil)
+        // A report that would overflow is refused instead of trapping the launcher.
+        #expect(LatencyHistogram(encoded: "max:1,5:9223372036854775807,6:1") == nil)
+        #expect(LatencyHistogram(encoded: "max:1,5:1099511627776,6:1") == nil, "2^40 in all at the most")
     }
 
     @Test("every value lands in a bucket whose bounds contain it")

@@ -33,31 +33,10 @@ public struct RunProcessingOptions: ParsableArguments, Sendable {
     @Flag(help: .hidden)
     public var keyOrdered = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Most items per processor batch.", valueName: "n"))
-    public var batchSize: Int = ProcessingDefaults.batchSize
-
-    @Option(help: ArgumentHelp("How long a free reducer waits for a partial batch to fill (0s: it processes at once what has arrived; batches grow while it is busy).", valueName: "duration"))
-    public var batchTimeout = DurationArgument(ProcessingDefaults.batchTimeout)
-
-    @Option(parsing: .unconditional, help: ArgumentHelp("Retries of a failed item before it is dead-lettered (default: unlimited; the shard waits rather than loses data).", valueName: "n"))
-    public var retries: Int?
-
-    @Option(help: ArgumentHelp("First delay before retrying a failed item (doubles per attempt, up to --max-retry-delay).", valueName: "duration"))
-    public var retryDelay = DurationArgument(ProcessingDefaults.retryDelay)
-
-    @Option(help: ArgumentHelp("Longest delay between retries of a failed item (a full disk is retried at least this often).", valueName: "duration"))
-    public var maxRetryDelay = DurationArgument(ProcessingDefaults.maxRetryDelay)
+    @OptionGroup public var batching: BatchProcessingOptions
 
     @Option(help: ArgumentHelp("Dead-letter directory for items that fail for good (default: none; they are reported failed and their records resent).", valueName: "dir"))
     public var deadLetter: String?
-
-    @Option(help: ArgumentHelp(
-        "Dead-letter (reason \"expired\") instead of processing an item whose record arrived in the stream longer ago than this; needs --dead-letter (default: no limit).",
-        valueName: "duration"))
-    public var maxRecordAge: DurationArgument?
-
-    @Option(help: ArgumentHelp("How long an exec: processor may take over one batch before it is killed and restarted (the batch is retried); other processors are reported as stuck after this long.", valueName: "duration"))
-    public var processorTimeout = DurationArgument(ProcessingDefaults.processorTimeout)
 
     public init() {}
 }
