@@ -96,7 +96,7 @@ extension EndToEnd {
             return true
         }
 
-        func start() { hub.start() }
+        func start() throws { try hub.start() }
         func stop() { hub.stop() }
 
         func ready(_ name: String) -> Bool {
@@ -207,7 +207,7 @@ extension EndToEnd {
         let notify = NotifyRecorder()
         let routerNotify = try notify.socket(runtime + "/n-router", name: "router")
         let reducerNotify = try notify.socket(runtime + "/n-reducer", name: "reducer")
-        notify.start()
+        try notify.start()
         defer { notify.stop() }
         let bin = Harness.binDirectory
         let router = try Background("/usr/bin/systemd-socket-activate", [

@@ -192,7 +192,7 @@ extension EndToEnd {
             rejected.withLockedValue { $0.append(uid) }
             arrived.signal()
         }
-        hub.start()
+        try hub.start()
         defer { hub.stop() }
         chmod(path, 0o777)  // as if the directory's protection had failed
         let send = { (user: [String], text: String) in

@@ -1,4 +1,3 @@
-import DequeModule
 import NIOCore
 
 /// The reducer's logic: accept items from mappers within the credit granted to each, form
@@ -56,9 +55,9 @@ public struct ReducerStateMachine: Sendable {
         /// When its record becomes older than `maxRecordAge` (nil: never).
         var expiry: NIODeadline?
 
-        public init(item: WireItem, source: ConnectionID, attempts: Int = 0, lastError: String? = nil, reason: DeadLetterReason? = nil,
+        public init(item: consuming WireItem, source: ConnectionID, attempts: Int = 0, lastError: String? = nil, reason: DeadLetterReason? = nil,
                     arrival: NIODeadline, expiry: NIODeadline? = nil) {
-            self.item = item
+            self.item = consume item
             self.source = source
             self.attempts = attempts
             self.lastError = lastError
@@ -104,7 +103,7 @@ public struct ReducerStateMachine: Sendable {
 
     public let configuration: Configuration
     private var mappers: [ConnectionID: Mapper] = [:]
-    private var queue: Deque<PendingItem> = []
+    private var queue = ArrivalQueue()
     /// Queued items the mapper flagged with an error.
     private var poisonedInQueue = 0
     private var held = HeldKeys()
@@ -188,7 +187,7 @@ public struct ReducerStateMachine: Sendable {
                     let ageMilliseconds = max(0, epochMilliseconds - arrival)
                     expiry = now + maxAge - .milliseconds(ageMilliseconds)
                 }
-                queue.append(PendingItem(item: item, source: id, arrival: now, expiry: expiry))
+                queue.append(item, ArrivalQueue.Arrival(source: id, time: now, expiry: expiry))
             }
             mappers[id] = mapper
         case .drain, .error:
@@ -203,8 +202,8 @@ public struct ReducerStateMachine: Sendable {
     public mutating func connectionClosed(_ id: ConnectionID, now: NIODeadline) -> [Action] {
         guard let mapper = mappers.removeValue(forKey: id) else { return [] }
         let before = queue.count
-        queue.removeAll { $0.source == id }
-        poisonedInQueue = queue.reduce(0) { $0 + ($1.item.error == nil ? 0 : 1) }
+        _ = queue.removeAll { _, arrival in arrival.source == id }
+        poisonedInQueue = queue.count { $0.error != nil }
         let droppedHeld = held.removeAll(from: id)
         var actions: [Action] = []
         if let index = mapper.index {
@@ -313,22 +312,19 @@ public struct ReducerStateMachine: Sendable {
         guard !processing else { return }
         // Items the mapper flagged cannot succeed: straight to the error policy.
         if poisonedInQueue > 0 {
-            var poisoned: [PendingItem] = []
-            queue.removeAll { pending in
-                guard let error = pending.item.error else { return false }
+            let poisoned = queue.removeAll { item, _ in item.error != nil }.map { pending in
                 var item = pending
-                item.lastError = error
+                item.lastError = pending.item.error
                 item.reason = .invalid
-                poisoned.append(item)
-                return true
+                return item
             }
             poisonedInQueue = 0
             giveUp(poisoned, into: &actions)
         }
         let dueHolds = held.nextDue.map { $0 <= now } ?? false
         if !dueHolds {
-            guard let oldest = queue.first,
-                  queue.count >= configuration.batchSize || now - oldest.arrival >= configuration.batchTimeout || draining
+            guard let oldest = queue.oldestArrival,
+                  queue.count >= configuration.batchSize || now - oldest >= configuration.batchTimeout || draining
             else { return }
         }
         var batch = held.takeDue(now: now, limit: configuration.batchSize)
@@ -341,7 +337,13 @@ public struct ReducerStateMachine: Sendable {
                 return true
             }
         }
-        while batch.count < configuration.batchSize, let next = queue.popFirst() {
+        while batch.count < configuration.batchSize, !queue.isEmpty {
+            if configuration.maxRecordAge == nil, held.isEmpty {
+                // The usual case, straight into the batch (a named value in between is copied).
+                batch.append(queue.removeFirst())
+                continue
+            }
+            let next = queue.removeFirst()
             if configuration.maxRecordAge != nil, isExpired(next, now: now) {
                 expired.append(next)
             } else if !held.isEmpty, held.isHeld(next.item.key) {
@@ -414,19 +416,21 @@ public struct ReducerStateMachine: Sendable {
                 bySource[finished.source] = (finished.acks, finished.credit)
             }
         }
-        for pending in done {
-            if run?.source != pending.source {
+        // By position, so no item is copied (a copy costs reference counting).
+        for position in done.indices {
+            let source = done[position].source
+            if run?.source != source {
                 closeRun()
-                guard mappers[pending.source] != nil else {
+                guard mappers[source] != nil else {
                     dropped += 1
                     continue
                 }
-                run = (pending.source, [], Credit(count: 0, bytes: 0))
+                run = (source, [], Credit(count: 0, bytes: 0))
                 run!.acks.reserveCapacity(done.count)
             }
-            run!.acks.append(Ack(token: pending.item.token, status: status))
+            run!.acks.append(Ack(token: done[position].item.token, status: status))
             run!.credit.count += 1
-            run!.credit.bytes += UInt64(pending.item.encodedSize)
+            run!.credit.bytes += UInt64(done[position].item.encodedSize)
         }
         closeRun()
         for (source, returned) in bySource.sorted(by: { $0.key < $1.key }) {
@@ -442,8 +446,8 @@ public struct ReducerStateMachine: Sendable {
     private mutating func rearm(now: NIODeadline, into actions: inout [Action]) {
         var deadline: NIODeadline?
         if !processing {
-            if let oldest = queue.first, queue.count < configuration.batchSize, !draining {
-                deadline = oldest.arrival + configuration.batchTimeout
+            if let oldest = queue.oldestArrival, queue.count < configuration.batchSize, !draining {
+                deadline = oldest + configuration.batchTimeout
             }
             if let due = held.nextDue { deadline = min(deadline ?? due, due) }
         }

@@ -156,6 +156,11 @@ public final class Launcher: @unchecked Sendable {
                     self.eventLoop.execute { self.processReported(id, fields) }
                 }
             }
+            let rejected = RateLimitedLog(logger: logger)
+            notifications.onRejected = { uid, pid, path in
+                rejected.warning("dropped a message on \(path) from uid \(uid) (pid \(pid)): only this user's processes may report")
+            }
+            try notifications.start()
         } catch {
             logger.critical("cannot create the notify sockets: \(error)")
             finish(code: ExitStatus.failed)
@@ -163,11 +168,6 @@ public final class Launcher: @unchecked Sendable {
         }
         startControlSocket()
         startMetricsEndpoint()
-        let rejected = RateLimitedLog(logger: logger)
-        notifications.onRejected = { uid, pid, path in
-            rejected.warning("dropped a message on \(path) from uid \(uid) (pid \(pid)): only this user's processes may report")
-        }
-        notifications.start()
         run(machine.start(now: .now()))
     }
 
@@ -565,7 +565,6 @@ public final class Launcher: @unchecked Sendable {
     }
 
     private func cleanUpRuntimeDirectory() {
-        usleep(250_000)  // the notify thread removes its sockets within one poll interval
         guard ownsRuntime else { return }
         for index in 0..<configuration.routers { unlink(runtime.routerSocket(index)) }
         for index in 0..<configuration.reducers { unlink(runtime.reducerSocket(index)) }

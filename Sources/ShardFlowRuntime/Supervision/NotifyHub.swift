@@ -20,10 +20,12 @@ final class NotifyHub: @unchecked Sendable {
     }
 
     private let endpoints = NIOLockedValueBox([Endpoint]())
-    private let stopped = NIOLockedValueBox(false)
+    private var thread: pthread_t?
+    private var wakeRead: CInt = -1
+    private var wakeWrite: CInt = -1
 
     /// Binds a datagram socket at `path`; `handler` gets each message's `KEY=VALUE` fields on
-    /// the hub's thread.
+    /// the hub's thread. Every socket is bound before ``start()``.
     func listen(at path: String, handler: @escaping Handler) throws {
         unlink(path)
         let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -56,30 +58,57 @@ final class NotifyHub: @unchecked Sendable {
         endpoints.withLockedValue { $0.append(Endpoint(descriptor: descriptor, path: path, handler: handler)) }
     }
 
-    func start() {
+    /// Starts the thread that reads every socket (call once, after the first ``listen(at:handler:)``).
+    func start() throws {
+        var fds: [CInt] = [-1, -1]
+        guard shardflow_pipe_cloexec(&fds) == 0 else { throw SystemCallError(call: "pipe2", code: errno) }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
         let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { raw in
+        var id = pthread_t()
+        let result = pthread_create(&id, nil, { raw in
             Unmanaged<NotifyHub>.fromOpaque(raw!).takeRetainedValue().loop()
             return nil
         }, box)
-        pthread_detach(thread)
+        guard result == 0 else {
+            Unmanaged<NotifyHub>.fromOpaque(box).release()
+            throw SystemCallError(call: "pthread_create", code: result)
+        }
+        thread = id
     }
 
-    /// Stops the thread and removes the sockets.
+    /// Stops the thread and waits until it has closed and removed every socket.
     func stop() {
-        stopped.withLockedValue { $0 = true }
+        guard let thread else {
+            // Never started: nothing else owns the sockets.
+            for endpoint in endpoints.withLockedValue({ $0 }) {
+                close(endpoint.descriptor)
+                unlink(endpoint.path)
+            }
+            endpoints.withLockedValue { $0.removeAll() }
+            return
+        }
+        self.thread = nil
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+        pthread_join(thread, nil)
+        close(wakeRead)
+        close(wakeWrite)
     }
 
     private func loop() {
         // Room for a worker's latency histogram.
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while !stopped.withLockedValue({ $0 }) {
-            let current = endpoints.withLockedValue { $0 }
-            var fds = current.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-            let ready = fds.isEmpty ? { usleep(100_000); return Int32(0) }() : poll(&fds, nfds_t(fds.count), 200)
-            guard ready > 0 else { continue }
-            for (position, fd) in fds.enumerated() where fd.revents & Int16(POLLIN) != 0 {
+        let current = endpoints.withLockedValue { $0 }
+        // The wake pipe last: `stop()` writes to it.
+        var fds = current.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+        fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
+        while true {
+            for position in fds.indices { fds[position].revents = 0 }
+            let ready = poll(&fds, nfds_t(fds.count), -1)
+            guard ready > 0 else { continue }  // EINTR
+            if fds[fds.count - 1].revents != 0 { break }
+            for (position, fd) in fds.dropLast().enumerated() where fd.revents & Int16(POLLIN) != 0 {
                 var pid: Int32 = -1
                 var uid: UInt32 = .max
                 let count = buffer.withUnsafeMutableBytes {
@@ -93,7 +122,7 @@ final class NotifyHub: @unchecked Sendable {
                 current[position].handler(Self.parse(String(decoding: buffer[..<count], as: UTF8.self)))
             }
         }
-        for endpoint in endpoints.withLockedValue({ $0 }) {
+        for endpoint in current {
             close(endpoint.descriptor)
             unlink(endpoint.path)
         }

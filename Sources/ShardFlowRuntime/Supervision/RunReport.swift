@@ -52,8 +52,9 @@ final class RunReport: @unchecked Sendable {
     private let stateDirectory: String
     private(set) var started = false
     private var startTime = NIODeadline.now()
-    /// When the group was launched (before its processes started): CPU use counts from here.
-    private let launchTime = NIODeadline.now()
+    /// When the launcher process was created (so its own start-up and checks count): the wall
+    /// time "from launch to exit" and the CPU use over it count from here.
+    private let launchTime = NIODeadline.now() - .nanoseconds(Int64((ProcessAge.seconds() ?? 0) * 1e9))
     private var last: (time: NIODeadline, delivered: Int, items: Int)?
 
     init(configuration: LaunchConfiguration, runtime: RuntimeDirectory, stateDirectory: String) {
