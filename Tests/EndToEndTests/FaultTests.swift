@@ -71,7 +71,12 @@ extension EndToEnd {
         let seconds = Date().timeIntervalSince(started)
         #expect(result.status == ExitStatus.drainTimedOut, "stdout: \(result.stdout.suffix(1500))")
         #expect(seconds < 12, "the stop took \(seconds) s with a 3 s drain deadline")
-        #expect(result.stderr.contains("the drain deadline (--drain-timeout 3s) passed"))
+        // Two ways to hit the deadline, depending on where the signal finds the workers: a
+        // worker waiting at shard end for records that never complete keeps the source stopping
+        // until the deadline; one that got `shutdownRequested` hands its shard back in half of
+        // it, and the hung reducer is what the deadline kills.
+        #expect(result.stderr.contains("the drain deadline (--drain-timeout 3s) passed with shards still stopping")
+                    || result.stderr.contains("reducer-0 did not stop within"), "stderr: \(result.stderr.suffix(1500))")
         #expect(result.stdout.contains("shards stopped with records not processed: shardId-000000000000"))
         #expect(result.stdout.contains("exit 4"))
         #expect(Self.pid(program: "sleep", argumentsContaining: [marker]) == nil, "the hung processor child was killed with its reducer")

@@ -1,15 +1,14 @@
-import DequeModule
-
 /// Tracks which records of a shard are complete and where the shard may safely checkpoint.
 ///
 /// Records get consecutive indices as they are appended. A record is complete when every item
 /// extracted from it has been acknowledged (tracked as a set of item indices, so duplicates from
 /// redelivery never complete it early), or when it yields zero items. The safe checkpoint is
-/// the position of the last record of the longest complete prefix: the tracker never offers a
-/// position past an incomplete record.
+/// the last record of the longest complete prefix: the tracker never offers a record past an
+/// incomplete one. It tracks indices only; the worker knows each record's position in the
+/// shard (its sequence and sub-sequence number).
 ///
-/// Memory holds only the records from the first incomplete one onwards.
-public struct CheckpointTracker<Position: Sendable>: Sendable {
+/// Memory holds only the records from the first incomplete one onwards, a byte each.
+public struct CheckpointTracker: Sendable {
     enum State: Sendable {
         /// No acknowledgement yet, so the item count is unknown.
         case awaiting
@@ -37,14 +36,12 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         case itemCountMismatch(expected: UInt32, received: UInt32)
     }
 
-    // One entry per held record, in two parallel queues: the hot path reads and writes only the
-    // trivial states, never copying a position (which may hold a reference).
-    private var states: Deque<State> = []
-    private var positions: Deque<Position> = []
+    /// One entry per held record.
+    private var states = RingBuffer<State>()
     /// Index of the first record still held (the first incomplete one, or `nextIndex`).
     public private(set) var firstIndex: UInt64
-    /// The last record of the complete prefix: its index and position.
-    public private(set) var checkpointable: (index: UInt64, position: Position)?
+    /// The last record of the complete prefix (nil while the first record is incomplete).
+    public private(set) var checkpointable: UInt64?
     /// Records appended and not complete.
     public private(set) var incompleteCount = 0
 
@@ -60,11 +57,16 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
 
     /// Appends a record and returns its index.
     @discardableResult
-    public mutating func append(_ position: Position) -> UInt64 {
+    public mutating func append() -> UInt64 {
         states.append(.awaiting)
-        positions.append(position)
         incompleteCount += 1
         return nextIndex - 1
+    }
+
+    /// Appends `count` records.
+    public mutating func append(count: Int) {
+        for _ in 0..<count { states.append(.awaiting) }
+        incompleteCount += count
     }
 
     /// Records that item `item` of `itemCount` items of record `record` is done.
@@ -114,12 +116,6 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         return false
     }
 
-    /// The position of a held record.
-    public func position(of record: UInt64) -> Position? {
-        guard record >= firstIndex, record < nextIndex else { return nil }
-        return positions[Int(record - firstIndex)]
-    }
-
     /// Indices of all incomplete records, in order.
     public var incompleteRecords: [UInt64] {
         var result: [UInt64] = []
@@ -137,9 +133,8 @@ public struct CheckpointTracker<Position: Sendable>: Sendable {
         guard offset == 0 else { return }
         var completed = 0
         while completed < states.count, case .complete = states[completed] { completed += 1 }
-        checkpointable = (firstIndex + UInt64(completed) - 1, positions[completed - 1])
+        checkpointable = firstIndex + UInt64(completed) - 1
         states.removeFirst(completed)
-        positions.removeFirst(completed)
         firstIndex += UInt64(completed)
     }
 }

@@ -282,72 +282,87 @@ public struct MapperStateMachine: Sendable {
         let shardId = ByteBuffer(string: batch.shardId)
         let stream = ByteBuffer(string: batch.stream)
         var completedHere: [Ack] = []
-        var returned = (count: 0, bytes: 0)
         let filter = configuration.filter
-        let wholeRecords = configuration.extractor.mode == .record && configuration.extractor.key == .partitionKey && filter.isEmpty
-        for record in batch.records {
-            returned.count += 1
-            returned.bytes += record.encodedSize
-            if wholeRecords {
-                // One item per record, keyed by its partition key: copy it across as it is.
-                let key = record.partitionKey ?? record.sequenceNumber
-                let reducer = key.withUnsafeReadableBytes { Partitioner.partition($0, count: configuration.reducerCount) }
-                let token = Token(router: batch.router, worker: batch.worker, record: record.index, item: 0, itemCount: 1)
-                queues[reducer].append { WireItem.writeWholeRecord(record, token: token, shardId: shardId, stream: stream, to: &$0) }
-                continue
+        if configuration.extractor.mode == .record && configuration.extractor.key == .partitionKey && filter.isEmpty {
+            // One item per record, keyed by its partition key: each record is copied across as
+            // it is, read in place from the batch's bytes.
+            batch.records.bytes.withUnsafeReadableBytes { raw in
+                shardId.withUnsafeReadableBytes { shard in
+                    stream.withUnsafeReadableBytes { stream in
+                        var offset = 0
+                        for _ in 0..<batch.records.count {
+                            let fields = RecordLayout.fields(at: offset, in: raw)
+                            let record = UnsafeRawBufferPointer(rebasing: raw[offset..<offset + fields.size])
+                            let hasKey = record[RecordLayout.flagsOffset] & RecordLayout.Flag.hasPartitionKey != 0
+                            let key = hasKey
+                                ? UnsafeRawBufferPointer(rebasing: record[fields.keyAt..<fields.dataLengthAt])
+                                : UnsafeRawBufferPointer(rebasing: record[fields.sequenceAt..<fields.keyLengthAt])
+                            let reducer = Partitioner.partition(key, count: configuration.reducerCount)
+                            let index = UInt64(bigEndian: record.loadUnaligned(fromByteOffset: RecordLayout.indexOffset, as: UInt64.self))
+                            let token = Token(router: batch.router, worker: batch.worker, record: index, item: 0, itemCount: 1)
+                            queues[reducer].append {
+                                WireItem.writeWholeRecord(record, fields: fields, token: token, shardId: shard, stream: stream, to: &$0)
+                            }
+                            offset += fields.size
+                        }
+                    }
+                }
             }
-            scratch.removeAll(keepingCapacity: true)
-            if let warning = configuration.extractor.extract(record, into: &scratch) {
-                corruptAggregates += 1
-                actions.append(.report(.corruptAggregate(
-                    shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: warning)))
-            }
-            let count = UInt32(scratch.count)
-            if count == 0 {
-                completedHere.append(Ack(
-                    token: Token(router: batch.router, worker: batch.worker, record: record.index, item: 0, itemCount: 0),
-                    status: .ok))
-                continue
-            }
-            for (position, extracted) in scratch.enumerated() {
-                if extracted.error == nil, !filter.keeps(extracted, of: record, stream: batch.stream, shardId: batch.shardId) {
-                    itemsFiltered += 1
+        } else {
+            for record in batch.records {
+                scratch.removeAll(keepingCapacity: true)
+                if let warning = configuration.extractor.extract(record, into: &scratch) {
+                    corruptAggregates += 1
+                    actions.append(.report(.corruptAggregate(
+                        shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: warning)))
+                }
+                let count = UInt32(scratch.count)
+                if count == 0 {
                     completedHere.append(Ack(
-                        token: Token(router: batch.router, worker: batch.worker, record: record.index, item: UInt32(position), itemCount: count),
+                        token: Token(router: batch.router, worker: batch.worker, record: record.index, item: 0, itemCount: 0),
                         status: .ok))
                     continue
                 }
-                if let error = extracted.error {
-                    itemsInvalid += 1
-                    actions.append(.report(.itemError(
-                        shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: error)))
-                }
-                let reducer = extracted.key.withUnsafeReadableBytes {
-                    Partitioner.partition($0, count: configuration.reducerCount)
-                }
-                queues[reducer].append { buffer in
-                    WireItem.write(
-                        token: Token(router: batch.router, worker: batch.worker, record: record.index,
-                                     item: UInt32(position), itemCount: count),
-                        subSequenceNumber: record.subSequenceNumber,
-                        arrivalTimestamp: record.arrivalTimestamp,
-                        shardId: shardId,
-                        stream: stream,
-                        sequenceNumber: record.sequenceNumber,
-                        partitionKey: extracted.partitionKey,
-                        key: extracted.key,
-                        error: extracted.error,
-                        isDynamoDBRecord: extracted.isDynamoDBRecord,
-                        data: extracted.data,
-                        to: &buffer
-                    )
+                for (position, extracted) in scratch.enumerated() {
+                    if extracted.error == nil, !filter.keeps(extracted, of: record, stream: batch.stream, shardId: batch.shardId) {
+                        itemsFiltered += 1
+                        completedHere.append(Ack(
+                            token: Token(router: batch.router, worker: batch.worker, record: record.index, item: UInt32(position), itemCount: count),
+                            status: .ok))
+                        continue
+                    }
+                    if let error = extracted.error {
+                        itemsInvalid += 1
+                        actions.append(.report(.itemError(
+                            shardId: batch.shardId, sequenceNumber: String(buffer: record.sequenceNumber), reason: error)))
+                    }
+                    let reducer = extracted.key.withUnsafeReadableBytes {
+                        Partitioner.partition($0, count: configuration.reducerCount)
+                    }
+                    queues[reducer].append { buffer in
+                        WireItem.write(
+                            token: Token(router: batch.router, worker: batch.worker, record: record.index,
+                                         item: UInt32(position), itemCount: count),
+                            subSequenceNumber: record.subSequenceNumber,
+                            arrivalTimestamp: record.arrivalTimestamp,
+                            shardId: shardId,
+                            stream: stream,
+                            sequenceNumber: record.sequenceNumber,
+                            partitionKey: extracted.partitionKey,
+                            key: extracted.key,
+                            error: extracted.error,
+                            isDynamoDBRecord: extracted.isDynamoDBRecord,
+                            data: extracted.data,
+                            to: &buffer
+                        )
+                    }
                 }
             }
         }
         recordsProcessed += batch.records.count
         if !completedHere.isEmpty { actions.append(.send(next.connection, .acks(completedHere))) }
         if var router = routers[next.connection] {
-            router.credit.release(count: returned.count, bytes: returned.bytes)
+            router.credit.release(count: batch.records.count, bytes: batch.records.byteCount)
             routers[next.connection] = router
         }
     }

@@ -45,8 +45,10 @@ public struct ReducerStateMachine: Sendable {
 
     /// An item waiting here, with where it came from and how often it failed.
     public struct PendingItem: Hashable, Sendable {
-        public var item: WireItem
+        // `source` first: the memberwise initializer (which the public one delegates to, see
+        // below) then has labels of its own.
         public var source: ConnectionID
+        public var item: WireItem
         public var attempts: Int
         public var lastError: String?
         /// Why it goes to the dead-letter sink, once it does.
@@ -54,22 +56,6 @@ public struct ReducerStateMachine: Sendable {
         var arrival: NIODeadline
         /// When its record becomes older than `maxRecordAge` (nil: never).
         var expiry: NIODeadline?
-
-        public init(item: consuming WireItem, source: ConnectionID, attempts: Int = 0, lastError: String? = nil, reason: DeadLetterReason? = nil,
-                    arrival: NIODeadline, expiry: NIODeadline? = nil) {
-            self.item = consume item
-            self.source = source
-            self.attempts = attempts
-            self.lastError = lastError
-            self.reason = reason
-            self.arrival = arrival
-            self.expiry = expiry
-        }
-    }
-
-    public enum Outcome: Hashable, Sendable {
-        case ok
-        case failed(String)
     }
 
     public enum Action: Sendable {
@@ -213,13 +199,14 @@ public struct ReducerStateMachine: Sendable {
         return actions
     }
 
-    /// The processor finished the batch handed out by ``Action/process(_:)``; `outcomes`
-    /// line up with its items.
-    public mutating func batchProcessed(_ batch: [PendingItem], outcomes: [Outcome], now: NIODeadline) -> [Action] {
-        precondition(batch.count == outcomes.count, "one outcome per item")
+    /// The processor finished the batch handed out by ``Action/process(_:)``: the items at
+    /// the positions in `failures` failed with those errors, every other one succeeded (the
+    /// shape a processor reports, so the usual all-ok batch costs nothing per item).
+    public mutating func batchProcessed(_ batch: [PendingItem], failures: [Int: String], now: NIODeadline) -> [Action] {
+        precondition(failures.keys.allSatisfy { batch.indices.contains($0) }, "a failure outside the batch")
         processing = false
         var actions: [Action] = []
-        guard outcomes.contains(where: { $0 != .ok }) else {
+        guard !failures.isEmpty else {
             // The usual case, every item ok, acknowledges the batch as it is.
             held.batchSettled()
             itemsProcessed += batch.count
@@ -232,21 +219,20 @@ public struct ReducerStateMachine: Sendable {
         // Per failed key, in order: the failed item, then every later item of the key.
         var holds: [(key: ByteBuffer, items: [PendingItem])] = []
         var holdOf: [ByteBuffer: Int] = [:]
-        var failures = 0
         var maximumAttempt = 0
         var firstError = ""
-        for (pending, outcome) in zip(batch, outcomes) {
+        for (position, pending) in batch.enumerated() {
             var pending = pending
-            if case .failed(let error) = outcome {
+            let error = failures[position]
+            if let error {
                 pending.attempts += 1
                 pending.lastError = error
-                failures += 1
                 if firstError.isEmpty { firstError = error }
             }
             let key = pending.item.key
-            if let position = holdOf[key] {
-                holds[position].items.append(pending)
-            } else if case .failed = outcome {
+            if let hold = holdOf[key] {
+                holds[hold].items.append(pending)
+            } else if error != nil {
                 if configuration.retries.map({ pending.attempts > $0 }) ?? false {
                     pending.reason = .failed
                     exhausted.append(pending)
@@ -264,7 +250,7 @@ public struct ReducerStateMachine: Sendable {
         if !holds.isEmpty {
             let delay = configuration.retryBackoff.delay(attempt: maximumAttempt)
             let heldItems = holds.reduce(0) { $0 + $1.items.count }
-            let retried = failures - exhausted.count
+            let retried = failures.count - exhausted.count
             itemsRetried += retried
             for hold in holds {
                 let attempt = hold.items[0].attempts
@@ -460,5 +446,15 @@ public struct ReducerStateMachine: Sendable {
     private mutating func refuse(_ id: ConnectionID, _ error: ErrorFrame) -> [Action] {
         mappers[id] = nil
         return [.report(.refused(id, error.message)), .close(id, error)]
+    }
+}
+
+extension ReducerStateMachine.PendingItem {
+    // In an extension, delegating to the memberwise initializer: an initializer that assigns
+    // the fields one by one makes the optimizer copy the value (two reference counts) wherever
+    // it is then stored.
+    public init(item: WireItem, source: ConnectionID, attempts: Int = 0, lastError: String? = nil, reason: DeadLetterReason? = nil,
+                arrival: NIODeadline, expiry: NIODeadline? = nil) {
+        self.init(source: source, item: item, attempts: attempts, lastError: lastError, reason: reason, arrival: arrival, expiry: expiry)
     }
 }

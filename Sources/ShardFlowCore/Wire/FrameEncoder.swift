@@ -243,6 +243,18 @@ public struct FrameEncoder: Sendable {
     }
 
     /// The header of an ITEMS frame whose `count` encoded items (`byteCount` bytes) follow it.
+    /// The header of a RECORDS frame whose records (`count` of them, `byteCount` bytes) follow
+    /// as a separate buffer.
+    public static func recordsHeader(epoch: UInt32, count: Int, byteCount: Int) -> ByteBuffer {
+        var header = ByteBuffer()
+        header.reserveCapacity(13)
+        header.writeInteger(UInt32(1 + 4 + 4 + byteCount))
+        header.writeInteger(FrameType.records.rawValue)
+        header.writeInteger(epoch)
+        header.writeInteger(UInt32(count))
+        return header
+    }
+
     public static func itemsHeader(count: Int, byteCount: Int) -> ByteBuffer {
         var header = ByteBuffer()
         header.reserveCapacity(9)
@@ -289,7 +301,7 @@ extension FrameEncoder {
         case .acks(let acks): self.acks(acks)
         case .records(let epoch, let records):
             beginRecords(epoch: epoch)
-            for record in records { appendEncodedRecord(record) }
+            appendRecords(records)
             endBatch()
         case .routedRecords(let batch):
             beginRoutedRecords(router: batch.router, worker: batch.worker, shardId: batch.shardId, stream: batch.stream)

@@ -7,8 +7,8 @@ import NIOCore
 public enum OutboundFrame: Hashable, Sendable {
     case hello(Hello)
     case credit(Credit)
-    /// RECORDS: these records, each already in wire layout, sent in resend `epoch`.
-    case records(epoch: UInt32, [ByteBuffer])
+    /// RECORDS: these records, already in wire layout, sent in resend `epoch`.
+    case records(epoch: UInt32, RecordBatch)
     /// ROUTED_RECORDS.
     case routedRecords(RoutedRecordBatch)
     /// ITEMS: `count` items already in wire layout, back to back.

@@ -30,7 +30,8 @@ public struct RecordBatch: Hashable, Sendable, Sequence {
         self.count = count
     }
 
-    private init(trusted bytes: ByteBuffer, count: Int) {
+    /// For bytes this process encoded (`count` whole records).
+    init(trusted bytes: ByteBuffer, count: Int) {
         self.bytes = bytes
         self.count = count
     }

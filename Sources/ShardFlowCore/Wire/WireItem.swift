@@ -5,28 +5,15 @@ import NIOCore
 /// its own partition key, the partitioning key and its bytes. ``ItemLayout`` has the byte layout.
 ///
 /// Like ``WireRecord``, a view over its own encoded bytes: copying it costs one reference
-/// count, and the fields are read on access.
+/// count, and the fields are read on access. It stores nothing but the bytes, so the hot paths
+/// move it around as a single reference (a value with more fields is copied more).
 public struct WireItem: Hashable, Sendable {
     /// The item's encoded bytes.
     public let encoded: ByteBuffer
-    private let shardLength: UInt8
-    private let streamLength: UInt16
-    private let sequenceLength: UInt8
-    private let partitionKeyLength: UInt16
-    private let keyLength: UInt16
-    /// Length of the error text plus its 2-byte length field; 0 when there is none.
-    private let errorFieldLength: UInt16
 
     /// Wraps bytes already validated to hold exactly one item.
     init(validated encoded: ByteBuffer) {
         self.encoded = encoded
-        let fields = encoded.withUnsafeReadableBytes { ItemLayout.fields(at: 0, in: $0) }
-        shardLength = UInt8(fields.shardLength)
-        streamLength = UInt16(fields.streamLength)
-        sequenceLength = UInt8(fields.sequenceLength)
-        partitionKeyLength = UInt16(fields.partitionKeyLength)
-        keyLength = UInt16(fields.keyLength)
-        errorFieldLength = UInt16(fields.errorFieldLength)
     }
 
     public init(
@@ -66,38 +53,57 @@ public struct WireItem: Hashable, Sendable {
             ? encoded.getInteger(at: encoded.readerIndex + Token.encodedSize + 9, as: Int64.self)! : nil
     }
 
-    private var shardAt: Int { encoded.readerIndex + ItemLayout.fixedHeaderSize + 1 }
-    private var streamAt: Int { shardAt + Int(shardLength) + 2 }
-    private var sequenceAt: Int { streamAt + Int(streamLength) + 1 }
-    private var partitionKeyAt: Int { sequenceAt + Int(sequenceLength) + 2 }
-    private var keyAt: Int { partitionKeyAt + Int(partitionKeyLength) + 2 }
-    private var dataAt: Int { keyAt + Int(keyLength) + Int(errorFieldLength) + 4 }
+    /// Where the variable fields sit (read from the bytes, which were validated).
+    private var fields: ItemLayout.Fields {
+        encoded.withUnsafeReadableBytes { ItemLayout.fields(at: 0, in: $0) }
+    }
 
-    public var shardId: ByteBuffer { encoded.getSlice(at: shardAt, length: Int(shardLength))! }
+    private func slice(at offset: Int, length: Int) -> ByteBuffer {
+        encoded.getSlice(at: encoded.readerIndex + offset, length: length)!
+    }
+
+    public var shardId: ByteBuffer {
+        let fields = fields
+        return slice(at: fields.shardAt, length: fields.shardLength)
+    }
     /// The stream of the record (empty when its worker named none).
-    public var stream: ByteBuffer { encoded.getSlice(at: streamAt, length: Int(streamLength))! }
+    public var stream: ByteBuffer {
+        let fields = fields
+        return slice(at: fields.streamAt, length: fields.streamLength)
+    }
     /// Whether the data is a DynamoDB Streams record (`--extract dynamodb`).
     public var isDynamoDBRecord: Bool { flags & RecordLayout.Flag.dynamoDBRecord != 0 }
-    public var sequenceNumber: ByteBuffer { encoded.getSlice(at: sequenceAt, length: Int(sequenceLength))! }
+    public var sequenceNumber: ByteBuffer {
+        let fields = fields
+        return slice(at: fields.sequenceAt, length: fields.sequenceLength)
+    }
 
     /// The item's own partition key (a KPL user record's key from the aggregate's table,
     /// otherwise the record's); nil when the record had none.
     public var partitionKey: ByteBuffer? {
-        flags & RecordLayout.Flag.hasPartitionKey != 0
-            ? encoded.getSlice(at: partitionKeyAt, length: Int(partitionKeyLength))! : nil
+        guard flags & RecordLayout.Flag.hasPartitionKey != 0 else { return nil }
+        let fields = fields
+        return slice(at: fields.partitionKeyAt, length: fields.partitionKeyLength)
     }
 
     /// The key the item was partitioned by.
-    public var key: ByteBuffer { encoded.getSlice(at: keyAt, length: Int(keyLength))! }
+    public var key: ByteBuffer {
+        let fields = fields
+        return slice(at: fields.keyAt, length: fields.keyLength)
+    }
 
     /// Set when the mapper could not prepare the item (for example its `json:` key is missing):
     /// the reducer does not run the processor on it and applies the error policy instead.
     public var error: String? {
-        guard errorFieldLength > 0 else { return nil }
-        return encoded.getString(at: keyAt + Int(keyLength) + 2, length: Int(errorFieldLength) - 2)
+        guard flags & RecordLayout.Flag.hasError != 0 else { return nil }
+        let fields = fields
+        return encoded.getString(at: encoded.readerIndex + fields.errorAt, length: fields.errorFieldLength - 2)
     }
 
-    public var data: ByteBuffer { encoded.getSlice(at: dataAt, length: encoded.writerIndex - dataAt)! }
+    public var data: ByteBuffer {
+        let dataAt = fields.dataAt
+        return slice(at: dataAt, length: encoded.readableBytes - dataAt)
+    }
 
     /// Bytes this item occupies on the wire.
     public var encodedSize: Int { encoded.readableBytes }
@@ -165,31 +171,44 @@ public struct WireItem: Hashable, Sendable {
         _ record: WireRecord, token: Token, shardId: ByteBuffer, stream: ByteBuffer, to buffer: inout ByteBuffer
     ) -> Int {
         record.encoded.withUnsafeReadableBytes { raw in
-            let record = RecordLayout.fields(at: 0, in: raw)
-            let hasKey = raw[RecordLayout.flagsOffset] & RecordLayout.Flag.hasPartitionKey != 0
-            // The key: the partition key, else the sequence number.
-            let key = hasKey
-                ? UnsafeRawBufferPointer(rebasing: raw[record.keyAt..<record.dataLengthAt])
-                : UnsafeRawBufferPointer(rebasing: raw[record.sequenceAt..<record.keyLengthAt])
-            let size = raw.count + Token.encodedSize - 8 + 1 + shardId.readableBytes + 2 + stream.readableBytes + 2 + key.count
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
-                var out = RawWriter(output.baseAddress!)
-                token.write(to: &out)
-                // flags, sub-sequence number, timestamp
-                out.bytes(UnsafeRawBufferPointer(rebasing: raw[RecordLayout.flagsOffset..<RecordLayout.fixedHeaderSize]))
-                out.integer(UInt8(shardId.readableBytes))
-                shardId.withUnsafeReadableBytes { out.bytes($0) }
-                out.integer(UInt16(stream.readableBytes))
-                stream.withUnsafeReadableBytes { out.bytes($0) }
-                // sequence number and partition key, with their lengths
-                out.bytes(UnsafeRawBufferPointer(rebasing: raw[RecordLayout.fixedHeaderSize..<record.dataLengthAt]))
-                out.integer(UInt16(key.count))
-                out.bytes(key)
-                out.bytes(UnsafeRawBufferPointer(rebasing: raw[record.dataLengthAt...]))  // data length and data
-                return out.position
+            shardId.withUnsafeReadableBytes { shard in
+                stream.withUnsafeReadableBytes { stream in
+                    writeWholeRecord(raw, fields: RecordLayout.fields(at: 0, in: raw), token: token, shardId: shard, stream: stream, to: &buffer)
+                }
             }
-            return size
         }
+    }
+
+    /// ``writeWholeRecord(_:token:shardId:stream:to:)`` for a record given as its validated
+    /// bytes and fields (the mapper's batch loop, which reads them in place).
+    @discardableResult
+    static func writeWholeRecord(
+        _ raw: UnsafeRawBufferPointer, fields record: RecordLayout.Fields, token: Token,
+        shardId: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, to buffer: inout ByteBuffer
+    ) -> Int {
+        let hasKey = raw[RecordLayout.flagsOffset] & RecordLayout.Flag.hasPartitionKey != 0
+        // The key: the partition key, else the sequence number.
+        let key = hasKey
+            ? UnsafeRawBufferPointer(rebasing: raw[record.keyAt..<record.dataLengthAt])
+            : UnsafeRawBufferPointer(rebasing: raw[record.sequenceAt..<record.keyLengthAt])
+        let size = raw.count + Token.encodedSize - 8 + 1 + shardId.count + 2 + stream.count + 2 + key.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
+            var out = RawWriter(output.baseAddress!)
+            token.write(to: &out)
+            // flags, sub-sequence number, timestamp
+            out.bytes(UnsafeRawBufferPointer(rebasing: raw[RecordLayout.flagsOffset..<RecordLayout.fixedHeaderSize]))
+            out.integer(UInt8(shardId.count))
+            out.bytes(shardId)
+            out.integer(UInt16(stream.count))
+            out.bytes(stream)
+            // sequence number and partition key, with their lengths
+            out.bytes(UnsafeRawBufferPointer(rebasing: raw[RecordLayout.fixedHeaderSize..<record.dataLengthAt]))
+            out.integer(UInt16(key.count))
+            out.bytes(key)
+            out.bytes(UnsafeRawBufferPointer(rebasing: raw[record.dataLengthAt...]))  // data length and data
+            return out.position
+        }
+        return size
     }
 
     /// Validates `count` items in `bytes` and returns them.

@@ -4,20 +4,16 @@ import NIOCore
 /// One record as it travels worker → router → mapper: the worker's record index, the Kinesis
 /// metadata the processors need, and the payload. ``RecordLayout`` has the byte layout.
 ///
-/// A `WireRecord` is a view over its own encoded bytes (one buffer, so copying it is one
-/// reference count); the fields are read from them on access.
+/// A `WireRecord` is a view over its own encoded bytes and stores nothing else (one buffer, so
+/// copying it is one reference count, and the hot paths move it as a single reference); the
+/// fields are read from the bytes on access.
 public struct WireRecord: Hashable, Sendable {
     /// The record's encoded bytes.
     public let encoded: ByteBuffer
-    private let sequenceLength: UInt8
-    private let keyLength: UInt16
 
     /// Wraps bytes already validated to hold exactly one record.
     init(validated encoded: ByteBuffer) {
         self.encoded = encoded
-        let fields = encoded.withUnsafeReadableBytes { RecordLayout.fields(at: 0, in: $0) }
-        sequenceLength = UInt8(fields.sequenceLength)
-        keyLength = UInt16(fields.keyLength)
     }
 
     public init(
@@ -61,19 +57,32 @@ public struct WireRecord: Hashable, Sendable {
             ? encoded.getInteger(at: encoded.readerIndex + RecordLayout.timestampOffset, as: Int64.self)! : nil
     }
 
-    private var sequenceAt: Int { encoded.readerIndex + RecordLayout.fixedHeaderSize + 1 }
-    private var keyAt: Int { sequenceAt + Int(sequenceLength) + 2 }
-    private var dataAt: Int { keyAt + Int(keyLength) + 4 }
+    /// Where the variable fields sit (read from the bytes, which were validated).
+    private var fields: RecordLayout.Fields {
+        encoded.withUnsafeReadableBytes { RecordLayout.fields(at: 0, in: $0) }
+    }
+
+    private func slice(at offset: Int, length: Int) -> ByteBuffer {
+        encoded.getSlice(at: encoded.readerIndex + offset, length: length)!
+    }
 
     /// The decimal sequence number, byte for byte as the daemon sent it.
-    public var sequenceNumber: ByteBuffer { encoded.getSlice(at: sequenceAt, length: Int(sequenceLength))! }
+    public var sequenceNumber: ByteBuffer {
+        let fields = fields
+        return slice(at: fields.sequenceAt, length: fields.sequenceLength)
+    }
 
     /// nil when the daemon sent none (DynamoDB Streams through adapter 1.x).
     public var partitionKey: ByteBuffer? {
-        flags & RecordLayout.Flag.hasPartitionKey != 0 ? encoded.getSlice(at: keyAt, length: Int(keyLength))! : nil
+        guard flags & RecordLayout.Flag.hasPartitionKey != 0 else { return nil }
+        let fields = fields
+        return slice(at: fields.keyAt, length: fields.keyLength)
     }
 
-    public var data: ByteBuffer { encoded.getSlice(at: dataAt, length: encoded.writerIndex - dataAt)! }
+    public var data: ByteBuffer {
+        let fields = fields
+        return slice(at: fields.dataAt, length: fields.dataLength)
+    }
 
     /// Bytes this record occupies on the wire.
     public var encodedSize: Int { encoded.readableBytes }

@@ -11,11 +11,9 @@ public enum DaemonLine: Sendable {
     public static func parse(_ line: ByteBuffer, firstIndex: UInt64) throws(MLDError) -> DaemonLine {
         var encoded = ByteBufferAllocator().buffer(capacity: line.readableBytes)
         var ends: [Int] = []
-        var sequences: [(start: Int, length: Int, sub: Int64?)] = []
         let parsed: Result<MLDDecoder.Parsed, MLDError> = line.withUnsafeReadableBytes { raw in
             Result { () throws(MLDError) -> MLDDecoder.Parsed in
                 try MLDDecoder.parseDaemonMessage(raw) { (view: MLDRecordView) throws(MLDError) in
-                    let start = encoded.writerIndex
                     do throws(Base64.DecodingError) {
                         try WireRecord.append(
                             index: firstIndex + UInt64(ends.count),
@@ -29,20 +27,12 @@ public enum DaemonLine: Sendable {
                         throw MLDError(.invalidField(field: "data", reason: error.description))
                     }
                     ends.append(encoded.writerIndex)
-                    sequences.append((start, view.sequenceNumber.count, view.subSequenceNumber))
                 }
             }
         }
         switch parsed {
         case .success(.processRecords(_, let millisBehindLatest)):
-            var positions: [SequencePosition] = []
-            positions.reserveCapacity(sequences.count)
-            for sequence in sequences {
-                // The digits stay inside the encoded record: no copy per record.
-                let digits = encoded.getSlice(at: sequence.start + RecordLayout.fixedHeaderSize + 1, length: sequence.length)!
-                positions.append(SequencePosition(sequenceNumber: SequenceNumber(validatedDigits: digits), subSequenceNumber: sequence.sub))
-            }
-            return .processRecords(ReceivedRecords(encoded: encoded, ends: ends, positions: positions), millisBehindLatest: millisBehindLatest)
+            return .processRecords(ReceivedRecords(encoded: encoded, ends: ends), millisBehindLatest: millisBehindLatest)
         case .success(.message(let message)):
             return .message(message)
         case .failure(let error):

@@ -1,4 +1,3 @@
-import DequeModule
 import NIOCore
 
 /// A worker's connection to its router, as a pure state machine composed into
@@ -56,7 +55,7 @@ public struct RouterLinkStateMachine: Sendable {
     private var state = State.disconnected
     private var credit = CreditBalance()
     public private(set) var store = RecordStore()
-    private var sendQueue: Deque<UInt64> = []
+    private var sendQueue = RingBuffer<UInt64>()
     /// `PEER_LOST` frames received on this connection.
     public private(set) var epoch: UInt32 = 0
 
@@ -79,7 +78,7 @@ public struct RouterLinkStateMachine: Sendable {
 
     /// Keeps the records of a `processRecords` message (they get the next indices).
     public mutating func store(_ records: ReceivedRecords) {
-        for index in 0..<records.count { store.append(records.record(index)) }
+        store.append(records)
     }
 
     /// Drops records below `index` (complete, behind the safe checkpoint).
@@ -96,23 +95,40 @@ public struct RouterLinkStateMachine: Sendable {
     }
 
     /// Sends queued records within the router's credit; `isComplete` says which records no
-    /// longer need sending.
+    /// longer need sending. A RECORDS frame carries a run of consecutive records that arrived
+    /// in one `processRecords` message, as one slice of their bytes (the usual case: a
+    /// message's records queued in order); a gap or the end of the message starts a new frame.
     public mutating func pump(isComplete: (UInt64) -> Bool) -> [Action] {
         guard case .ready(let id) = state else { return [] }
         var actions: [Action] = []
-        while credit.canSend, !sendQueue.isEmpty {
-            var batch: [ByteBuffer] = []
-            var bytes = 0
-            while let index = sendQueue.first, credit.canSend,
-                  batch.count < configuration.maximumBatchRecords, bytes < configuration.maximumBatchBytes {
+        while credit.canSend, let start = sendQueue.first {
+            guard !isComplete(start), store.contains(start) else {
                 sendQueue.removeFirst()
-                store.setQueued(index, false)
-                guard !isComplete(index), let record = store[index] else { continue }
-                batch.append(record)
-                bytes += record.readableBytes
-                credit.spend(count: 1, bytes: record.readableBytes)
+                store.setQueued(start, false)
+                continue
             }
-            if !batch.isEmpty { actions.append(.send(id, .records(epoch: epoch, batch))) }
+            var bytes = 0
+            var expected = start
+            var queueOffset = 0
+            var credit = self.credit
+            // The run: the next queued indices, consecutive, incomplete, within credit and the
+            // frame limits.
+            let run = store.run(from: start, limit: configuration.maximumBatchRecords) { index, size in
+                guard credit.canSend, bytes < configuration.maximumBatchBytes, index == expected,
+                      queueOffset < sendQueue.count, sendQueue[queueOffset] == index, index == start || !isComplete(index)
+                else { return false }
+                credit.spend(count: 1, bytes: size)
+                bytes += size
+                expected += 1
+                queueOffset += 1
+                return true
+            }
+            guard let run else { break }
+            self.credit = credit
+            for _ in 0..<run.count {
+                store.setQueued(sendQueue.removeFirst(), false)
+            }
+            actions.append(.send(id, .records(epoch: epoch, run)))
         }
         return actions
     }

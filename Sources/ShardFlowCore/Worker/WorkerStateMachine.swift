@@ -124,7 +124,7 @@ public struct WorkerStateMachine: Sendable {
     }
 
     public let configuration: Configuration
-    public private(set) var tracker = CheckpointTracker<SequencePosition>()
+    public private(set) var tracker = CheckpointTracker()
     public private(set) var link: RouterLinkStateMachine
     public private(set) var shardId: String?
     private var phase = Phase.awaitingInitialize
@@ -160,8 +160,15 @@ public struct WorkerStateMachine: Sendable {
 
     /// The oldest incomplete record: its index and position.
     public var oldestIncomplete: (index: UInt64, position: SequencePosition)? {
-        guard tracker.incompleteCount > 0, let position = tracker.position(of: tracker.firstIndex) else { return nil }
+        guard tracker.incompleteCount > 0, let position = link.store.position(of: tracker.firstIndex) else { return nil }
         return (tracker.firstIndex, position)
+    }
+
+    /// The safe checkpoint: the last record of the complete prefix, with its position.
+    private var checkpointable: (index: UInt64, position: SequencePosition)? {
+        guard let index = tracker.checkpointable else { return nil }
+        if let released = link.store.lastReleased, released.index == index { return released }
+        return link.store.position(of: index).map { (index, $0) }
     }
 
     /// Records registered and not complete.
@@ -190,19 +197,15 @@ public struct WorkerStateMachine: Sendable {
         case .processRecords(let records, _):
             var encoded = ByteBuffer()
             var ends: [Int] = []
-            var positions: [SequencePosition] = []
             for (offset, record) in records.enumerated() {
-                let position = SequencePosition(sequenceNumber: SequenceNumber(record.sequenceNumber) ?? SequenceNumber("0")!,
-                                                subSequenceNumber: record.subSequenceNumber)
                 WireRecord(index: tracker.nextIndex + UInt64(offset), subSequenceNumber: record.subSequenceNumber.map { UInt64($0) },
                            arrivalTimestamp: record.approximateArrivalTimestamp,
                            sequenceNumber: ByteBuffer(string: record.sequenceNumber),
                            partitionKey: record.partitionKey.map { ByteBuffer(string: $0) },
                            data: ByteBuffer(bytes: record.data)).write(to: &encoded)
                 ends.append(encoded.readableBytes)
-                positions.append(position)
             }
-            return processRecordsReceived(ReceivedRecords(encoded: encoded, ends: ends, positions: positions), now: now)
+            return processRecordsReceived(ReceivedRecords(encoded: encoded, ends: ends), now: now)
         case .initialize(let shardId, let sequenceNumber, _):
             guard case .awaitingInitialize = phase else {
                 return violation("initialize received twice", into: &actions)
@@ -241,7 +244,7 @@ public struct WorkerStateMachine: Sendable {
         var actions: [Action] = []
         guard begin(.processRecords, into: &actions) else { return actions }
         let first = tracker.nextIndex
-        for position in records.positions { tracker.append(position) }
+        tracker.append(count: records.count)
         link.store(records)
         if tracker.nextIndex > first { send(first..<tracker.nextIndex, into: &actions) }
         phase = .handling(Pending(responseFor: .processRecords, kind: .processRecords))
@@ -426,7 +429,7 @@ public struct WorkerStateMachine: Sendable {
 
         switch pending.kind {
         case .processRecords:
-            if shouldCheckpointOnInterval(now: now), let safe = tracker.checkpointable {
+            if shouldCheckpointOnInterval(now: now), let safe = checkpointable {
                 requestCheckpoint(safe.position, index: safe.index, attempt: 1, into: &actions)
                 return
             }
@@ -448,7 +451,7 @@ public struct WorkerStateMachine: Sendable {
             if !pending.finalCheckpointDone, !checkpointingStopped {
                 pending.finalCheckpointDone = true
                 phase = .handling(pending)
-                if let safe = tracker.checkpointable, safe.index != lastCheckpointedIndex {
+                if let safe = checkpointable, safe.index != lastCheckpointedIndex {
                     requestCheckpoint(safe.position, index: safe.index, attempt: 1, into: &actions)
                     return
                 }
@@ -492,7 +495,7 @@ public struct WorkerStateMachine: Sendable {
     }
 
     private func shouldCheckpointOnInterval(now: NIODeadline) -> Bool {
-        guard !checkpointingStopped, let safe = tracker.checkpointable, safe.index != lastCheckpointedIndex else {
+        guard !checkpointingStopped, let safe = tracker.checkpointable, safe != lastCheckpointedIndex else {
             return false
         }
         return now - lastCheckpointTime >= configuration.checkpointInterval
@@ -557,7 +560,7 @@ public struct WorkerStateMachine: Sendable {
         if case .handling(let pending) = phase, case .idle = checkpoint {
             switch pending.kind {
             case .processRecords where holdingStatus && !checkpointingStopped
-                && tracker.checkpointable.map({ $0.index != lastCheckpointedIndex }) == true:
+                && tracker.checkpointable.map({ $0 != lastCheckpointedIndex }) == true:
                 // Something new to checkpoint while the status is held: wake up when the
                 // interval allows it (acks arriving meanwhile re-evaluate anyway).
                 consider(lastCheckpointTime + configuration.checkpointInterval)

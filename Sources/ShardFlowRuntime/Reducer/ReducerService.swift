@@ -157,20 +157,24 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
                     logger.warning("the processor has been working on a batch of \(batch.count) items for \(Int(seconds))s (first: shard \(String(buffer: batch[0].item.shardId)) sequence number \(String(buffer: batch[0].item.sequenceNumber))); its shards wait")
                 }
                 let processor = self.processor
-                executor.run { () -> [ReducerStateMachine.Outcome] in
+                let logger = self.logger
+                executor.run { () -> [Int: String] in
                     let items = batch.map { ProcessorItem($0.item) }
                     do {
-                        let result = try processor.value.process(items)
-                        if result.failures.isEmpty { return Array(repeating: .ok, count: batch.count) }
-                        return (0..<batch.count).map { result.failures[$0].map { .failed($0) } ?? .ok }
+                        let failures = try processor.value.process(items).failures
+                        guard failures.keys.contains(where: { !batch.indices.contains($0) }) else { return failures }
+                        // A position that names no item of the batch fails nothing.
+                        let outside = failures.keys.filter { !batch.indices.contains($0) }.sorted()
+                        logger.warning("the processor reported failures at positions \(outside) of a batch of \(batch.count) items; ignoring those positions")
+                        return failures.filter { batch.indices.contains($0.key) }
                     } catch {
-                        return Array(repeating: .failed("\(error)"), count: batch.count)
+                        return Self.everyItem(of: batch, failed: "\(error)")
                     }
                 }.whenComplete { result in
                     watchdog?.cancel()
                     self.observability.batchDuration.recordNanoseconds((self.eventLoop.now - started).nanoseconds)
-                    let outcomes = (try? result.get()) ?? Array(repeating: .failed("processor thread stopped"), count: batch.count)
-                    self.run(self.machine.batchProcessed(batch, outcomes: outcomes, now: self.eventLoop.now))
+                    let failures = (try? result.get()) ?? Self.everyItem(of: batch, failed: "processor thread stopped")
+                    self.run(self.machine.batchProcessed(batch, failures: failures, now: self.eventLoop.now))
                     self.registry.flush()
                     self.completeDrainIfIdle()
                 }
@@ -188,6 +192,11 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
                 report(event)
             }
         }
+    }
+
+    /// Failures naming every position of `batch`.
+    private static func everyItem(of batch: [ReducerStateMachine.PendingItem], failed error: String) -> [Int: String] {
+        Dictionary(uniqueKeysWithValues: batch.indices.map { ($0, error) })
     }
 
     private func writeDeadLetters(_ items: [ReducerStateMachine.PendingItem]) {

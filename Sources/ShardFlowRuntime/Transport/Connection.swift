@@ -34,11 +34,19 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
             queue(header: FrameEncoder.routedRecordsHeader(batch), payload: batch.records.bytes)
         case .items(let count, let bytes):
             queue(header: FrameEncoder.itemsHeader(count: count, byteCount: bytes.readableBytes), payload: bytes)
+        case .records(let epoch, let records) where records.byteCount >= Self.separatePayloadBytes:
+            // A worker's stored records: a slice of a whole daemon message, sent as it is.
+            queue(header: FrameEncoder.recordsHeader(epoch: epoch, count: records.count, byteCount: records.byteCount),
+                  payload: records.bytes)
         case .hello, .credit, .records, .acks, .peerLost, .drain, .error:
             encoder.encode(frame)
             isDirty = isDirty || encoder.byteCount > 0
         }
     }
+
+    /// RECORDS payloads from this size on leave as their own buffer; smaller ones are copied
+    /// into the encoder (cheaper than another buffer in the write).
+    static let separatePayloadBytes = 16 * 1024
 
     private func queue(header: ByteBuffer, payload: ByteBuffer) {
         if encoder.byteCount > 0 { pendingBuffers.append(encoder.take()) }

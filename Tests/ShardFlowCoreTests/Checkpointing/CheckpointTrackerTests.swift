@@ -7,7 +7,37 @@ import Testing
 /// and after each step the safe checkpoint and the number of incomplete records.
 @Suite("Checkpoint tracker")
 struct CheckpointTrackerTests {
-    typealias Tracker = CheckpointTracker<String>
+    /// The tracker with a position per record (as the worker keeps them), so transcripts read
+    /// as the checkpoint rule does: "checkpoint at R3".
+    struct Named<Position> {
+        var tracker = CheckpointTracker()
+        /// Every record's position, by index (the worker reads them from the records it holds).
+        var positions: [Position] = []
+
+        @discardableResult
+        mutating func append(_ position: Position) -> UInt64 {
+            positions.append(position)
+            return tracker.append()
+        }
+
+        @discardableResult
+        mutating func itemCompleted(record: UInt64, item: UInt32, itemCount: UInt32) -> CheckpointTracker.AckOutcome {
+            tracker.itemCompleted(record: record, item: item, itemCount: itemCount)
+        }
+
+        var checkpointable: (index: UInt64, position: Position)? { tracker.checkpointable.map { ($0, positions[Int($0)]) } }
+        /// The position of a held record (nil once it is behind the complete prefix).
+        func position(of record: UInt64) -> Position? {
+            record >= tracker.firstIndex && record < tracker.nextIndex ? positions[Int(record)] : nil
+        }
+        func isComplete(_ record: UInt64) -> Bool { tracker.isComplete(record) }
+        var incompleteCount: Int { tracker.incompleteCount }
+        var incompleteRecords: [UInt64] { tracker.incompleteRecords }
+        var heldCount: Int { tracker.heldCount }
+        var firstIndex: UInt64 { tracker.firstIndex }
+    }
+
+    typealias Tracker = Named<String>
 
     /// Appends records named R1, R2, … and returns the tracker.
     static func tracker(records count: Int) -> Tracker {
@@ -85,7 +115,7 @@ struct CheckpointTrackerTests {
 
     @Test("KCL de-aggregated KPL records: one record per user record, each checkpointable")
     func kclDeaggregated() throws {
-        var tracker = CheckpointTracker<SequencePosition>()
+        var tracker = Named<SequencePosition>()
         for sub in 0..<3 { tracker.append(try #require(SequencePosition("4958", Int64(sub)))) }
         tracker.append(try #require(SequencePosition("4959", 0)))
         tracker.itemCompleted(record: 0, item: 0, itemCount: 1)

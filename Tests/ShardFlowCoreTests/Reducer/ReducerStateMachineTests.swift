@@ -83,7 +83,7 @@ struct ReducerStateMachineTests {
     func fullBatch() {
         var reducer = Self.machine()
         #expect(reducer.frameReceived(.items(Self.items(0...3)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock) == [.process(Self.pending(0...2))])
-        #expect(reducer.batchProcessed(Self.pending(0...2), outcomes: [.ok, .ok, .ok], now: Self.start) == [
+        #expect(reducer.batchProcessed(Self.pending(0...2), failures: [:], now: Self.start) == [
             .send(1, Self.acks([0, 1, 2])), .send(1, Self.credit(0...2)),
             .scheduleTimer(Self.start + .milliseconds(50)),
         ], "the 4th item waits for the batch timeout")
@@ -107,7 +107,7 @@ struct ReducerStateMachineTests {
         #expect(reducer.frameReceived(.items(Self.items(1...4)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock) == [],
                 "busy: the items gather")
         #expect(reducer.frameReceived(.items(Self.items(5...7)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock) == [])
-        #expect(reducer.batchProcessed(Self.pending(0...0), outcomes: [.ok], now: Self.start) == [
+        #expect(reducer.batchProcessed(Self.pending(0...0), failures: [:], now: Self.start) == [
             .send(1, Self.acks([0])), .send(1, Self.credit(0...0)), .process(Self.pending(1...7)),
         ], "the next batch takes everything that gathered")
     }
@@ -116,7 +116,7 @@ struct ReducerStateMachineTests {
     func retries() {
         var reducer = Self.machine { $0.retryBackoff.initial = .milliseconds(100) }
         _ = reducer.frameReceived(.items(Self.items(0...5)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock)
-        #expect(reducer.batchProcessed(Self.pending(0...2), outcomes: [.ok, .failed("boom"), .ok], now: Self.start) == [
+        #expect(reducer.batchProcessed(Self.pending(0...2), failures: [1: "boom"], now: Self.start) == [
             .send(1, Self.acks([0])), .send(1, Self.credit(0...0)),
             .report(.retrying(items: 1, heldBack: 1, attempt: 1, delay: .milliseconds(100), error: "boom")),
             .scheduleTimer(Self.start + .milliseconds(100)),
@@ -129,7 +129,7 @@ struct ReducerStateMachineTests {
         let due = Self.start + .milliseconds(100)
         let retry = Self.pending(1...1, attempts: 1, lastError: "boom") + Self.pending(2...3)
         #expect(reducer.timerFired(now: due) == [.process(retry)])
-        #expect(reducer.batchProcessed(retry, outcomes: [.ok, .ok, .ok], now: due) == [
+        #expect(reducer.batchProcessed(retry, failures: [:], now: due) == [
             .send(1, Self.acks([1, 2, 3])), .send(1, Self.credit(1...3)),
             .process(Self.pending(4...5)),
         ])
@@ -140,7 +140,7 @@ struct ReducerStateMachineTests {
         var reducer = Self.machine { $0.retryBackoff.initial = .milliseconds(100) }
         _ = reducer.frameReceived(.items(Self.items(0...5, key: Self.alternating)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock)
         // 0 a, 1 b, 2 a: "a" fails at record 0.
-        #expect(reducer.batchProcessed(Self.pending(0...2, key: Self.alternating), outcomes: [.failed("a down"), .ok, .ok], now: Self.start) == [
+        #expect(reducer.batchProcessed(Self.pending(0...2, key: Self.alternating), failures: [0: "a down"], now: Self.start) == [
             .send(1, Self.acks([1])), .send(1, Self.credit(1...1)),
             .report(.retrying(items: 1, heldBack: 1, attempt: 1, delay: .milliseconds(100), error: "a down")),
             .process(Self.pending(3...3, key: Self.alternating) + Self.pending(5...5, key: Self.alternating)),
@@ -148,7 +148,7 @@ struct ReducerStateMachineTests {
         #expect(reducer.heldItems == 3)
         let now = Self.start + .milliseconds(10)
         #expect(reducer.batchProcessed(Self.pending(3...3, key: Self.alternating) + Self.pending(5...5, key: Self.alternating),
-                                       outcomes: [.ok, .ok], now: now) == [
+                                       failures: [:], now: now) == [
             .send(1, Self.acks([3, 5])), .send(1, .credit(Credit(count: 2, bytes: UInt64(2 * Self.items(0...0)[0].encodedSize)))),
             .scheduleTimer(Self.start + .milliseconds(100)),
         ])
@@ -162,12 +162,12 @@ struct ReducerStateMachineTests {
     func deadLetter() {
         var reducer = Self.machine { $0.retries = 1; $0.hasDeadLetterSink = true; $0.retryBackoff.initial = .milliseconds(1) }
         _ = reducer.frameReceived(.items(Self.items(0...2)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock)
-        _ = reducer.batchProcessed(Self.pending(0...2), outcomes: [.failed("no"), .ok, .ok], now: Self.start)
+        _ = reducer.batchProcessed(Self.pending(0...2), failures: [0: "no"], now: Self.start)
         let now = Self.start + .milliseconds(10)
         let retry = Self.pending(0...0, attempts: 1, lastError: "no") + Self.pending(1...2)
         #expect(reducer.timerFired(now: now) == [.process(retry)])
         let letters = Self.pending(0...0, attempts: 2, lastError: "still no", reason: .failed)
-        #expect(reducer.batchProcessed(retry, outcomes: [.failed("still no"), .ok, .ok], now: now) == [
+        #expect(reducer.batchProcessed(retry, failures: [0: "still no"], now: now) == [
             .send(1, Self.acks([1, 2])), .send(1, Self.credit(1...2)),
             .report(.gaveUp(items: 1, error: "still no", deadLettered: true)), .deadLetter(letters),
         ])
@@ -180,7 +180,7 @@ struct ReducerStateMachineTests {
     func failedAcks() {
         var reducer = Self.machine { $0.retries = 0 }
         _ = reducer.frameReceived(.items(Self.items(0...2, key: Self.alternating)), from: 1, now: Self.start, epochMilliseconds: Self.wallClock)
-        #expect(reducer.batchProcessed(Self.pending(0...2, key: Self.alternating), outcomes: [.ok, .failed("x"), .ok], now: Self.start) == [
+        #expect(reducer.batchProcessed(Self.pending(0...2, key: Self.alternating), failures: [1: "x"], now: Self.start) == [
             .send(1, .acks([TestFrames.ack(0), TestFrames.ack(2)])),
             .send(1, .credit(Credit(count: 2, bytes: UInt64(2 * Self.items(0...0)[0].encodedSize)))),
             .report(.gaveUp(items: 1, error: "x", deadLettered: false)),
@@ -238,7 +238,7 @@ struct ReducerStateMachineTests {
             Issue.record("expected a batch: \(first)")
             return
         }
-        _ = reducer.batchProcessed(batch, outcomes: [.failed("down")], now: Self.start + .milliseconds(60))
+        _ = reducer.batchProcessed(batch, failures: [0: "down"], now: Self.start + .milliseconds(60))
         let due = Self.start + .milliseconds(60) + .seconds(2)
         let actions = reducer.timerFired(now: due)
         #expect(actions.contains(.report(.expired(items: 1))))

@@ -75,13 +75,17 @@ struct WorkerStateMachineTests {
         }
     }
 
-    /// The wire bytes of the transcript's record `index` (sequence number 1001 + index).
-    static func record(_ index: UInt64) -> ByteBuffer {
-        TestFrames.record(index, key: "k", data: "", sequenceNumber: "\(1001 + index)", arrivalTimestamp: 1).encoded
+    /// The transcript's record `index` (sequence number 1001 + index).
+    static func record(_ index: UInt64) -> WireRecord {
+        TestFrames.record(index, key: "k", data: "", sequenceNumber: "\(1001 + index)", arrivalTimestamp: 1)
     }
 
-    /// The RECORDS frame carrying these records to the router on connection 1.
-    static func records(_ indices: [UInt64], epoch: UInt32 = 0) -> Action { .send(1, .records(epoch: epoch, indices.map(record))) }
+    /// The RECORDS frame carrying these records to the router on connection 1. A frame carries
+    /// consecutive records of one `processRecords` message (a gap starts another frame).
+    static func records(_ indices: [UInt64], epoch: UInt32 = 0, to connection: ConnectionID = 1) -> Action {
+        precondition(zip(indices, indices.dropFirst()).allSatisfy { $0 + 1 == $1 }, "one frame carries consecutive records")
+        return .send(connection, .records(epoch: epoch, RecordBatch(indices.map(record))))
+    }
 
     static func status(_ action: MLDAction) -> Action { .writeLine(.status(responseFor: action)) }
     static let nullCheckpoint = Action.writeLine(.checkpoint(sequenceNumber: nil, subSequenceNumber: nil))
@@ -317,7 +321,7 @@ struct WorkerStateMachineTests {
         t.advance(by: .seconds(2))
         #expect(t.timer() == [], "completed meanwhile: no resend")
         #expect(t.ack([0], status: .deadLettered) == [])
-        #expect(t.machine.tracker.checkpointable?.index == 1, "dead-lettered items count as complete")
+        #expect(t.machine.tracker.checkpointable == 1, "dead-lettered items count as complete")
     }
 
     @Test("a PEER_LOST resends every incomplete record on the same connection, in a new epoch")
@@ -328,10 +332,10 @@ struct WorkerStateMachineTests {
         _ = t.ack([1, 3])
         let lost = PeerLost(role: .mapper, index: 0, reason: "gone")
         #expect(t.machine.frameReceived(.peerLost(lost), from: 1, now: t.now) == [
-            .report(.redelivering(records: 2, reason: "mapper 0 lost: gone")), Self.records([0, 2], epoch: 1),
+            .report(.redelivering(records: 2, reason: "mapper 0 lost: gone")), Self.records([0], epoch: 1), Self.records([2], epoch: 1),
         ])
         #expect(t.machine.frameReceived(.peerLost(lost), from: 1, now: t.now) == [
-            .report(.redelivering(records: 2, reason: "mapper 0 lost: gone")), Self.records([0, 2], epoch: 2),
+            .report(.redelivering(records: 2, reason: "mapper 0 lost: gone")), Self.records([0], epoch: 2), Self.records([2], epoch: 2),
         ])
     }
 
@@ -352,7 +356,7 @@ struct WorkerStateMachineTests {
         ])
         #expect(t.machine.link.queuedCount == 4)
         #expect(t.machine.frameReceived(.credit(Credit(count: 10, bytes: UInt64(bytes))), from: 1, now: t.now) == [
-            Self.records([0, 2, 3, 4], epoch: 1),
+            Self.records([0], epoch: 1), Self.records([2, 3, 4], epoch: 1),
         ], "record 0 is resent before 2, 3 and 4 are sent at all")
     }
 
@@ -366,7 +370,7 @@ struct WorkerStateMachineTests {
         #expect(t.machine.connectionOpened(2) == [.send(2, .hello(Hello(role: .worker, index: 0, instance: 99, name: "shardId-000000000000")))])
         #expect(t.machine.frameReceived(.hello(TestFrames.hello(.router, 0)), from: 2, now: t.now) == [.report(.link(.connected(router: 0)))])
         #expect(t.machine.frameReceived(.credit(Credit(count: 10, bytes: 1 << 20)), from: 2, now: t.now) == [
-            .send(2, .records(epoch: 0, [Self.record(0), Self.record(1), Self.record(3)])),
+            Self.records([0, 1], to: 2), Self.records([3], to: 2),
         ])
     }
 

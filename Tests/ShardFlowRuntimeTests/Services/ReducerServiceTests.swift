@@ -69,3 +69,33 @@ struct ReducerServiceTests {
         ], "retries 0 and no dead-letter sink: acknowledged failed")
     }
 }
+
+/// Reports a failure at a position no item of the batch has (a faulty custom processor).
+final class OutOfRangeProcessor: BatchProcessor, @unchecked Sendable {
+    func process(_ items: [ProcessorItem]) throws -> BatchResult {
+        BatchResult(failures: [items.count + 5: "no such item", 0: "first failed"])
+    }
+}
+
+extension ReducerServiceTests {
+    @Test("a failure at a position outside the batch fails nothing; the real positions still count")
+    func failureOutsideTheBatch() throws {
+        let loop = EmbeddedEventLoop()
+        var configuration = ReducerService.Configuration(index: 0, listen: .path("/unused"))
+        configuration.machine.batchSize = 2
+        configuration.machine.mapperWindow = Credit(count: 10, bytes: 1 << 20)
+        configuration.machine.retries = 0
+        let service = try ReducerService(configuration: configuration, processor: OutOfRangeProcessor(),
+                                         executor: InlineExecutor(eventLoop: loop), logger: Logger(label: "test"))
+        let mapper = EmbeddedPeer(loop: loop)
+        try service.attach(mapper.channel)
+        try mapper.connect()
+        try mapper.send(.hello(TestFrames.hello(.mapper, 0)))
+        _ = try mapper.received()
+        let items = [TestFrames.item(record: 0, data: "a"), TestFrames.item(record: 1, data: "b")]
+        try mapper.send(.items(count: 2, bytes: TestFrames.itemBytes(items)))
+        let received = try mapper.received()
+        #expect(received.contains(.acks([TestFrames.ack(1)])), "the second item succeeded")
+        #expect(received.contains(.acks([TestFrames.ack(0, .failed)])), "the first failed (retries 0, no dead-letter sink)")
+    }
+}

@@ -36,7 +36,7 @@ struct RouterServiceTests {
         #expect(try mapper.received() == [.hello(hello)])
 
         let records = TestFrames.records(0...4)
-        try worker.send(.records(epoch: 0, records.map(\.encoded)))
+        try worker.send(.records(epoch: 0, records))
         try mapper.send(.credit(Credit(count: 10, bytes: 1 << 20)))
         let workerId = UInt64(UInt32(truncatingIfNeeded: hello.instance)) << 32 | 1
         #expect(try mapper.received() == [.routedRecords(RoutedRecordBatch(router: 0, worker: workerId, shardId: "shard-A", records: records))])
