@@ -104,9 +104,17 @@ final class SourcePump: @unchecked Sendable {
     }
 
     private func run() throws -> Summary {
+        try run(&source)
+    }
+
+    /// The reading loop, specialized for each kind of source (no dynamic call per record).
+    private func run<Source: RecordSource>(_ source: inout Source) throws -> Summary {
         var summary = Summary()
         let count = configuration.shardCount
-        var writers: [ProcessRecordsWriter?] = Array(repeating: nil, count: count)
+        // One writer per shard, open while `isOpen`: kept in place (an optional writer read or
+        // written per record is copied, buffer reference and all).
+        var writers = [ProcessRecordsWriter](repeating: ProcessRecordsWriter(buffer: ByteBuffer()), count: count)
+        var isOpen = [Bool](repeating: false, count: count)
         var lineSizes = [Int](repeating: 0, count: count)
         var shardOfKey: [[UInt8]: Int] = [:]
         var shardOfKeyID: [Int] = []
@@ -127,8 +135,8 @@ final class SourcePump: @unchecked Sendable {
                 let due = paceStart + UInt64(Double(summary.records) * 1e9 / Double(rate))
                 let clock = DispatchTime.now().uptimeNanoseconds
                 if due > clock {
-                    for shard in 0..<count where writers[shard] != nil {
-                        guard emit(shard: shard, writer: &writers[shard], last: Self.position(digits[shard])) else { break }
+                    for shard in 0..<count where isOpen[shard] {
+                        guard emit(shard: shard, writer: &writers[shard], isOpen: &isOpen[shard], last: Self.position(digits[shard])) else { break }
                     }
                     if isCancelled { break }
                     // At least a millisecond: the records due meanwhile go out together.
@@ -168,18 +176,19 @@ final class SourcePump: @unchecked Sendable {
                 continue
             }
             Self.setLine(record.lineNumber, in: &digits[shard])
-            if writers[shard] == nil {
+            if !isOpen[shard] {
                 // Sized like the shard's previous line, so the buffer rarely grows (each growth
                 // copies everything written so far).
                 let capacity = min(lineSizes[shard] + lineSizes[shard] / 8, configuration.batchBytes + 1024 * 1024)
                 writers[shard] = ProcessRecordsWriter(buffer: ByteBufferAllocator().buffer(capacity: max(capacity, 64 * 1024)))
+                isOpen[shard] = true
             }
             switch record.data {
             case .base64(let text):
                 text.withUnsafeBytes { raw in
                     record.partitionKey.withUnsafeBytes { key in
                         digits[shard].withUnsafeBytes { sequence in
-                            writers[shard]!.append(
+                            writers[shard].append(
                                 base64Text: raw, partitionKey: key, sequenceNumber: sequence,
                                 subSequenceNumber: 0, approximateArrivalTimestamp: record.arrivalTimestamp ?? now)
                         }
@@ -189,21 +198,21 @@ final class SourcePump: @unchecked Sendable {
                 bytes.withUnsafeBytes { raw in
                     record.partitionKey.withUnsafeBytes { key in
                         digits[shard].withUnsafeBytes { sequence in
-                            writers[shard]!.append(
+                            writers[shard].append(
                                 data: raw, partitionKey: key, sequenceNumber: sequence,
                                 subSequenceNumber: 0, approximateArrivalTimestamp: record.arrivalTimestamp ?? now)
                         }
                     }
                 }
             }
-            if writers[shard]!.count >= configuration.batchRecords || writers[shard]!.byteCount >= configuration.batchBytes {
-                lineSizes[shard] = writers[shard]!.byteCount
-                guard emit(shard: shard, writer: &writers[shard], last: Self.position(digits[shard])) else { break }
+            if writers[shard].count >= configuration.batchRecords || writers[shard].byteCount >= configuration.batchBytes {
+                lineSizes[shard] = writers[shard].byteCount
+                guard emit(shard: shard, writer: &writers[shard], isOpen: &isOpen[shard], last: Self.position(digits[shard])) else { break }
             }
         }
         progress.withLockedValue { $0 = summary.records }
-        for shard in 0..<count where writers[shard] != nil && !isCancelled {
-            guard emit(shard: shard, writer: &writers[shard], last: Self.position(digits[shard])) else { break }
+        for shard in 0..<count where isOpen[shard] && !isCancelled {
+            guard emit(shard: shard, writer: &writers[shard], isOpen: &isOpen[shard], last: Self.position(digits[shard])) else { break }
         }
         if isCancelled { throw CancellationError() }
         return summary
@@ -214,11 +223,12 @@ final class SourcePump: @unchecked Sendable {
     }
 
     /// Waits for room in the shard's queue, then delivers its batch. False when cancelled.
-    private func emit(shard: Int, writer: inout ProcessRecordsWriter?, last: SequencePosition) -> Bool {
-        guard var full = writer else { return true }
-        writer = nil
-        let count = full.count
-        let line = full.finish(millisBehindLatest: 0)
+    private func emit(shard: Int, writer: inout ProcessRecordsWriter, isOpen: inout Bool, last: SequencePosition) -> Bool {
+        guard isOpen else { return true }
+        isOpen = false
+        let count = writer.count
+        let line = writer.finish(millisBehindLatest: 0)
+        writer = ProcessRecordsWriter(buffer: ByteBuffer())
         let admitted = monitor.withLock { () -> Bool in
             while queued[shard] >= configuration.maximumQueuedBatches, !cancelled { monitor.wait() }
             guard !cancelled else { return false }
