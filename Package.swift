@@ -9,6 +9,16 @@ let hotPathSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
 ]
 
+/// Release executables link the Swift runtime statically: a process starts faster (no symbol
+/// binding against the runtime's shared libraries) and calls into the runtime (reference
+/// counting above all) directly rather than through the PLT — about 10 % more records per
+/// second. Each kind of process then has its own copy of the runtime's pages (about 4 MiB of
+/// PSS more per process). The three libraries after `-static-stdlib` are what the static
+/// FoundationEssentials (used by swift-metrics) needs besides the runtime on Swift 6.3.
+let executableSettings: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "ShardFlow",
     platforms: [.macOS(.v15)],
@@ -64,11 +74,11 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
-        .executableTarget(name: "Launcher", dependencies: ["ShardFlowRuntime"]),
-        .executableTarget(name: "Worker", dependencies: ["ShardFlowRuntime"]),
-        .executableTarget(name: "Router", dependencies: ["ShardFlowRuntime"]),
-        .executableTarget(name: "Mapper", dependencies: ["ShardFlowRuntime"]),
-        .executableTarget(name: "Reducer", dependencies: ["ShardFlowRuntime"]),
+        .executableTarget(name: "Launcher", dependencies: ["ShardFlowRuntime"], linkerSettings: executableSettings),
+        .executableTarget(name: "Worker", dependencies: ["ShardFlowRuntime"], linkerSettings: executableSettings),
+        .executableTarget(name: "Router", dependencies: ["ShardFlowRuntime"], linkerSettings: executableSettings),
+        .executableTarget(name: "Mapper", dependencies: ["ShardFlowRuntime"], linkerSettings: executableSettings),
+        .executableTarget(name: "Reducer", dependencies: ["ShardFlowRuntime"], linkerSettings: executableSettings),
         // A user's own reducer executable over the library (docs/processors.md).
         .executableTarget(
             name: "ExampleReducer",
