@@ -46,11 +46,14 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // Byte kernels (base64, JSON string scanning) with AVX2 when the processor has it.
+        .target(name: "CShardFlowKernels"),
         // Pure logic: frames and codecs, MLD messages, KPL, checkpoint tracker, partitioner,
         // state machines. No sockets, no processes, no clocks of its own.
         .target(
             name: "ShardFlowCore",
             dependencies: [
+                "CShardFlowKernels",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

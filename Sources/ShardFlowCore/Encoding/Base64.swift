@@ -1,9 +1,13 @@
-// Unsafe hot path: decodes and encodes through raw pointers, eight characters a step; output sizes are computed before writing.
+// Unsafe hot path: decodes and encodes through raw pointers, 32 characters a step with the
+// vector kernels and eight otherwise; output sizes are computed before writing.
+import CShardFlowKernels
 import NIOCore
 
 /// Standard base64 (RFC 4648 §4, with padding), as the MultiLangDaemon writes record data.
 ///
-/// Table-driven and allocation-free: decoding writes straight into a `ByteBuffer`.
+/// Table-driven and allocation-free: decoding writes straight into a `ByteBuffer`. The bulk of
+/// long texts goes through the AVX2 kernels where the processor has them (see
+/// `CShardFlowKernels`); the tail, padding and every error are handled here.
 public enum Base64 {
     /// A character that is not base64, or a length that is not a multiple of four.
     public struct DecodingError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -65,9 +69,12 @@ public enum Base64 {
         if text[count - 2] == UInt8(ascii: "=") { padding += 1 }
         let result: Int? = quadTables.withUnsafeBufferPointer { tables in
             guard let source = text.baseAddress, let table = tables.baseAddress else { return 0 }
-            var input = 0
-            var out = 0
-            let fullQuads = (count - (padding > 0 ? 4 : 0)) / 4
+            // The vector kernel decodes whole 32-character blocks and stops short of the last
+            // 16 characters (and of any block with a character outside the alphabet).
+            var input = shardflow_base64_decode_blocks(source.assumingMemoryBound(to: UInt8.self), count,
+                                                       output.assumingMemoryBound(to: UInt8.self))
+            var out = input / 4 * 3
+            let fullQuads = (count - input - (padding > 0 ? 4 : 0)) / 4
             /// Four characters → their 24 bits; bit 24 or above set when one is not base64.
             @inline(__always) func quad(_ chars: UInt32) -> UInt32 {
                 table[Int(chars & 0xFF)] | table[256 + Int(chars >> 8 & 0xFF)]
@@ -157,9 +164,12 @@ public enum Base64 {
     @discardableResult
     public static func encode(_ bytes: UnsafeRawBufferPointer, to output: UnsafeMutableRawPointer) -> Int {
         let count = bytes.count
+        guard count > 0, let source = bytes.baseAddress else { return 0 }
         return alphabet.withUnsafeBufferPointer { table in
-            var input = 0
-            var out = 0
+            // Whole 24-byte blocks from the vector kernel, the rest three bytes at a time.
+            var input = shardflow_base64_encode_blocks(source.assumingMemoryBound(to: UInt8.self), count,
+                                                       output.assumingMemoryBound(to: UInt8.self))
+            var out = input / 3 * 4
             while input + 3 <= count {
                 let word = UInt32(bytes[input]) << 16 | UInt32(bytes[input + 1]) << 8 | UInt32(bytes[input + 2])
                 output.storeBytes(of: table[Int(word >> 18 & 0x3F)], toByteOffset: out, as: UInt8.self)

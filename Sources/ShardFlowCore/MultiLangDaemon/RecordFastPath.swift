@@ -1,4 +1,5 @@
 // Unsafe hot path: scans a record object word by word through raw loads; every load is bounds-checked against the line.
+import CShardFlowKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -143,27 +144,12 @@ enum RecordFastPath {
             return .some(JSONStringRef(range: from..<end, hasEscapes: false))
         }
 
-        /// The offset of the first quote or backslash at or after `from`, eight bytes per step.
+        /// The offset of the first quote or backslash at or after `from` (32 or 16 bytes per
+        /// step, in `CShardFlowKernels`).
         @inline(__always) func quoteOrBackslash(from: Int) -> Int? {
-            var at = from
-            while at + 8 <= count {
-                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-                let found = Self.zeroBytes(word ^ 0x2222_2222_2222_2222) | Self.zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
-                if found != 0 { return at + found.trailingZeroBitCount / 8 }
-                at += 8
-            }
-            while at < count {
-                let c = byte(at)
-                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { return at }
-                at += 1
-            }
-            return nil
-        }
-
-        /// The high bit set in each zero byte of `word` (exact for the lowest zero byte, which is
-        /// all the scan needs: bits above it may be spurious).
-        @inline(__always) static func zeroBytes(_ word: UInt64) -> UInt64 {
-            (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            guard from < count else { return nil }
+            let found = shardflow_find_quote_or_backslash(base.assumingMemoryBound(to: UInt8.self) + from, count - from)
+            return found < count - from ? from + found : nil
         }
 
         /// `null` → .some(nil); a plain integer → .some(value); anything else → nil.

@@ -167,7 +167,7 @@ public struct ReducerStateMachine: Sendable {
                 return refuse(id, ErrorFrame(code: .protocolViolation, message: "\(items.count) items exceed the granted credit"))
             }
             for item in items {
-                if item.error != nil { poisonedInQueue += 1 }
+                if item.hasError { poisonedInQueue += 1 }
                 var expiry: NIODeadline?
                 if let maxAge = configuration.maxRecordAge, let arrival = item.arrivalTimestamp {
                     let ageMilliseconds = max(0, epochMilliseconds - arrival)

@@ -67,10 +67,9 @@ public enum RecordLayout {
     /// known) and returns its size; throws a ``WireError`` naming the field otherwise.
     static func validatedSize(at offset: Int, in raw: UnsafeRawBufferPointer) throws(WireError) -> Int {
         var at = offset
-        func need(_ size: Int, _ field: String) throws(WireError) {
-            guard raw.count - at >= size else {
-                throw WireError(.truncatedPayload(field: field, needed: size, available: Swift.max(0, raw.count - at)))
-            }
+        // Runs for every field of every record on every hop: the check inline, the error built out of line.
+        @inline(__always) func need(_ size: Int, _ field: StaticString) throws(WireError) {
+            guard raw.count - at >= size else { throw WireError.truncated(field, needed: size, available: raw.count - at) }
         }
         try need(fixedHeaderSize, "record header")
         let flags = raw[at + flagsOffset]

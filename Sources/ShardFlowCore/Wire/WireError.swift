@@ -26,6 +26,13 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Hex of the first bytes of the frame (length field included), for logs.
     public var snippet: String
 
+    /// The payload ended before `field` could be read (built out of line: the layouts' bounds
+    /// checks call it only when they fail).
+    @inline(never)
+    static func truncated(_ field: StaticString, needed: Int, available: Int) -> WireError {
+        WireError(.truncatedPayload(field: "\(field)", needed: needed, available: Swift.max(0, available)))
+    }
+
     public init(_ kind: Kind, frameType: FrameType? = nil, snippet: String = "") {
         self.kind = kind
         self.frameType = frameType

@@ -92,6 +92,9 @@ public struct WireItem: Hashable, Sendable {
         return slice(at: fields.keyAt, length: fields.keyLength)
     }
 
+    /// Whether the mapper flagged the item with an ``error`` (one byte read).
+    public var hasError: Bool { flags & RecordLayout.Flag.hasError != 0 }
+
     /// Set when the mapper could not prepare the item (for example its `json:` key is missing):
     /// the reducer does not run the processor on it and applies the error policy instead.
     public var error: String? {

@@ -87,3 +87,62 @@ struct Base64Tests {
         #expect(String(buffer: buffer) == "keep")
     }
 }
+
+/// The vector kernels (AVX2, where the processor has them) against a plain reference: texts
+/// long enough to go through them, every byte value, every position of a bad character.
+extension Base64Tests {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Base64 the slow, obvious way.
+    static func reference(_ bytes: [UInt8]) -> [UInt8] {
+        var text: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
+            let word = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * $1.offset) }
+            for position in 0..<4 {
+                text.append(position <= chunk.count ? alphabet[Int(word >> (18 - 6 * position) & 0x3F)] : UInt8(ascii: "="))
+            }
+            index += 3
+        }
+        return text
+    }
+
+    @Test("long texts through the vector kernels match the reference, every length up to 800 bytes")
+    func vectorKernelsMatchReference() throws {
+        var rng = SeededGenerator(seed: 11)
+        for count in 0...800 {
+            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let expected = Self.reference(bytes)
+            #expect(Array(Base64.encode(bytes).utf8) == expected, "encoding \(count) bytes")
+            var output = [UInt8](repeating: 0xA5, count: Base64.maximumDecodedCount(expected.count) + 16)
+            let written = try expected.withUnsafeBytes { raw in
+                try output.withUnsafeMutableBytes { out in try Base64.decode(raw, to: out.baseAddress!) }
+            }
+            #expect(written == count && Array(output[..<count]) == bytes, "decoding \(expected.count) characters")
+            #expect(output[count...].allSatisfy { $0 == 0xA5 }, "bytes written past the end for length \(count)")
+        }
+    }
+
+    @Test("every byte value at every position of a long text: the alphabet decodes, anything else is named at its offset")
+    func everyByteEverywhere() throws {
+        let text = Self.reference(Array(0..<120 as Range<UInt8>))  // 160 characters, no padding
+        for position in stride(from: 0, to: text.count, by: 7) {
+            for value in 0...255 {
+                var changed = text
+                changed[position] = UInt8(value)
+                if Self.alphabet.contains(UInt8(value)) {
+                    let decoded = try Base64.decode(changed)
+                    #expect(Self.reference(decoded) == changed, "byte \(value) at \(position)")
+                } else {
+                    do {
+                        _ = try Base64.decode(changed)
+                        Issue.record("byte \(value) at \(position) decoded")
+                    } catch {
+                        #expect(error.offset == position, "byte \(value) at \(position)")
+                    }
+                }
+            }
+        }
+    }
+}
