@@ -29,7 +29,9 @@ final class SourcePump: @unchecked Sendable {
         /// Where each shard resumes (nil: from the start; `.shardEnd`: skip the shard).
         var resumeAfter: [Checkpoint?]
         var batchRecords = 2000
-        var batchBytes = 4 * 1024 * 1024
+        /// A line ends at this size too: it then fits in a worker's enlarged pipe and arrives in
+        /// one read (a longer one is put together from several, copying it).
+        var batchBytes = 512 * 1024
         var maximumQueuedBatches = 2
         /// Records per second over all shards (nil: as fast as they are taken): each shard's
         /// records so far are delivered every millisecond, as a stream read at that pace would.

@@ -20,7 +20,7 @@ public struct RunSourceOptions: ParsableArguments, Sendable {
     @Flag(help: "Forget the local sources' stored checkpoints and process them from the start (refused while --processor jsonl:DIR holds earlier output).")
     public var reset = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Records per processRecords message of the local source (default: \(RunSourceOptions.defaultRecordsPerBatch)).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Records per processRecords message of the local source (default: \(RunSourceOptions.defaultRecordsPerBatch)); a message also ends at 512 KiB.", valueName: "n"))
     public var recordsPerBatch: Int?
 
     @Option(help: ArgumentHelp("The KCL multilang classpath, such as '/opt/kcl/lib/*' (default: none; kcl: sources need it).", valueName: "classpath"))
