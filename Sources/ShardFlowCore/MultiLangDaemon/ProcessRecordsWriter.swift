@@ -48,15 +48,35 @@ public struct ProcessRecordsWriter {
                    subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp)
     }
 
+    /// Appends a record, its data base64 text (`isBase64`) or raw bytes, from a caller that knows
+    /// which of its texts need no JSON escaping: `plainKey` for a partition key it checked before
+    /// (or made itself), `plainSequenceNumber` for digits. The others are checked here.
+    public mutating func append(
+        data: UnsafeRawBufferPointer,
+        isBase64: Bool,
+        partitionKey: UnsafeRawBufferPointer?,
+        plainKey: Bool,
+        sequenceNumber: UnsafeRawBufferPointer,
+        plainSequenceNumber: Bool,
+        subSequenceNumber: Int64?,
+        approximateArrivalTimestamp: Int64?
+    ) {
+        appendFast(data: data, isBase64: isBase64, partitionKey: partitionKey, sequenceNumber: sequenceNumber,
+                   subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp,
+                   checkKey: !plainKey, checkSequenceNumber: !plainSequenceNumber)
+    }
+
     private mutating func appendFast(
         data: UnsafeRawBufferPointer,
         isBase64: Bool,
         partitionKey: UnsafeRawBufferPointer?,
         sequenceNumber: UnsafeRawBufferPointer,
         subSequenceNumber: Int64?,
-        approximateArrivalTimestamp: Int64?
+        approximateArrivalTimestamp: Int64?,
+        checkKey: Bool = true,
+        checkSequenceNumber: Bool = true
     ) {
-        if partitionKey.map(Self.needsEscaping) == true || Self.needsEscaping(sequenceNumber) {
+        if (checkKey && partitionKey.map(Self.needsEscaping) == true) || (checkSequenceNumber && Self.needsEscaping(sequenceNumber)) {
             if isBase64 {
                 return append(base64Data: Array(data), partitionKey: partitionKey.map { Array($0) }, sequenceNumber: Array(sequenceNumber),
                               subSequenceNumber: subSequenceNumber, approximateArrivalTimestamp: approximateArrivalTimestamp)

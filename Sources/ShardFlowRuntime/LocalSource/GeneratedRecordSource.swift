@@ -14,6 +14,8 @@ struct GeneratedRecordSource: RecordSource {
     let keys: Int
     private var produced = 0
     private var keyBytes: [[UInt8]?]
+    /// The key of the record being handed over when there are too many keys to cache.
+    private var uncachedKey: [UInt8] = []
     private var scratch: [UInt8] = []
     private let prefix64: [UInt8]
     private let suffix64: [UInt8]
@@ -35,16 +37,24 @@ struct GeneratedRecordSource: RecordSource {
     }
 
     mutating func next() throws -> SourceItem? {
-        guard produced < count else { return nil }
+        var item: SourceItem?
+        _ = try next { record in
+            item = .record(SourceRecord(lineNumber: record.lineNumber, partitionKey: Array(record.partitionKey),
+                                        data: .base64(Array(record.data)), keyID: record.keyID))
+        }
+        return item
+    }
+
+    /// The record in place: its key from the cache, its data from the scratch text with the
+    /// id's characters rewritten (nothing allocated or counted per record).
+    mutating func next(_ record: (SourceRecordView) throws -> Void) throws -> SourceStep {
+        guard produced < count else { return .end }
         let index = produced
         produced += 1
         let keyIndex = index % keys
-        let key: [UInt8]
-        if keyIndex < keyBytes.count, let cached = keyBytes[keyIndex] {
-            key = cached
-        } else {
-            key = Array("key-\(keyIndex)".utf8)
-            if keyIndex < keyBytes.count { keyBytes[keyIndex] = key }
+        if keyIndex >= keyBytes.count || keyBytes[keyIndex] == nil {
+            let key = Array("key-\(keyIndex)".utf8)
+            if keyIndex < keyBytes.count { keyBytes[keyIndex] = key } else { uncachedKey = key }
         }
         // The data is the same on every record but for the 16 base64 characters of the id,
         // rewritten in place.
@@ -61,7 +71,23 @@ struct GeneratedRecordSource: RecordSource {
                 _ = Base64.encode(UnsafeRawBufferPointer(rebasing: raw[0..<12]), to: out.baseAddress! + start)
             }
         }
-        return .record(SourceRecord(lineNumber: index + 1, partitionKey: key, data: .base64(scratch),
-                                    keyID: keyIndex < keyBytes.count ? keyIndex : nil))
+        let keyID = keyIndex < keyBytes.count ? keyIndex : nil
+        try withKey(keyIndex) { key in
+            try scratch.withUnsafeBytes { data in
+                // "key-N" needs no escaping.
+                try record(SourceRecordView(lineNumber: index + 1, partitionKey: key, plainKey: true, keyID: keyID,
+                                            data: data, isBase64: true, arrivalTimestamp: nil))
+            }
+        }
+        return .record
+    }
+
+    /// Calls `body` with key `index`'s bytes, cached or just made.
+    private func withKey(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        if index < keyBytes.count, let cached = keyBytes[index] {
+            try cached.withUnsafeBytes(body)
+        } else {
+            try uncachedKey.withUnsafeBytes(body)
+        }
     }
 }

@@ -131,7 +131,8 @@ final class SourcePump: @unchecked Sendable {
         var now = Self.milliseconds()
         let paceStart = DispatchTime.now().uptimeNanoseconds
 
-        while let item = try source.next() {
+        var stopped = false
+        reading: while !stopped {
             if let rate = configuration.rate {
                 // Ahead of the pace: deliver what each shard has, then wait for the next record's time.
                 let due = paceStart + UInt64(Double(summary.records) * 1e9 / Double(rate))
@@ -151,65 +152,59 @@ final class SourcePump: @unchecked Sendable {
                 if isCancelled { break }
                 progress.withLockedValue { $0 = summary.records }
             }
-            guard case .record(let record) = item else {
-                if case .invalid(let line, let reason) = item {
-                    summary.invalidLines.append((line, reason))
-                    invalidLine(line, reason)
-                }
-                continue
-            }
-            summary.records += 1
-            let shard: Int
-            if let id = record.keyID, id < shardOfKeyID.count, shardOfKeyID[id] >= 0 {
-                shard = shardOfKeyID[id]
-            } else if let id = record.keyID, id < 1 << 20 {
-                if id >= shardOfKeyID.count { shardOfKeyID.append(contentsOf: repeatElement(-1, count: id + 1 - shardOfKeyID.count)) }
-                shard = KinesisHashKey.shardIndex(partitionKey: record.partitionKey, shardCount: count)
-                shardOfKeyID[id] = shard
-            } else if let known = shardOfKey[record.partitionKey] {
-                shard = known
-            } else {
-                shard = KinesisHashKey.shardIndex(partitionKey: record.partitionKey, shardCount: count)
-                if shardOfKey.count >= 1 << 16 { shardOfKey.removeAll(keepingCapacity: true) }
-                shardOfKey[record.partitionKey] = shard
-            }
-            guard let resume = resumeLines[shard], record.lineNumber > resume else {
-                summary.skippedBehindCheckpoint += 1
-                continue
-            }
-            Self.setLine(record.lineNumber, in: &digits[shard])
-            if !isOpen[shard] {
-                // Sized like the shard's previous line, so the buffer rarely grows (each growth
-                // copies everything written so far).
-                let capacity = min(lineSizes[shard] + lineSizes[shard] / 8, configuration.batchBytes + 1024 * 1024)
-                writers[shard] = ProcessRecordsWriter(buffer: ByteBufferAllocator().buffer(capacity: max(capacity, 64 * 1024)))
-                isOpen[shard] = true
-            }
-            switch record.data {
-            case .base64(let text):
-                text.withUnsafeBytes { raw in
-                    record.partitionKey.withUnsafeBytes { key in
-                        digits[shard].withUnsafeBytes { sequence in
-                            writers[shard].append(
-                                base64Text: raw, partitionKey: key, sequenceNumber: sequence,
-                                subSequenceNumber: 0, approximateArrivalTimestamp: record.arrivalTimestamp ?? now)
-                        }
+            let step = try source.next { record in
+                summary.records += 1
+                let shard: Int
+                if let id = record.keyID, id < shardOfKeyID.count, shardOfKeyID[id] >= 0 {
+                    shard = shardOfKeyID[id]
+                } else if let id = record.keyID, id < 1 << 20 {
+                    if id >= shardOfKeyID.count { shardOfKeyID.append(contentsOf: repeatElement(-1, count: id + 1 - shardOfKeyID.count)) }
+                    shard = KinesisHashKey.shardIndex(partitionKey: record.partitionKey, shardCount: count)
+                    shardOfKeyID[id] = shard
+                } else {
+                    let key = Array(record.partitionKey)
+                    if let known = shardOfKey[key] {
+                        shard = known
+                    } else {
+                        shard = KinesisHashKey.shardIndex(partitionKey: key, shardCount: count)
+                        if shardOfKey.count >= 1 << 16 { shardOfKey.removeAll(keepingCapacity: true) }
+                        shardOfKey[key] = shard
                     }
                 }
-            case .raw(let bytes):
-                bytes.withUnsafeBytes { raw in
-                    record.partitionKey.withUnsafeBytes { key in
-                        digits[shard].withUnsafeBytes { sequence in
-                            writers[shard].append(
-                                data: raw, partitionKey: key, sequenceNumber: sequence,
-                                subSequenceNumber: 0, approximateArrivalTimestamp: record.arrivalTimestamp ?? now)
-                        }
+                guard let resume = resumeLines[shard], record.lineNumber > resume else {
+                    summary.skippedBehindCheckpoint += 1
+                    return
+                }
+                Self.setLine(record.lineNumber, in: &digits[shard])
+                if !isOpen[shard] {
+                    // Sized like the shard's previous line, so the buffer rarely grows (each growth
+                    // copies everything written so far).
+                    let capacity = min(lineSizes[shard] + lineSizes[shard] / 8, configuration.batchBytes + 1024 * 1024)
+                    writers[shard] = ProcessRecordsWriter(buffer: ByteBufferAllocator().buffer(capacity: max(capacity, 64 * 1024)))
+                    isOpen[shard] = true
+                }
+                digits[shard].withUnsafeBytes { sequence in
+                    // The sequence number is digits this loop wrote.
+                    writers[shard].append(
+                        data: record.data, isBase64: record.isBase64, partitionKey: record.partitionKey, plainKey: record.plainKey,
+                        sequenceNumber: sequence, plainSequenceNumber: true,
+                        subSequenceNumber: 0, approximateArrivalTimestamp: record.arrivalTimestamp ?? now)
+                }
+                if writers[shard].count >= configuration.batchRecords || writers[shard].byteCount >= configuration.batchBytes {
+                    lineSizes[shard] = writers[shard].byteCount
+                    if !emit(shard: shard, writer: &writers[shard], isOpen: &isOpen[shard], last: Self.position(digits[shard])) {
+                        stopped = true
                     }
                 }
             }
-            if writers[shard].count >= configuration.batchRecords || writers[shard].byteCount >= configuration.batchBytes {
-                lineSizes[shard] = writers[shard].byteCount
-                guard emit(shard: shard, writer: &writers[shard], isOpen: &isOpen[shard], last: Self.position(digits[shard])) else { break }
+            switch step {
+            case .end:
+                break reading
+            case .record, .blank:
+                continue
+            case .invalid(let line, let reason):
+                summary.invalidLines.append((line, reason))
+                invalidLine(line, reason)
             }
         }
         progress.withLockedValue { $0 = summary.records }
