@@ -72,22 +72,16 @@ struct GeneratedRecordSource: RecordSource {
             }
         }
         let keyID = keyIndex < keyBytes.count ? keyIndex : nil
-        try withKey(keyIndex) { key in
-            try scratch.withUnsafeBytes { data in
+        // Locals, so the closures below capture no part of `self` (which would copy it whole).
+        let key = keyID.flatMap { keyBytes[$0] } ?? uncachedKey
+        let data = scratch
+        try key.withUnsafeBytes { key in
+            try data.withUnsafeBytes { data in
                 // "key-N" needs no escaping.
                 try record(SourceRecordView(lineNumber: index + 1, partitionKey: key, plainKey: true, keyID: keyID,
                                             data: data, isBase64: true, arrivalTimestamp: nil))
             }
         }
         return .record
-    }
-
-    /// Calls `body` with key `index`'s bytes, cached or just made.
-    private func withKey(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
-        if index < keyBytes.count, let cached = keyBytes[index] {
-            try cached.withUnsafeBytes(body)
-        } else {
-            try uncachedKey.withUnsafeBytes(body)
-        }
     }
 }
