@@ -86,8 +86,10 @@ final class SystemdContainer {
         while leader == 0, Date() < deadline, process.isRunning {
             if let children = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children", encoding: .utf8) {
                 for child in children.split(separator: " ").compactMap({ pid_t($0) }) {
+                    // Exactly "systemd": before it execs systemd, nspawn's child is still a
+                    // "systemd-nspawn" (entering that one finds no systemd as PID 1: "offline").
                     let command = (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8)) ?? ""
-                    if command.hasPrefix("systemd") { leader = child }
+                    if command.trimmingCharacters(in: .whitespacesAndNewlines) == "systemd" { leader = child }
                 }
             }
             if leader == 0 { usleep(50_000) }
