@@ -281,7 +281,7 @@ public struct MapperStateMachine: Sendable {
         let batch = next.batch
         let shardId = ByteBuffer(string: batch.shardId)
         let stream = ByteBuffer(string: batch.stream)
-        var completedHere: [Ack] = []
+        var completedHere = AckBatch()
         let filter = configuration.filter
         if configuration.extractor.mode == .record && configuration.extractor.key == .partitionKey && filter.isEmpty {
             // One item per record, keyed by its partition key: each record is copied across as
@@ -381,26 +381,32 @@ public struct MapperStateMachine: Sendable {
         reducers[connection] = reducer
     }
 
-    private func routeAcks(_ acks: [Ack], into actions: inout [Action]) {
-        var groups: [(connection: ConnectionID, router: UInt16, acks: [Ack])] = []
+    private func routeAcks(_ acks: AckBatch, into actions: inout [Action]) {
+        // Runs of one router and one router incarnation are copied in one piece to that
+        // router's connection; acks for a router that is gone or restarted are dropped.
+        var groups: [(connection: ConnectionID, acks: AckBatch)] = []
         var dropped = 0
-        for ack in acks {
-            if let position = groups.firstIndex(where: { $0.router == ack.token.router }) {
-                groups[position].acks.append(ack)
+        var position = 0
+        while position < acks.count {
+            let router = acks.router(at: position)
+            let incarnation = UInt32(truncatingIfNeeded: acks.worker(at: position) >> 32)
+            var end = position + 1
+            while end < acks.count, acks.router(at: end) == router,
+                  UInt32(truncatingIfNeeded: acks.worker(at: end) >> 32) == incarnation { end += 1 }
+            defer { position = end }
+            guard let connection = routerByIndex[router], routers[connection]?.incarnation == incarnation else {
+                dropped += end - position
+                continue
+            }
+            if let group = groups.firstIndex(where: { $0.connection == connection }) {
+                groups[group].acks.append(acks, positions: position..<end)
             } else {
-                guard let connection = routerByIndex[ack.token.router] else {
-                    dropped += 1
-                    continue
-                }
-                groups.append((connection, ack.token.router, [ack]))
+                var batch = AckBatch(minimumCapacity: acks.count)
+                batch.append(acks, positions: position..<end)
+                groups.append((connection, batch))
             }
         }
-        for (connection, _, list) in groups {
-            let incarnation = routers[connection]?.incarnation
-            let current = list.filter { UInt32(truncatingIfNeeded: $0.token.worker >> 32) == incarnation }
-            dropped += list.count - current.count
-            if !current.isEmpty { actions.append(.send(connection, .acks(current))) }
-        }
+        for (connection, list) in groups { actions.append(.send(connection, .acks(list))) }
         if dropped > 0 { actions.append(.report(.acksDropped(count: dropped, reason: "router gone or restarted"))) }
     }
 

@@ -387,14 +387,14 @@ public struct ReducerStateMachine: Sendable {
         guard !done.isEmpty else { return }
         // Items of a batch mostly come from one mapper: group by runs of the same source, with
         // one lookup per run rather than per item.
-        var bySource: [ConnectionID: (acks: [Ack], credit: Credit)] = [:]
-        var run: (source: ConnectionID, acks: [Ack], credit: Credit)?
+        var bySource: [ConnectionID: (acks: AckBatch, credit: Credit)] = [:]
+        var run: (source: ConnectionID, acks: AckBatch, credit: Credit)?
         var dropped = 0
         func closeRun() {
             guard let finished = run else { return }
             run = nil
             if var existing = bySource.removeValue(forKey: finished.source) {
-                existing.acks += finished.acks
+                existing.acks.append(contentsOf: finished.acks)
                 existing.credit.count += finished.credit.count
                 existing.credit.bytes += finished.credit.bytes
                 bySource[finished.source] = existing
@@ -411,10 +411,10 @@ public struct ReducerStateMachine: Sendable {
                     dropped += 1
                     continue
                 }
-                run = (source, [], Credit(count: 0, bytes: 0))
-                run!.acks.reserveCapacity(done.count)
+                run = (source, AckBatch(minimumCapacity: done.count), Credit(count: 0, bytes: 0))
             }
-            run!.acks.append(Ack(token: done[position].item.token, status: status))
+            // An item's wire bytes start with its token: the ack copies it.
+            run!.acks.appendAck(ofItem: done[position].item.encoded, status: status)
             run!.credit.count += 1
             run!.credit.bytes += UInt64(done[position].item.encodedSize)
         }

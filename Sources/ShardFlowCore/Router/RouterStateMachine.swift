@@ -258,21 +258,29 @@ public struct RouterStateMachine: Sendable {
 
     // MARK: Routing
 
-    private mutating func routeAcks(_ acks: [Ack], into actions: inout [Action]) {
+    private mutating func routeAcks(_ acks: AckBatch, into actions: inout [Action]) {
         // Group by worker keeping first-seen order; a batch names few workers, so a short
-        // linear search beats hashing every ack.
-        var groups: [(worker: UInt64, acks: [Ack])] = []
+        // linear search beats hashing. Runs of one worker are copied in one piece.
+        var groups: [(worker: UInt64, acks: AckBatch)] = []
         var foreign = 0
-        for ack in acks {
-            guard ack.token.router == configuration.index else {
+        var position = 0
+        while position < acks.count {
+            let worker = acks.worker(at: position)
+            guard acks.router(at: position) == UInt16(truncatingIfNeeded: configuration.index) else {
                 foreign += 1
+                position += 1
                 continue
             }
-            if let position = groups.firstIndex(where: { $0.worker == ack.token.worker }) {
-                groups[position].acks.append(ack)
+            var end = position + 1
+            while end < acks.count, acks.worker(at: end) == worker, acks.router(at: end) == acks.router(at: position) { end += 1 }
+            if let group = groups.firstIndex(where: { $0.worker == worker }) {
+                groups[group].acks.append(acks, positions: position..<end)
             } else {
-                groups.append((ack.token.worker, [ack]))
+                var batch = AckBatch(minimumCapacity: acks.count)
+                batch.append(acks, positions: position..<end)
+                groups.append((worker, batch))
             }
+            position = end
         }
         if foreign > 0 { actions.append(.report(.acksDropped(count: foreign, reason: "token names another router"))) }
         var gone = 0

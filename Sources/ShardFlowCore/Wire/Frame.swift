@@ -8,7 +8,7 @@ public enum Frame: Hashable, Sendable {
     case records(epoch: UInt32, RecordBatch)
     case routedRecords(RoutedRecordBatch)
     case items([WireItem])
-    case acks([Ack])
+    case acks(AckBatch)
     case credit(Credit)
     case peerLost(PeerLost)
     case drain(Drain)
@@ -65,26 +65,23 @@ public enum Frame: Hashable, Sendable {
                 )
             }
             let bytes = try reader.slice("acks", length: reader.remaining)
-            let decoded: Result<[Ack], WireError> = bytes.withUnsafeReadableBytes { raw in
-                var acks: [Ack] = []
-                acks.reserveCapacity(Int(count))
+            let checked: WireError? = bytes.withUnsafeReadableBytes { raw in
                 for position in 0..<Int(count) {
                     let offset = position * Ack.encodedSize
                     let token = Token.load(from: raw, at: offset)
                     guard token.isValid else {
-                        return .failure(WireError(.invalidField(
-                            field: "token", reason: "item \(token.item) out of range for item count \(token.itemCount)")))
+                        return WireError(.invalidField(
+                            field: "token", reason: "item \(token.item) out of range for item count \(token.itemCount)"))
                     }
                     let rawStatus = raw[offset + Token.encodedSize]
-                    guard let status = AckStatus(rawValue: rawStatus) else {
-                        return .failure(WireError(.invalidField(field: "ack status", reason: "unknown status \(rawStatus)")))
+                    guard AckStatus(rawValue: rawStatus) != nil else {
+                        return WireError(.invalidField(field: "ack status", reason: "unknown status \(rawStatus)"))
                     }
-                    acks.append(Ack(token: token, status: status))
                 }
-                return .success(acks)
+                return nil
             }
-            let acks = try decoded.get()
-            return .acks(acks)
+            if let checked { throw checked }
+            return .acks(AckBatch(validated: bytes))
         case .credit:
             return .credit(try Credit.decode(from: &reader))
         case .peerLost:

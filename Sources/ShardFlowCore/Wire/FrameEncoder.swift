@@ -73,21 +73,21 @@ public struct FrameEncoder: Sendable {
         writeFrame(.error) { error.encode(into: &$0) }
     }
 
+    /// Writes one ACKS frame holding every ack of `acks` (nothing when it is empty): a header,
+    /// then their bytes as they are.
+    public mutating func acks(_ acks: AckBatch) {
+        guard !acks.isEmpty else { return }
+        let size = 4 + 1 + 4 + acks.bytes.readableBytes
+        buffer.reserveCapacity(minimumWritableBytes: size)
+        buffer.writeInteger(UInt32(size - 4))
+        buffer.writeInteger(FrameType.acks.rawValue)
+        buffer.writeInteger(UInt32(acks.count))
+        buffer.writeImmutableBuffer(acks.bytes)
+    }
+
     /// Writes one ACKS frame holding every ack of `acks` (nothing when it is empty).
     public mutating func acks(_ acks: [Ack]) {
-        guard !acks.isEmpty else { return }
-        let size = 4 + 1 + 4 + acks.count * Ack.encodedSize
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
-            var out = RawWriter(output.baseAddress!)
-            out.integer(UInt32(size - 4))
-            out.integer(FrameType.acks.rawValue)
-            out.integer(UInt32(acks.count))
-            for ack in acks {
-                ack.token.write(to: &out)
-                out.integer(ack.status.rawValue)
-            }
-            return out.position
-        }
+        self.acks(AckBatch(acks))
     }
 
     /// Writes one ACKS frame holding every ack of `acks` (nothing when it is empty).

@@ -13,7 +13,8 @@ public enum OutboundFrame: Hashable, Sendable {
     case routedRecords(RoutedRecordBatch)
     /// ITEMS: `count` items already in wire layout, back to back.
     case items(count: Int, bytes: ByteBuffer)
-    case acks([Ack])
+    /// ACKS: these acknowledgements, in wire layout.
+    case acks(AckBatch)
     case peerLost(PeerLost)
     case drain(Drain)
     case error(ErrorFrame)

@@ -28,7 +28,7 @@ public struct RouterLinkStateMachine: Sendable {
         case send(ConnectionID, OutboundFrame)
         case close(ConnectionID, ErrorFrame?)
         /// Acknowledgements for this worker's records arrived.
-        case deliverAcks([Ack])
+        case deliverAcks(AckBatch)
         /// Records sent on the path may never be acknowledged: resend what is incomplete.
         case pathBroken(reason: String)
         case report(Event)

@@ -298,28 +298,27 @@ public struct WorkerStateMachine: Sendable {
     }
 
     /// Acknowledgements for this worker's records arrived.
-    private mutating func acksReceived(_ acks: [Ack], now: NIODeadline, into actions: inout [Action]) {
-        for ack in acks {
-            let token = ack.token
-            if ack.status.completesItem {
+    private mutating func acksReceived(_ acks: AckBatch, now: NIODeadline, into actions: inout [Action]) {
+        acks.forEachAck { record, item, itemCount, status in
+            if status.completesItem {
                 itemsAcknowledged += 1
-                switch tracker.itemCompleted(record: token.record, item: token.item, itemCount: token.itemCount) {
+                switch tracker.itemCompleted(record: record, item: item, itemCount: itemCount) {
                 case .recorded, .duplicate, .alreadyComplete:
                     break
                 case .unknownRecord:
-                    actions.append(.report(.ackIgnored(record: token.record, reason: "no such record")))
+                    actions.append(.report(.ackIgnored(record: record, reason: "no such record")))
                 case .itemCountMismatch(let expected, let received):
                     actions.append(.report(.ackIgnored(
-                        record: token.record,
+                        record: record,
                         reason: "item count \(received) differs from the \(expected) acknowledged before"
                     )))
                 }
-            } else if !tracker.isComplete(token.record), token.record < tracker.nextIndex, retryDue[token.record] == nil {
-                let attempt = (failedAttempts[token.record] ?? 0) + 1
-                failedAttempts[token.record] = attempt
+            } else if !tracker.isComplete(record), record < tracker.nextIndex, retryDue[record] == nil {
+                let attempt = (failedAttempts[record] ?? 0) + 1
+                failedAttempts[record] = attempt
                 let delay = configuration.failedRecordBackoff.delay(attempt: attempt)
-                retryDue[token.record] = now + delay
-                actions.append(.report(.recordFailed(record: token.record, attempt: attempt, delay: delay)))
+                retryDue[record] = now + delay
+                actions.append(.report(.recordFailed(record: record, attempt: attempt, delay: delay)))
             }
         }
         if !failedAttempts.isEmpty {

@@ -77,13 +77,12 @@ final class WorkerObservability: @unchecked Sendable {
     }
 
     /// Records the latency of the sampled items among `acks`.
-    func acksReceived(_ acks: [Ack], now: NIODeadline) {
+    func acksReceived(_ acks: AckBatch, now: NIODeadline) {
         guard let latency = figures?.latency else { return }
-        for ack in acks where ack.token.record % Self.latencySampling == 0 && ack.status.completesItem {
-            if let at = receivedAt(ack.token.record) {
-                latency.recordNanoseconds((now - at).nanoseconds)
-                latencyHistogram.record(nanoseconds: (now - at).nanoseconds)
-            }
+        acks.forEachAck { record, _, _, status in
+            guard record % Self.latencySampling == 0, status.completesItem, let at = receivedAt(record) else { return }
+            latency.recordNanoseconds((now - at).nanoseconds)
+            latencyHistogram.record(nanoseconds: (now - at).nanoseconds)
         }
     }
 

@@ -41,7 +41,7 @@ struct ReducerStateMachineTests {
     static let alternating: @Sendable (UInt64) -> String = { $0 % 2 == 0 ? "a" : "b" }
 
     static func acks(_ records: [UInt64], _ status: AckStatus = .ok) -> OutboundFrame {
-        .acks(records.map { TestFrames.ack($0, status) })
+        .acks(AckBatch(records.map { TestFrames.ack($0, status) }))
     }
 
     static func credit(_ records: ClosedRange<UInt64>) -> OutboundFrame {

@@ -116,6 +116,21 @@ struct RouterStateMachineTests {
         ])
     }
 
+    @Test("acks of one worker interleaved with others' reach it in one frame, in their order")
+    func ackRoutingKeepsOrder() {
+        var router = Self.connected()
+        let first = TestFrames.ack(0, router: 1, worker: Self.firstWorker)
+        let second = TestFrames.ack(1, router: 1, worker: Self.firstWorker)
+        let third = TestFrames.ack(2, router: 1, worker: Self.firstWorker)
+        let stale = TestFrames.ack(5, router: 1, worker: Self.firstWorker + 99)
+        let foreign = TestFrames.ack(6, router: 3, worker: Self.firstWorker)
+        #expect(router.frameReceived(.acks([first, stale, second, foreign, third]), from: 2) == [
+            .report(.acksDropped(count: 1, reason: "token names another router")),
+            .send(1, .acks([first, second, third])),
+            .report(.acksDropped(count: 1, reason: "worker gone")),
+        ])
+    }
+
     @Test("per-key: a lost mapper fences only its workers: queued records dropped, credit returned, PEER_LOST")
     func mapperLostFencesItsWorkers() {
         var router = Self.connected()

@@ -84,9 +84,9 @@ struct FrameRoundTripTests {
                 data: Self.randomBytes(Int.random(in: 0...2000, using: &rng), using: &rng)
             )
         }
-        let acks = (0..<Int.random(in: 1...500, using: &rng)).map { _ in
+        let acks = AckBatch((0..<Int.random(in: 1...500, using: &rng)).map { _ in
             Ack(token: Self.randomToken(using: &rng), status: AckStatus.allCases.randomElement(using: &rng)!)
-        }
+        })
         var encoder = FrameEncoder()
         encoder.encode(Frame.items(items))
         encoder.encode(Frame.acks(acks))

@@ -62,7 +62,7 @@ struct WorkerStateMachineTests {
         }
 
         mutating func ack(_ records: [UInt64], status: AckStatus = .ok) -> [Action] {
-            machine.frameReceived(.acks(records.map { TestFrames.ack($0, status) }), from: 1, now: now)
+            machine.frameReceived(.acks(AckBatch(records.map { TestFrames.ack($0, status) })), from: 1, now: now)
         }
 
         mutating func advance(by amount: TimeAmount) { clock.advance(by: amount) }

@@ -44,7 +44,7 @@ struct MapperServiceTests {
         #expect(try reducer.received() == [.items(items)])
         #expect(try router.received() == [.credit(Credit(count: 3, bytes: UInt64(records.byteCount)))])
 
-        let acks = (0...2 as ClosedRange<UInt64>).map { TestFrames.ack($0, worker: worker) }
+        let acks = AckBatch((0...2 as ClosedRange<UInt64>).map { TestFrames.ack($0, worker: worker) })
         try reducer.send(.acks(acks))
         #expect(try router.received() == [.acks(acks)])
     }

@@ -42,7 +42,7 @@ struct RouterServiceTests {
         #expect(try mapper.received() == [.routedRecords(RoutedRecordBatch(router: 0, worker: workerId, shardId: "shard-A", records: records))])
         #expect(try worker.received() == [.credit(Credit(count: 5, bytes: UInt64(records.byteCount)))])
 
-        let acks = (0...4 as ClosedRange<UInt64>).map { TestFrames.ack($0, worker: workerId) }
+        let acks = AckBatch((0...4 as ClosedRange<UInt64>).map { TestFrames.ack($0, worker: workerId) })
         try mapper.send(.acks(acks))
         #expect(try worker.received() == [.acks(acks)])
     }
