@@ -2,13 +2,19 @@ import NIOCore
 import ShardFlowCore
 
 /// The worker's reading of a daemon line (its JSON, record fast path and base64): records it
-/// accepts must form a valid RECORDS batch, one per position.
+/// accepts, kept as the worker keeps them, must form a valid RECORDS batch, one per position.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let line = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: size))
     guard case .processRecords(let records, _)? = try? DaemonLine.parse(line, firstIndex: 7) else { return 0 }
+    var store = RecordStore()
+    store.append(records)
+    for i in 0..<records.count { _ = records.position(i) }
     var encoder = FrameEncoder()
-    encoder.encode(OutboundFrame.records(epoch: 0, (0..<records.count).map(records.record)))
+    if let run = store.run(from: 0, limit: records.count, include: { _, _ in true }) {
+        guard run.count == records.count else { fatalError("one message's records split into runs") }
+        encoder.encode(OutboundFrame.records(epoch: 0, run))
+    }
     var frame = encoder.take()
     guard records.count == 0 || frame.readableBytes > 0 else { fatalError("records vanished") }
     if records.count > 0 {

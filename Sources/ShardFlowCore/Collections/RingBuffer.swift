@@ -135,6 +135,7 @@ public struct RingBuffer<Element> {
     /// Removes and returns the front element (moved out), which must exist. Loops on hot paths
     /// use this rather than ``popFirst()``: binding an optional result copies it.
     @inlinable
+    @discardableResult
     public mutating func removeFirst() -> Element {
         precondition(storage.count > 0, "removeFirst() on an empty RingBuffer")
         makeUnique()

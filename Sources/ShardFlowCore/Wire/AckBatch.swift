@@ -103,7 +103,7 @@ public struct AckBatch: Hashable, Sendable, RandomAccessCollection, ExpressibleB
     public mutating func append(_ other: AckBatch, positions: Range<Int>) {
         guard !positions.isEmpty else { return }
         other.bytes.withUnsafeReadableBytes { raw in
-            bytes.writeBytes(UnsafeRawBufferPointer(
+            _ = bytes.writeBytes(UnsafeRawBufferPointer(
                 rebasing: raw[positions.lowerBound * Ack.encodedSize..<positions.upperBound * Ack.encodedSize]))
         }
     }

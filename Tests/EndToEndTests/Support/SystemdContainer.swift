@@ -74,7 +74,7 @@ final class SystemdContainer {
                              "--console=read-only", "--machine=shardflow-test"]
             + binds.map { "--bind-ro=\($0.host):\($0.container)" }
             + ["--"] + mask.map { "systemd.mask=\($0)" }
-        FileManager.default.createFile(atPath: console, contents: nil)
+        _ = FileManager.default.createFile(atPath: console, contents: nil)
         let log = FileHandle(forWritingAtPath: console)
         process.standardOutput = log
         process.standardError = log
