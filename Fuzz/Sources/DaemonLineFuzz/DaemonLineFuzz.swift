@@ -9,7 +9,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard case .processRecords(let records, _)? = try? DaemonLine.parse(line, firstIndex: 7) else { return 0 }
     var store = RecordStore()
     store.append(records)
-    for i in 0..<records.count { _ = records.position(i) }
+    for i in 0..<records.count where store.position(of: UInt64(i)) != records.position(i) {
+        fatalError("record \(i)'s position differs once stored")
+    }
     var encoder = FrameEncoder()
     if let run = store.run(from: 0, limit: records.count, include: { _, _ in true }) {
         guard run.count == records.count else { fatalError("one message's records split into runs") }
