@@ -18,7 +18,14 @@ final class Connector: @unchecked Sendable {
     private let delegate: ConnectionDelegate
     private let logger: Logger
     private let onConnection: (Connection) -> Void
-    private var backoff = Backoff(initial: .milliseconds(20), maximum: .seconds(2))
+    /// Starts at 2 ms: at start-up a mapper's peers bind their sockets a few milliseconds after
+    /// it first tries them, and the next tries come at once; later ones back off to 2 s.
+    private var backoff = Backoff(initial: .milliseconds(2), maximum: .seconds(2))
+    /// When ``start()`` was called, until the first connection: failures in the first second
+    /// are the peers starting up, not worth a line at info.
+    private var startedAt: NIODeadline?
+    /// A failure of this run of failures was logged at info (the first after the grace).
+    private var failureReported = false
     private var stopped = false
     private var failures = 0
     /// When the current connection was made: only one that lasted resets the backoff, so a
@@ -50,7 +57,10 @@ final class Connector: @unchecked Sendable {
     }
 
     func start() {
-        eventLoop.execute { self.attempt() }
+        eventLoop.execute {
+            self.startedAt = .now()
+            self.attempt()
+        }
     }
 
     func stop() {
@@ -64,6 +74,7 @@ final class Connector: @unchecked Sendable {
         current = nil
         if let connectedAt, NIODeadline.now() - connectedAt >= Self.establishedAfter {
             failures = 0
+            failureReported = false
             backoff.reset()
         }
         connectedAt = nil
@@ -97,7 +108,11 @@ final class Connector: @unchecked Sendable {
             .whenComplete { result in
                 switch result {
                 case .success:
-                    if self.failures > 0 { self.logger.info("connected to \(self.label) at \(path) after \(self.failures) failed attempts") }
+                    if self.failures > 0 {
+                        let starting = self.startedAt.map { NIODeadline.now() - $0 < Self.startUpGrace } ?? false
+                        self.logger.log(level: starting ? .debug : .info, "connected to \(self.label) at \(path) after \(self.failures) failed attempts")
+                    }
+                    self.startedAt = nil
                     self.connectedAt = .now()
                 case .failure(let error):
                     if let current = self.current, current.channel.isActive == false { self.registry.remove(current.id) }
@@ -118,15 +133,19 @@ final class Connector: @unchecked Sendable {
         failed(nil)
     }
 
-    /// A failed attempt: log (the first and every 50th at info, errors always), move on to the
-    /// next path and retry after the backoff.
+    /// A failed attempt: log (at debug while the peers may still be starting, then the first and
+    /// every 50th at info; a refused listener as an error), move on to the next path and retry
+    /// after the backoff.
     private func failed(_ message: String?) {
         failures += 1
         pathIndex = (pathIndex + 1) % paths.count
         if let message {
             if message.hasPrefix("refusing") {
                 if failures == 1 || failures % 50 == 0 { logger.error("\(message); retrying") }
-            } else if failures == 1 || failures % 50 == 0 {
+            } else if let startedAt, NIODeadline.now() - startedAt < Self.startUpGrace {
+                logger.debug("\(message); retrying")
+            } else if !failureReported || failures % 50 == 0 {
+                failureReported = true
                 logger.info("\(message); retrying")
             } else {
                 logger.debug("\(message); retrying")
@@ -140,6 +159,9 @@ final class Connector: @unchecked Sendable {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
+
+    /// How long after start-up failing to connect is expected (the peers are starting too).
+    static let startUpGrace: TimeAmount = .seconds(1)
 
     /// How long a connection must have lasted for its loss to restart the backoff from the start.
     static let establishedAfter: TimeAmount = .seconds(1)
