@@ -123,6 +123,30 @@ extension EndToEnd {
         #expect(result.stderr.contains("record 0 has no data"), "\(result.stderr)")
         #expect(result.stderr.contains("exiting with status 1"))
     }
+
+    @Test("the group starts at once without noise at info; a mapper whose peers never come says so after its first second")
+    func startUpConnections() throws {
+        let harness = try Harness("startup")
+        defer { harness.remove() }
+        let result = try harness.launch([
+            "--source", "generate:1000,size=100,keys=100", "--shards", "2", "--reducers", "2", "--mappers", "2",
+            "--state", "state", "--processor", "discard", "--child-log-level", "info",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr.suffix(2000))")
+        #expect(!result.stderr.contains("cannot connect") && !result.stderr.contains("failed attempts"),
+                "a mapper's tries before its peers' sockets exist are expected: \(result.stderr.suffix(2000))")
+
+        let runtime = harness.runtimeDirectory
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let mapper = try Background(Harness.binDirectory + "/shardflow-mapper", ["--runtime-dir", runtime, "--reducers", "1", "--log-level", "info"],
+                                    directory: harness.directory)
+        #expect(!mapper.waitForLog("cannot connect", timeout: 0.6), "quiet while the peers may still be starting")
+        #expect(mapper.waitForLog("cannot connect to", timeout: 5))
+        let (_, errors) = mapper.stop()
+        #expect(errors.contains("cannot connect to") && errors.contains("\(runtime)/router-0.sock") && errors.contains("retrying"),
+                "after the first second the missing router is named: \(errors.suffix(2000))")
+    }
 }
 
 extension Process {
