@@ -68,9 +68,17 @@ for minute, values in sorted(by_minute.items()):
 first = by_minute.get(0, [0])
 later = [median(values) for minute, values in by_minute.items() if minute > 0]
 highest_later = max((value for minute, values in by_minute.items() if minute > 0 for value in values), default=0)
-verdict = "flat" if later and max(later) <= median(first) * 1.10 else "GROWING"
-print(f"level in the first minute {median(first):.1f} MiB, highest level after it {max(later, default=0):.1f} MiB: {verdict}")
-print(f"highest sample in the first minute {max(first):.1f} MiB, after it {highest_later:.1f} MiB")
+if not later:
+    verdict = "too short to judge (run at least 2 minutes)"
+elif max(later) <= median(first) * 1.10:
+    verdict = "flat"
+else:
+    verdict = "GROWING"
+if later:
+    print(f"level in the first minute {median(first):.1f} MiB, highest level after it {max(later):.1f} MiB: {verdict}")
+    print(f"highest sample in the first minute {max(first):.1f} MiB, after it {highest_later:.1f} MiB")
+else:
+    print(f"level in the first minute {median(first):.1f} MiB: {verdict}")
 PY
 wait "$launcher"
 tail -4 "$work/out"

@@ -10,7 +10,7 @@ private func malloc_trim(_ pad: Int) -> Int32
 #endif
 
 /// How often a ShardFlow process hands the free pages of its heap back to the system.
-public let freeMemoryReleaseInterval: UInt32 = 5  // seconds
+let freeMemoryReleaseInterval: UInt32 = 5  // seconds
 
 /// Tunes the C allocator for a ShardFlow process; call first thing in `main`.
 ///
@@ -45,7 +45,9 @@ public func tuneAllocator() {
 
 #if canImport(Glibc)
 /// Starts the thread that calls `malloc_trim` every ``freeMemoryReleaseInterval`` seconds. It
-/// starts with every signal blocked, so a signal meant for the process never lands on it.
+/// starts with every signal blocked, so a signal meant for the process never lands on it. A
+/// thread that cannot be created costs only the release: memory stays bounded by the
+/// flow-control windows either way.
 private func startReleasingFreeMemory() {
     var all = sigset_t()
     var previous = sigset_t()
