@@ -2,7 +2,10 @@
 # ShardFlow's end-to-end benchmark: runs the whole group (launcher with the generate source,
 # workers, router, mapper, reducers) on synthetic records and prints throughput, CPU use,
 # memory (peak RSS and PSS), latency at 10 % and 50 % of the measured capacity, and the CPU
-# each kind of process spends per record. Figures, not pass/fail: compare them with the README.
+# each kind of process spends per record; then what the host itself allows, measured without
+# ShardFlow (Benchmarks/host-baseline.c): the share of two cores pure computation gets, and the
+# round-trip latency of a ring of processes that do no work. Figures, not pass/fail: compare
+# them with the README.
 #
 #   Benchmarks/run.sh            the full matrix (under a minute on 2 cores)
 #   Benchmarks/run.sh --quick    fewer records per run
@@ -15,6 +18,7 @@ scale=1
 [ "${1:-}" = "--quick" ] && scale=4
 work="$(mktemp -d /tmp/shardflow-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
+clang -O2 -o "$work/host-baseline" Benchmarks/host-baseline.c
 
 run() { # name, then shardflow run arguments
   local name="$1"; shift
@@ -51,6 +55,11 @@ for load in 10 50; do
   rate=$(( capacity * load / 100 ))
   run "latency-$load" --source "generate:$(( rate * 3 )),size=100,keys=1000,rate=$rate" --shards 1 --reducers 2 --mappers 1 --processor discard
 done
+# The host without ShardFlow: pure computation on both cores (the ceiling for spin20), and a
+# token around a ring of 8 processes (about as many wake-ups as an item's acknowledged path)
+# at 1,000 round trips a second (the floor under the latency figures).
+"$work/host-baseline" compute 1.5 >"$work/host.txt"
+"$work/host-baseline" ring 8 3 1000 >>"$work/host.txt"
 
 python3 - "$work" <<'PY'
 import json, os, sys
@@ -94,6 +103,8 @@ for name in ("discard-100-1-2", "discard-100-4-2", "discard-1000-4-2", "key-100-
         cost[kind] += process["cpuSeconds"]
     row = {k: 1e6 * v / s["records"] for k, v in cost.items()}
     print(f"{name:<18}" + "".join(f"{row[k]:>10.2f}" for k in kinds) + f"{sum(row.values()):>10.2f}")
+print()
+print(open(os.path.join(work, "host.txt")).read(), end="")
 print()
 print("records/s and MB/s: records delivered end to end per second of processing, from the source's start until")
 print("every shard ended with every item acknowledged (MB/s counts record payload bytes); CPU %: CPU time of every")
