@@ -43,6 +43,9 @@ for shards in 1 4; do
       --mappers 2 --ordering "$ordering" --processor discard
   done
 done
+# discard runs on the reducer's event loop; spin:0 does nothing on the processor thread, as any
+# processor that may block does: the cost of handing each batch to that thread and back.
+run "spin0-100-1-2" --source "generate:$(( 1500000 / scale )),size=100,keys=1000" --shards 1 --reducers 2 --mappers 1 --processor spin:0
 # 20 µs of CPU per item on one shard: the ideal on 2 cores is 100,000 items/s. 300,000 items,
 # counted from launch to exit (start-up included).
 run "spin20-1-2" --source "generate:$(( 300000 / scale )),size=100,keys=1000" --shards 1 --reducers 2 --mappers 1 --processor spin:20
@@ -73,7 +76,7 @@ for name in names:
         continue
     s = load(name)
     kind = name.split("-")[0]
-    size = int(name.split("-")[1]) if kind in ("discard", "key", "none", "default") else 100
+    size = int(name.split("-")[1]) if kind in ("discard", "key", "none", "default", "spin0") else 100
     rate = s["records"] / s["seconds"]
     print(f"{name:<18}{s['shards']:>7}{s['reducers']:>9}{s['records']:>10}{s['seconds']:>9.2f}{rate:>11,.0f}{rate * size / 1e6:>8.1f}"
           f"{100 * s['cpuSeconds'] / s['totalSeconds']:>7.0f}{s['peakResidentBytesSum'] / 2**20:>9.0f}{s['peakProportionalBytesSum'] / 2**20:>9.0f}"
@@ -111,5 +114,7 @@ print("every shard ended with every item acknowledged (MB/s counts record payloa
 print("process of the group (launcher included) per second from launch to exit (200% = both cores); RSS MiB: sum of")
 print("each process's peak resident memory; PSS MiB: peak of the proportional set size summed over every process at")
 print("once (shared pages counted once). key / none: 2 mappers, --ordering key (the default) or none; default-100-4:")
-print("the default group (one reducer per core, half as many mappers); the rest use 1 mapper.")
+print("the default group (one reducer per core, half as many mappers); the rest use 1 mapper. discard runs on each")
+print("reducer's event loop; spin0-100-1-2 (spin:0, no work, on the processor thread like every processor that may")
+print("block) shows what handing each batch to that thread and back costs.")
 PY

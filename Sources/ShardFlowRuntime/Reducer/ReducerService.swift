@@ -31,6 +31,9 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
     let registry: ConnectionRegistry
     private var machine: ReducerStateMachine
     private let processor: ProcessorBox
+    /// The processor runs on the event loop (``BatchProcessor/isNonBlocking``), not on the
+    /// processor thread.
+    private let processesOnEventLoop: Bool
     private let deadLetterSink: DeadLetterSink?
     private let executor: any BlockingExecutor
     private let logger: Logger
@@ -53,6 +56,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
         self.registry = ConnectionRegistry(eventLoop: eventLoop)
         self.machine = ReducerStateMachine(configuration: configuration.machine)
         self.processor = ProcessorBox(processor)
+        self.processesOnEventLoop = processor.isNonBlocking
         self.deadLetterSink = try configuration.deadLetterDirectory.map {
             try DeadLetterSink(directory: $0, reducerIndex: Int(configuration.machine.index))
         }
@@ -149,8 +153,9 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
             case .process(let batch):
                 let started = eventLoop.now
                 // An exec: child is killed at this point by its own timeout, and says so; any
-                // other processor cannot be interrupted, so its stuck batch is reported.
-                let watchdog = processor.value is ExecProcessor ? nil : eventLoop.scheduleRepeatedTask(
+                // other processor on the processor thread cannot be interrupted, so its stuck
+                // batch is reported (one on the event loop would hold the report up itself).
+                let watchdog = processesOnEventLoop || processor.value is ExecProcessor ? nil : eventLoop.scheduleRepeatedTask(
                     initialDelay: configuration.processorTimeout, delay: configuration.processorTimeout
                 ) { [logger] _ in
                     let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
@@ -158,7 +163,7 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
                 }
                 let processor = self.processor
                 let logger = self.logger
-                executor.run { () -> [Int: String] in
+                let work = { @Sendable () -> [Int: String] in
                     let items = batch.map { ProcessorItem($0.item) }
                     do {
                         let failures = try processor.value.process(items).failures
@@ -170,7 +175,11 @@ public final class ReducerService: ConnectionDelegate, @unchecked Sendable {
                     } catch {
                         return Self.everyItem(of: batch, failed: "\(error)")
                     }
-                }.whenComplete { result in
+                }
+                // A non-blocking processor runs as the event loop's next task: after the rest of
+                // these actions, as a hand-off to the processor thread would, without the hand-off.
+                let processed = processesOnEventLoop ? eventLoop.submit(work) : executor.run(work)
+                processed.whenComplete { result in
                     watchdog?.cancel()
                     self.observability.batchDuration.recordNanoseconds((self.eventLoop.now - started).nanoseconds)
                     let failures = (try? result.get()) ?? Self.everyItem(of: batch, failed: "processor thread stopped")

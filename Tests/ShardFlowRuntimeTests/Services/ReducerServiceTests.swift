@@ -99,3 +99,67 @@ extension ReducerServiceTests {
         #expect(received.contains(.acks([TestFrames.ack(0, .failed)])), "the first failed (retries 0, no dead-letter sink)")
     }
 }
+
+/// Counts the work handed to it, then runs it on the event loop like ``InlineExecutor``.
+final class CountingExecutor: BlockingExecutor, @unchecked Sendable {
+    let eventLoop: EventLoop
+    private let count = NIOLockedValueBox(0)
+    var runs: Int { count.withLockedValue { $0 } }
+
+    init(eventLoop: EventLoop) { self.eventLoop = eventLoop }
+
+    func run<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) -> EventLoopFuture<Value> {
+        count.withLockedValue { $0 += 1 }
+        return eventLoop.makeCompletedFuture { try work() }
+    }
+}
+
+/// A ``RecordingProcessor`` that declares it never blocks.
+final class NonBlockingRecordingProcessor: BatchProcessor, @unchecked Sendable {
+    let recording = RecordingProcessor()
+    var isNonBlocking: Bool { true }
+
+    func process(_ items: [ProcessorItem]) throws -> BatchResult { try recording.process(items) }
+}
+
+extension ReducerServiceTests {
+    static func batchOfTwo(to processor: BatchProcessor, loop: EmbeddedEventLoop, executor: CountingExecutor) throws -> (EmbeddedPeer, [WireItem]) {
+        var configuration = ReducerService.Configuration(index: 0, listen: .path("/unused"))
+        configuration.machine.batchSize = 2
+        configuration.machine.mapperWindow = Credit(count: 10, bytes: 1 << 20)
+        let service = try ReducerService(configuration: configuration, processor: processor, executor: executor, logger: Logger(label: "test"))
+        let mapper = EmbeddedPeer(loop: loop)
+        try service.attach(mapper.channel)
+        try mapper.connect()
+        try mapper.send(.hello(TestFrames.hello(.mapper, 0)))
+        _ = try mapper.received()
+        let items = [TestFrames.item(record: 0, data: "a"), TestFrames.item(record: 1, data: "b")]
+        try mapper.send(.items(count: 2, bytes: TestFrames.itemBytes(items)))
+        return (mapper, items)
+    }
+
+    @Test("a processor that declares it never blocks runs on the event loop, as its next task; any other goes to the processor thread")
+    func nonBlockingProcessorsRunOnTheEventLoop() throws {
+        let loop = EmbeddedEventLoop()
+        let executor = CountingExecutor(eventLoop: loop)
+        let processor = NonBlockingRecordingProcessor()
+        let (mapper, items) = try Self.batchOfTwo(to: processor, loop: loop, executor: executor)
+        #expect(processor.recording.batches.isEmpty, "not inside the frame's handling: after it, like a hand-off")
+        loop.run()
+        #expect(processor.recording.batches == [["a", "b"]])
+        #expect(executor.runs == 0, "the processor thread was not used")
+        #expect(try mapper.received() == [
+            .acks([TestFrames.ack(0), TestFrames.ack(1)]),
+            .credit(Credit(count: 2, bytes: UInt64(items[0].encodedSize + items[1].encodedSize))),
+        ])
+
+        let blockingLoop = EmbeddedEventLoop()
+        let blockingExecutor = CountingExecutor(eventLoop: blockingLoop)
+        let blocking = RecordingProcessor()
+        let (blockingMapper, _) = try Self.batchOfTwo(to: blocking, loop: blockingLoop, executor: blockingExecutor)
+        #expect(blocking.batches == [["a", "b"]])
+        #expect(blockingExecutor.runs == 1, "one hand-off per batch")
+        #expect(try blockingMapper.received().contains(.acks([TestFrames.ack(0), TestFrames.ack(1)])))
+        #expect(DiscardProcessor().isNonBlocking && !SpinProcessor(microseconds: 20).isNonBlocking)
+    }
+}
