@@ -17,7 +17,8 @@ public protocol BatchProcessor: AnyObject {
     /// in-memory count): the reducer then calls ``process(_:)`` on its I/O event loop, which
     /// saves two thread hand-offs per batch — CPU, and at low load most of an item's latency
     /// inside the reducer — but a slow batch then holds up the reducer's connections for as
-    /// long as it runs, and no stuck-batch warning can be logged meanwhile. Default: false.
+    /// long as it runs, no stuck-batch warning can be logged meanwhile, and under systemd a batch
+    /// longer than the watchdog period gets the reducer restarted. Default: false.
     var isNonBlocking: Bool { get }
     /// Times the processor had to start over (an `exec:` child killed or dead and started
     /// again); read from another thread, for metrics.
