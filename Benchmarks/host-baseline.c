@@ -57,6 +57,8 @@ static int by_value(const void *a, const void *b) {
 
 static int ring(int hops, double duration, int rate) {
     if (hops < 1 || hops > 64 || rate < 1) { fprintf(stderr, "host-baseline: ring needs 1-64 hops and a positive rate\n"); return 2; }
+    int rounds = (int)(duration * rate);
+    if (rounds < 1) { fprintf(stderr, "host-baseline: ring needs at least one round trip (SECONDS x RATE)\n"); return 2; }
     // links[i] connects hop i-1 (or the parent, for i = 0) to hop i; links[hops] returns to the parent.
     int links[65][2];
     for (int i = 0; i <= hops; i++)
@@ -66,6 +68,11 @@ static int ring(int hops, double duration, int rate) {
         pid_t pid = fork();
         if (pid < 0) fail("fork");
         if (pid == 0) {
+            // Keep only this hop's two ends, so the ring ends (EOF) whenever the parent does.
+            for (int j = 0; j <= hops; j++) {
+                if (j != i) close(links[j][1]);
+                if (j != i + 1) close(links[j][0]);
+            }
             char token;
             while (read(links[i][1], &token, 1) == 1)
                 if (write(links[i + 1][0], &token, 1) != 1) break;
@@ -73,7 +80,11 @@ static int ring(int hops, double duration, int rate) {
         }
         children[i] = pid;
     }
-    int rounds = (int)(duration * rate);
+    for (int i = 0; i <= hops; i++) {
+        if (i < hops) close(links[i][1]);
+        if (i > 0) close(links[i][0]);
+    }
+
     double *samples = malloc(sizeof(double) * (size_t)rounds);
     if (samples == NULL) fail("malloc");
     struct timespec gap = { 0, 1000000000L / rate };

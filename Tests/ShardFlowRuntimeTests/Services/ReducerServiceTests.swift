@@ -78,15 +78,14 @@ final class OutOfRangeProcessor: BatchProcessor, @unchecked Sendable {
 }
 
 extension ReducerServiceTests {
-    @Test("a failure at a position outside the batch fails nothing; the real positions still count")
-    func failureOutsideTheBatch() throws {
-        let loop = EmbeddedEventLoop()
+    /// A reducer (batches of 2, no retries) on `loop` (the mapper's channel
+    /// keeps it), its connected mapper, and the two items ("a", "b") the mapper sent.
+    static func batchOfTwo(to processor: BatchProcessor, loop: EmbeddedEventLoop, executor: any BlockingExecutor) throws -> (EmbeddedPeer, [WireItem]) {
         var configuration = ReducerService.Configuration(index: 0, listen: .path("/unused"))
         configuration.machine.batchSize = 2
         configuration.machine.mapperWindow = Credit(count: 10, bytes: 1 << 20)
         configuration.machine.retries = 0
-        let service = try ReducerService(configuration: configuration, processor: OutOfRangeProcessor(),
-                                         executor: InlineExecutor(eventLoop: loop), logger: Logger(label: "test"))
+        let service = try ReducerService(configuration: configuration, processor: processor, executor: executor, logger: Logger(label: "test"))
         let mapper = EmbeddedPeer(loop: loop)
         try service.attach(mapper.channel)
         try mapper.connect()
@@ -94,6 +93,13 @@ extension ReducerServiceTests {
         _ = try mapper.received()
         let items = [TestFrames.item(record: 0, data: "a"), TestFrames.item(record: 1, data: "b")]
         try mapper.send(.items(count: 2, bytes: TestFrames.itemBytes(items)))
+        return (mapper, items)
+    }
+
+    @Test("a failure at a position outside the batch fails nothing; the real positions still count")
+    func failureOutsideTheBatch() throws {
+        let loop = EmbeddedEventLoop()
+        let (mapper, _) = try Self.batchOfTwo(to: OutOfRangeProcessor(), loop: loop, executor: InlineExecutor(eventLoop: loop))
         let received = try mapper.received()
         #expect(received.contains(.acks([TestFrames.ack(1)])), "the second item succeeded")
         #expect(received.contains(.acks([TestFrames.ack(0, .failed)])), "the first failed (retries 0, no dead-letter sink)")
@@ -123,21 +129,6 @@ final class NonBlockingRecordingProcessor: BatchProcessor, @unchecked Sendable {
 }
 
 extension ReducerServiceTests {
-    static func batchOfTwo(to processor: BatchProcessor, loop: EmbeddedEventLoop, executor: CountingExecutor) throws -> (EmbeddedPeer, [WireItem]) {
-        var configuration = ReducerService.Configuration(index: 0, listen: .path("/unused"))
-        configuration.machine.batchSize = 2
-        configuration.machine.mapperWindow = Credit(count: 10, bytes: 1 << 20)
-        let service = try ReducerService(configuration: configuration, processor: processor, executor: executor, logger: Logger(label: "test"))
-        let mapper = EmbeddedPeer(loop: loop)
-        try service.attach(mapper.channel)
-        try mapper.connect()
-        try mapper.send(.hello(TestFrames.hello(.mapper, 0)))
-        _ = try mapper.received()
-        let items = [TestFrames.item(record: 0, data: "a"), TestFrames.item(record: 1, data: "b")]
-        try mapper.send(.items(count: 2, bytes: TestFrames.itemBytes(items)))
-        return (mapper, items)
-    }
-
     @Test("a processor that declares it never blocks runs on the event loop, as its next task; any other goes to the processor thread")
     func nonBlockingProcessorsRunOnTheEventLoop() throws {
         let loop = EmbeddedEventLoop()
