@@ -30,7 +30,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The stream this shard belongs to: every item carries it to the processor.", valueName: "name"))
     var stream: String = ""
 
-    @Option(parsing: .unconditional, help: "Incomplete records at which the status to the daemon is held back (backpressure).")
+    @Option(parsing: .unconditional, help: "Incomplete records at which the status to the daemon is held back (backpressure); it also is at \(ProcessingDefaults.heldPerPending) times as many records held behind one still incomplete.")
     var maxPending: Int = ProcessingDefaults.maxPending
 
     @Option(parsing: .unconditional, help: ArgumentHelp("A held status is released below this many incomplete records (default: half of --max-pending).", valueName: "n"))
@@ -79,6 +79,7 @@ struct WorkerCommand: ParsableCommand {
         configuration.machine.stream = stream
         configuration.machine.maxPending = maxPending
         configuration.machine.lowWater = lowWater ?? max(1, maxPending / 2)
+        configuration.machine.maxHeld = ProcessingDefaults.heldPerPending * maxPending
         configuration.machine.checkpointInterval = checkpointInterval.amount
         configuration.machine.shutdownDrainTimeout = shutdownTimeout.amount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

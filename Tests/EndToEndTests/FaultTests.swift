@@ -106,6 +106,43 @@ extension EndToEnd {
         #expect(letters.count == 300)
     }
 
+    @Test("a record that keeps failing while later ones complete holds its shard after 4 × --max-pending records, and lets go once it is dead-lettered")
+    func heldRecordsBound() throws {
+        let harness = try Harness("held")
+        defer { harness.remove() }
+        // Record 3 fails until it is dead-lettered (8 retries, 300 ms apart); its key's later
+        // items wait behind it, every other key goes on: the records incomplete fall below the
+        // low-water mark (12 of --max-pending 25), and only the bound on records held (100;
+        // released below 50) keeps the daemon waiting.
+        let running = try harness.start([
+            "--source", "none", "--reducers", "1", "--mappers", "1", "--state", "state", "--max-pending", "25",
+            "--processor", "exec:python3 \(Harness.fixtures)/exec_processor.py", "--retries", "8", "--retry-delay", "300ms",
+            "--max-retry-delay", "300ms", "--dead-letter", "dead",
+        ], environment: ["OUTPUT": harness.path("accepted.jsonl")])
+        defer { _ = running.killGroup() }
+        let worker = running.workerCommand()
+        #expect(!worker.isEmpty, "the group prints the worker command")
+        let driver = try Background("/usr/bin/env", [
+            "python3", "\(Harness.fixtures)/mld_driver.py", "--records", "1000", "--batch", "10", "--poison", "3", "--",
+        ] + worker, directory: harness.directory)
+        defer { driver.kill() }
+        #expect(driver.waitForLog("records held since record #3 at 49000000000000000003/0, which is still incomplete"), "the worker names the record holding the shard")
+        let status = try harness.run(Harness.binDirectory + "/shardflow", ["status", "--runtime-dir", harness.runtimeDirectory, "--json"])
+        let document = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let shard = (document?["shards"] as? [[String: Any]])?.first
+        #expect(shard?["heldBack"] as? Bool == true, "\(status.stdout)")
+        #expect((shard?["received"] as? Int ?? .max) < 3 + 100 + 10, "records 0…2, then fewer than 100 held before the batch of 10 that crossed it: \(status.stdout)")
+        #expect((shard?["incomplete"] as? Int ?? .max) < 12, "held by the records held, not by those incomplete: \(status.stdout)")
+
+        #expect(driver.waitForExit(timeout: 60), "once record 3 is dead-lettered, the shard goes on to its end")
+        let summary = try JSONSerialization.jsonObject(with: Data(driver.stop().0.utf8)) as? [String: Any]
+        #expect((summary?["checkpoints"] as? [String])?.last == "SHARD_END", "\(String(describing: summary))")
+        // Items of key-3 that ran after record 3's failure in its batch run again after it.
+        let accepted = try Self.execOutput(harness.path("accepted.jsonl"))
+        #expect(Set(accepted.map { $0["sequenceNumber"] as! String }).count == 999, "every other record processed")
+        #expect(Self.lines(of: harness.path("dead/dead-letter-reducer-0.jsonl")).filter { !$0.isEmpty }.count == 1)
+    }
+
     @Test("a daemon line the worker cannot read ends the worker with status 1 and a message, instead of a silent wait")
     func malformedDaemonLine() throws {
         let harness = try Harness("badline")

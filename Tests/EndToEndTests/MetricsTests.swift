@@ -50,13 +50,8 @@ extension EndToEnd {
             endpoint = "http://" + log[range.upperBound...].prefix { !$0.isWhitespace }
             return true
         })
-        #expect(running.waitForOutput("executableName = "))
-        var worker: [String] = []
-        _ = running.waitForOutput("executableName = ") { output in
-            guard let line = output.split(separator: "\n").first(where: { $0.contains("executableName = ") }) else { return false }
-            worker = line.components(separatedBy: "executableName = ")[1].split(separator: " ").map(String.init)
-            return true
-        }
+        let worker = running.workerCommand()
+        #expect(!worker.isEmpty, "the group prints the worker command")
         let hold = harness.path("hold")
         let driver = try Background("/usr/bin/env", [
             "python3", "\(Harness.fixtures)/mld_driver.py", "--records", "500", "--batch", "50", "--millis-behind", "1234",
@@ -194,11 +189,6 @@ extension Harness.Running {
     /// Waits until stderr satisfies `predicate` (which may pick values out of it).
     func waitForLog(_ text: String, timeout: TimeInterval = 60, _ predicate: (String) -> Bool) -> Bool {
         collector.waitForStderr(timeout: timeout, predicate)
-    }
-
-    /// Waits until stdout satisfies `predicate`.
-    func waitForOutput(_ text: String, timeout: TimeInterval = 60, _ predicate: (String) -> Bool) -> Bool {
-        collector.waitForStdout(timeout: timeout, predicate)
     }
 }
 

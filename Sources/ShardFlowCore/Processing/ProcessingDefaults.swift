@@ -14,6 +14,11 @@ public enum ProcessingDefaults {
     /// it lets go below half of it. Enough to keep every core busy on one shard; more only
     /// holds more memory (measured: 5000 is as fast as 20000 and needs a third of the memory).
     public static let maxPending = 5_000
+    /// Records a worker may hold per incomplete record it may have: records complete behind an
+    /// incomplete one stay until it completes (the checkpoint cannot pass it), so a record that
+    /// stays incomplete (an item failing without a retry limit) stops its shard after
+    /// `heldPerPending × maxPending` records instead of letting the worker grow.
+    public static let heldPerPending = 4
     /// Minimum time between a shard's checkpoints while records flow (`--checkpoint-interval`).
     public static let checkpointInterval: TimeAmount = .seconds(5)
     /// First delay before retrying a failed item (`--retry-delay`); doubles per attempt.

@@ -10,8 +10,9 @@ import NIOCore
 ///
 /// * `processRecords`: register the records; checkpoint the safe position when the interval has
 ///   passed and it moved; answer the status at once unless `maxPending` records are
-///   incomplete, in which case the status waits until fewer than `lowWater` are (checkpointing
-///   on the interval meanwhile).
+///   incomplete or `maxHeld` records are held (from the oldest incomplete one on), in which case
+///   the status waits until fewer than `lowWater` are incomplete and fewer than half of
+///   `maxHeld` are held (checkpointing on the interval meanwhile).
 /// * `shardEnded` / `shutdown` TERMINATE: wait until every record is complete, checkpoint with a
 ///   null sequence number (retrying throttling without limit), then answer.
 /// * `shutdownRequested`: wait up to `shutdownDrainTimeout` for in-flight records, checkpoint
@@ -32,6 +33,11 @@ public struct WorkerStateMachine: Sendable {
         public var maxPending: Int = ProcessingDefaults.maxPending
         /// A held status is released when incomplete records drop below this.
         public var lowWater: Int = ProcessingDefaults.maxPending / 2
+        /// Records held — from the oldest incomplete one to the newest, complete or not — at
+        /// which the status is held back too (released below half of it). Records complete
+        /// behind an incomplete one stay (the checkpoint cannot pass it), so this bounds the
+        /// worker's memory when one record stays incomplete while later ones complete.
+        public var maxHeld: Int = ProcessingDefaults.heldPerPending * ProcessingDefaults.maxPending
         /// Minimum time between checkpoints while records flow.
         public var checkpointInterval: TimeAmount = ProcessingDefaults.checkpointInterval
         /// Delays between retries of a retryable checkpoint error.
@@ -74,8 +80,13 @@ public struct WorkerStateMachine: Sendable {
         case checkpointFailed(error: CheckpointError, position: SequencePosition?)
         /// `ShutdownException`: the lease is gone; no more checkpoints until the shutdown message.
         case checkpointingStopped
-        case backpressureApplied(incomplete: Int)
-        case backpressureReleased(incomplete: Int)
+        /// The status is held back: `incomplete` records are incomplete and `held` records are
+        /// held (from the oldest incomplete one on).
+        case backpressureApplied(incomplete: Int, held: Int)
+        case backpressureReleased(incomplete: Int, held: Int)
+        /// The status stays held because `held` records are held behind record `oldest`, which
+        /// is incomplete (reported once per hold): it holds the shard.
+        case heldBehind(oldest: UInt64, held: Int)
         /// An item of this record failed; the record will be resent.
         case recordFailed(record: UInt64, attempt: Int, delay: TimeAmount)
         /// An acknowledgement could not be applied.
@@ -131,6 +142,8 @@ public struct WorkerStateMachine: Sendable {
     private var checkpoint = CheckpointState.idle
     private var checkpointingStopped = false
     private var holdingStatus = false
+    /// This hold's `heldBehind` report went out.
+    private var reportedHeldBehind = false
     /// `shutdownRequested` was answered: the daemon closing stdin next is the normal end.
     private var shutdownAnswered = false
     /// Index of the record last checkpointed (nil: none since start).
@@ -152,7 +165,8 @@ public struct WorkerStateMachine: Sendable {
     /// Item acknowledgements received that completed an item (processed or dead-lettered).
     public private(set) var itemsAcknowledged = 0
 
-    /// Whether the `processRecords` status is held back (`maxPending` records incomplete).
+    /// Whether the `processRecords` status is held back (`maxPending` records incomplete or
+    /// `maxHeld` held).
     public var isHoldingBack: Bool { holdingStatus }
 
     /// How often an item of `record` was acknowledged `failed` (its worker resends it).
@@ -248,9 +262,11 @@ public struct WorkerStateMachine: Sendable {
         link.store(records)
         if tracker.nextIndex > first { send(first..<tracker.nextIndex, into: &actions) }
         phase = .handling(Pending(responseFor: .processRecords, kind: .processRecords))
-        if !holdingStatus, tracker.incompleteCount >= configuration.maxPending {
+        if !holdingStatus, tracker.incompleteCount >= configuration.maxPending || tracker.heldCount >= configuration.maxHeld {
             holdingStatus = true
-            actions.append(.report(.backpressureApplied(incomplete: tracker.incompleteCount)))
+            reportedHeldBehind = false
+            actions.append(.report(.backpressureApplied(incomplete: tracker.incompleteCount, held: tracker.heldCount)))
+            reportHeldBehind(into: &actions)
         }
         advance(now: now, into: &actions)
         return actions
@@ -410,8 +426,12 @@ public struct WorkerStateMachine: Sendable {
     private mutating func advance(now: NIODeadline, into actions: inout [Action]) {
         defer { rearmTimer(now: now, into: &actions) }
         if holdingStatus, tracker.incompleteCount < configuration.lowWater {
-            holdingStatus = false
-            actions.append(.report(.backpressureReleased(incomplete: tracker.incompleteCount)))
+            if tracker.heldCount < configuration.maxHeld / 2 {
+                holdingStatus = false
+                actions.append(.report(.backpressureReleased(incomplete: tracker.incompleteCount, held: tracker.heldCount)))
+            } else {
+                reportHeldBehind(into: &actions)
+            }
         }
         guard case .handling(var pending) = phase else { return }
 
@@ -511,6 +531,14 @@ public struct WorkerStateMachine: Sendable {
             sequenceNumber: position?.sequenceNumber.text,
             subSequenceNumber: position?.subSequenceNumber
         )))
+    }
+
+    /// Once per hold, when the records held behind the oldest incomplete one keep the status.
+    private mutating func reportHeldBehind(into actions: inout [Action]) {
+        guard !reportedHeldBehind, tracker.incompleteCount > 0, tracker.heldCount >= configuration.maxHeld / 2 else { return }
+        guard tracker.heldCount >= configuration.maxHeld || tracker.incompleteCount < configuration.lowWater else { return }
+        reportedHeldBehind = true
+        actions.append(.report(.heldBehind(oldest: tracker.firstIndex, held: tracker.heldCount)))
     }
 
     private mutating func answer(_ responseFor: MLDAction, next: Phase, into actions: inout [Action]) {

@@ -62,7 +62,7 @@ public struct SystemdInstallCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Minimum time between a shard's checkpoints.", valueName: "duration"))
     var checkpointInterval = DurationArgument(ProcessingDefaults.checkpointInterval)
 
-    @Option(parsing: .unconditional, help: "Incomplete records per shard before the worker holds the daemon back.")
+    @Option(parsing: .unconditional, help: "Incomplete records per shard before the worker holds the daemon back (also at \(ProcessingDefaults.heldPerPending) times as many held behind one still incomplete).")
     var maxPending: Int = ProcessingDefaults.maxPending
 
     @Option(help: ArgumentHelp("Name a record in the logs once it has been incomplete this long.", valueName: "duration"))

@@ -280,10 +280,13 @@ public final class WorkerService: ConnectionDelegate, LineInputDelegate, @unchec
             logger.error("checkpoint at \(position.map(\.description) ?? "null") failed with \(error); not retried now", metadata: shard)
         case .checkpointingStopped:
             logger.warning("ShutdownException: the lease is gone; no more checkpoints until the shutdown message", metadata: shard)
-        case .backpressureApplied(let incomplete):
-            logger.info("\(incomplete) records incomplete: holding the status until below \(configuration.machine.lowWater)", metadata: shard)
-        case .backpressureReleased(let incomplete):
-            logger.info("backpressure released at \(incomplete) incomplete records", metadata: shard)
+        case .backpressureApplied(let incomplete, let held):
+            logger.info("\(incomplete) records incomplete, \(held) held: holding the status until fewer than \(configuration.machine.lowWater) are incomplete and fewer than \(configuration.machine.maxHeld / 2) held", metadata: shard)
+        case .heldBehind(let oldest, let held):
+            let position = machine.oldestIncomplete.map { " at \($0.position)" } ?? ""
+            logger.warning("\(held) records held since record #\(oldest)\(position), which is still incomplete: holding the status until it completes (the checkpoint cannot pass it; records after it stay in memory)", metadata: shard)
+        case .backpressureReleased(let incomplete, let held):
+            logger.info("backpressure released at \(incomplete) incomplete and \(held) held records", metadata: shard)
         case .recordFailed(let record, let attempt, let delay):
             logger.warning("record #\(record) failed (attempt \(attempt)); resending in \(delay.prettyDescription)", metadata: shard)
         case .ackIgnored(let record, let reason):

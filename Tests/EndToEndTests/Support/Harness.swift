@@ -98,6 +98,17 @@ struct Harness {
             collector.waitForStderr(timeout: timeout) { $0.contains(text) }
         }
 
+        /// The worker command a `--source none` group prints (`executableName = …`), split on
+        /// spaces; empty if it never did.
+        func workerCommand(timeout: TimeInterval = 60) -> [String] {
+            var command: [String] = []
+            _ = collector.waitForStdout(timeout: timeout) { output in
+                guard let line = output.split(separator: "\n").first(where: { $0.contains("executableName = ") }) else { return false }
+                command = line.components(separatedBy: "executableName = ")[1].split(separator: " ").map(String.init)
+                return true
+            }
+            return command
+        }
 
         func wait() -> Result {
             process.waitUntilExit()

@@ -286,10 +286,39 @@ struct WorkerStateMachineTests {
         var t = Transcript { $0.maxPending = 4; $0.lowWater = 2 }
         t.initialized()
         #expect(t.processRecords(3) == [Self.records([0, 1, 2]), Self.status(.processRecords)])
-        #expect(t.processRecords(2) == [Self.records([3, 4]), .report(.backpressureApplied(incomplete: 5))])
+        #expect(t.processRecords(2) == [Self.records([3, 4]), .report(.backpressureApplied(incomplete: 5, held: 5))])
         #expect(t.ack([0, 1, 2]) == [.scheduleTimer(t.now + .seconds(5))],
                 "2 incomplete is not below the low-water mark of 2: the status stays held, a checkpoint is due on the interval")
-        #expect(t.ack([3]) == [.report(.backpressureReleased(incomplete: 1)), Self.status(.processRecords), .scheduleTimer(nil)])
+        #expect(t.ack([3]) == [.report(.backpressureReleased(incomplete: 1, held: 1)), Self.status(.processRecords), .scheduleTimer(nil)])
+    }
+
+    @Test("a record that stays incomplete while later ones complete holds the status once max-held records are held")
+    func heldRecordsBound() {
+        var t = Transcript { $0.maxPending = 5; $0.lowWater = 2; $0.maxHeld = 8 }
+        t.initialized()
+        #expect(t.processRecords(3) == [Self.records([0, 1, 2]), Self.status(.processRecords)])
+        _ = t.ack([1, 2])
+        #expect(t.processRecords(3) == [Self.records([3, 4, 5]), Self.status(.processRecords)], "4 incomplete, 6 held: below both limits")
+        _ = t.ack([3, 4, 5])
+        #expect(t.machine.incompleteRecordCount == 1, "only record 0 is incomplete")
+        #expect(t.processRecords(2) == [Self.records([6, 7]), .report(.backpressureApplied(incomplete: 3, held: 8)), .report(.heldBehind(oldest: 0, held: 8))],
+                "3 incomplete is below max-pending, but records 0…7 are held behind record 0: the status waits")
+        #expect(t.machine.incompleteRecordCount == 3)
+        #expect(t.ack([6, 7]) == [], "1 incomplete is below the low-water mark, but 8 are still held behind record 0: no release")
+        #expect(t.machine.isHoldingBack)
+        #expect(t.ack([0]) == [.report(.backpressureReleased(incomplete: 0, held: 0)), Self.status(.processRecords)],
+                "record 0 completing releases all 8")
+    }
+
+    @Test("a status held at max-pending stays held while half of max-held records wait behind an incomplete one")
+    func heldBehindAfterMaxPending() {
+        var t = Transcript { $0.maxPending = 4; $0.lowWater = 2; $0.maxHeld = 8 }
+        t.initialized()
+        _ = t.processRecords(3)
+        #expect(t.processRecords(2) == [Self.records([3, 4]), .report(.backpressureApplied(incomplete: 5, held: 5))])
+        #expect(t.ack([1, 2, 3, 4]) == [.report(.heldBehind(oldest: 0, held: 5))],
+                "1 incomplete is below the low-water mark, but 5 held is not below half of 8: the status stays, and says why")
+        #expect(t.ack([0]) == [.report(.backpressureReleased(incomplete: 0, held: 0)), Self.status(.processRecords)])
     }
 
     @Test("while the status is held, the interval still brings checkpoints")
@@ -301,7 +330,7 @@ struct WorkerStateMachineTests {
         t.advance(by: .seconds(5))
         #expect(t.timer() == [Self.checkpoint(1001)])
         #expect(t.reply() == [.report(.checkpointed(SequencePosition("1001", 0)))], "still 2 incomplete: the status stays held")
-        #expect(t.ack([1, 2]) == [.report(.backpressureReleased(incomplete: 0)), Self.status(.processRecords)])
+        #expect(t.ack([1, 2]) == [.report(.backpressureReleased(incomplete: 0, held: 0)), Self.status(.processRecords)])
     }
 
     @Test("a failed item makes its record resend after a doubling backoff")

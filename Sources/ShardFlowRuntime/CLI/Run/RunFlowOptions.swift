@@ -3,7 +3,7 @@ import ShardFlowCore
 
 /// `shardflow run`: backpressure, checkpoint pacing, frames and stopping.
 public struct RunFlowOptions: ParsableArguments, Sendable {
-    @Option(parsing: .unconditional, help: ArgumentHelp("Incomplete records per shard before the worker holds back the daemon (backpressure).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Incomplete records per shard before the worker holds back the daemon (backpressure); it also does at \(ProcessingDefaults.heldPerPending) times as many records held behind one still incomplete.", valueName: "n"))
     public var maxPending: Int = ProcessingDefaults.maxPending
 
     @Option(help: ArgumentHelp("Minimum time between a shard's checkpoints.", valueName: "duration"))
