@@ -39,7 +39,7 @@ struct ShardFlowCommand: ParsableCommand {
                 logger.warning("--key-ordered is no longer needed: every key keeps its order by default (--ordering key); ignoring it")
             }
             let launcher = Launcher(configuration: options.configuration(), logger: logger)
-            throw ExitCode(try launcher.run())
+            ProcessExit.now(try launcher.run())
         }
     }
 }

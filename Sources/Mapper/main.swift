@@ -88,7 +88,7 @@ struct MapperCommand: ParsableCommand {
         )
         // No event-loop shutdown: the process exits now, and NIO's shutdown would start a
         // libdispatch thread, which a sandboxed systemd service forbids to set its priority.
-        throw ExitCode(code)
+        ProcessExit.now(code)
     }
 }
 

@@ -68,7 +68,7 @@ struct RouterCommand: ParsableCommand {
         )
         // No event-loop shutdown: the process exits now, and NIO's shutdown would start a
         // libdispatch thread, which a sandboxed systemd service forbids to set its priority.
-        throw ExitCode(code)
+        ProcessExit.now(code)
     }
 }
 

@@ -152,6 +152,7 @@ public struct SupervisorStateMachine: Sendable {
     /// started second). The sources start once the group is ready.
     private static let waves: [[Kind]] = [[.reducer, .router, .mapper]]
     /// Drain order: mappers stop pulling first, then routers, then reducers finish what they hold.
+    /// Once every source completed, nothing is in flight: all of them stop at once.
     private static let stopOrder: [Kind] = [.mapper, .router, .reducer]
 
     public let configuration: Configuration
@@ -302,7 +303,8 @@ public struct SupervisorStateMachine: Sendable {
         if let stopCode {
             stopGroup(code: stopCode, now: now, into: &actions)
         } else if codes.count == sources.count {
-            stopGroup(code: codes.max() ?? ExitStatus.completed, now: now, into: &actions)
+            // Every shard ended with every item acknowledged: no drain order to keep.
+            stopGroup(code: codes.max() ?? ExitStatus.completed, allAtOnce: true, now: now, into: &actions)
         } else {
             stopGroup(code: ExitStatus.interrupted, now: now, into: &actions)
         }
@@ -441,18 +443,22 @@ public struct SupervisorStateMachine: Sendable {
         stopGroup(code: ExitStatus.failed, now: now, into: &actions)
     }
 
-    private mutating func stopGroup(code: Int32, now: NIODeadline, into actions: inout [Action]) {
+    /// Stops the group in ``stopOrder``, each kind once the previous one exited — or, with
+    /// `allAtOnce`, every kind at once.
+    private mutating func stopGroup(code: Int32, allAtOnce: Bool = false, now: NIODeadline, into actions: inout [Action]) {
         switch phase {
         case .stopping, .finished:
             return
         case .idle, .startingWave, .running:
-            phase = .stopping(position: 0, code: code)
             // A member still starting waits for its kind's turn in the stop order like the
             // others: from now on its stop deadline applies, not its start-up one.
             for id in states.indices {
                 if case .starting = states[id] { states[id] = .starting(readyBy: nil) }
             }
-            signalStopOrderKind(now: now, into: &actions)
+            for position in 0..<(allAtOnce ? Self.stopOrder.count : 1) {
+                phase = .stopping(position: position, code: code)
+                signalStopOrderKind(now: now, into: &actions)
+            }
             continueStopping(now: now, into: &actions)
         }
     }
@@ -477,12 +483,13 @@ public struct SupervisorStateMachine: Sendable {
         }
     }
 
-    /// Moves to the next kind once every member of the current one exited; finishes after the last.
+    /// Moves to the next kind once every member of the kinds signalled so far exited; finishes
+    /// after the last.
     private mutating func continueStopping(now: NIODeadline, into actions: inout [Action]) {
         while case .stopping(let position, let code) = phase {
-            let kind = Self.stopOrder[position]
+            let kinds = Self.stopOrder[...position]
             let pending = states.indices.contains { id in
-                guard member(id).kind == kind else { return false }
+                guard kinds.contains(member(id).kind) else { return false }
                 if case .stopping = states[id] { return true }
                 return false
             }

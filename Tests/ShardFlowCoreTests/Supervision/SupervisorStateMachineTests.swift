@@ -186,17 +186,19 @@ struct SupervisorStateMachineTests {
         #expect(machine.isFinished)
     }
 
-    @Test("a source that completes ends the run with its status, after the group drained")
+    @Test("a source that completes ends the run with its status: nothing is in flight, so the group stops at once")
     func sourceCompletes() {
         let clock = TestClock()
         var machine = Self.running(clock)
         #expect(machine.sourceEnded(0, .completed(code: ExitStatus.invalidInput), now: clock.now) == [
-            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .scheduleTimer(clock.now + .seconds(30)),
+            .signal(Self.mapper0, SIGTERM), .signal(Self.mapper1, SIGTERM), .signal(Self.router, SIGTERM), .signal(Self.reducer, SIGTERM),
+            .scheduleTimer(clock.now + .seconds(30)),
         ])
-        for id in [Self.mapper0, Self.mapper1, Self.router] { _ = machine.childExited(id, termination: .exited(0), now: clock.now) }
-        #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now) == [
+        #expect(machine.childExited(Self.reducer, termination: .exited(0), now: clock.now) == [], "the others still stop")
+        for id in [Self.router, Self.mapper1] { _ = machine.childExited(id, termination: .exited(0), now: clock.now) }
+        #expect(machine.childExited(Self.mapper0, termination: .exited(0), now: clock.now) == [
             .finish(code: ExitStatus.invalidInput), .scheduleTimer(nil),
-        ])
+        ], "the last one out finishes the run, whatever its kind")
     }
 
     @Test("a failing source is restarted after a backoff; one that keeps failing ends the run")
