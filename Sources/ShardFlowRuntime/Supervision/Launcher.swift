@@ -75,8 +75,11 @@ public final class Launcher: @unchecked Sendable {
         // Orphans of the group (a killed reducer's exec: child) become the launcher's, so the
         // launcher can stop them: nothing the run started outlives it.
         _ = shardflow_set_child_subreaper()
-        reaper = ChildReaper { [eventLoop] pid, termination, usage in
-            eventLoop.execute { self.childExited(pid: pid, termination: termination, usage: usage) }
+        reaper = ChildReaper { [eventLoop, notifications] pid, termination, usage in
+            // What the child reported before it exited is handled before its exit.
+            notifications.flush {
+                eventLoop.execute { self.childExited(pid: pid, termination: termination, usage: usage) }
+            }
         }
         reaper.start()
         statusPool.start()

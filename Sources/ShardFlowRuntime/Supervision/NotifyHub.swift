@@ -23,6 +23,10 @@ final class NotifyHub: @unchecked Sendable {
     private var thread: pthread_t?
     private var wakeRead: CInt = -1
     private var wakeWrite: CInt = -1
+    /// Whether the thread runs (so a flush request will be served), and the requests waiting.
+    private let flushState = NIOLockedValueBox((running: false, completions: [@Sendable () -> Void]()))
+    private static let stopByte: UInt8 = 1
+    private static let flushByte: UInt8 = 2
 
     /// Binds a datagram socket at `path`; `handler` gets each message's `KEY=VALUE` fields on
     /// the hub's thread. Every socket is bound before ``start()``.
@@ -75,6 +79,22 @@ final class NotifyHub: @unchecked Sendable {
             throw SystemCallError(call: "pthread_create", code: result)
         }
         thread = id
+        flushState.withLockedValue { $0.running = true }
+    }
+
+    /// Calls `completion` once every message already waiting on the sockets went to its
+    /// handler: a child's messages are queued before it exits, so flushing after its exit and
+    /// before handling it keeps its last `STATUS=` from arriving late. On the hub's thread, or at
+    /// once when the thread does not run.
+    func flush(_ completion: @escaping @Sendable () -> Void) {
+        let queued = flushState.withLockedValue { state -> Bool in
+            guard state.running else { return false }
+            state.completions.append(completion)
+            return true
+        }
+        guard queued else { return completion() }
+        var byte = Self.flushByte
+        _ = write(wakeWrite, &byte, 1)
     }
 
     /// Stops the thread and waits until it has closed and removed every socket.
@@ -89,7 +109,8 @@ final class NotifyHub: @unchecked Sendable {
             return
         }
         self.thread = nil
-        var byte: UInt8 = 1
+        flushState.withLockedValue { $0.running = false }
+        var byte = Self.stopByte
         _ = write(wakeWrite, &byte, 1)
         pthread_join(thread, nil)
         close(wakeRead)
@@ -100,27 +121,44 @@ final class NotifyHub: @unchecked Sendable {
         // Room for a worker's latency histogram.
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         let current = endpoints.withLockedValue { $0 }
-        // The wake pipe last: `stop()` writes to it.
+        /// Hands the next message waiting at `position` to its handler; false when none waits.
+        func receive(at position: Int) -> Bool {
+            var pid: Int32 = -1
+            var uid: UInt32 = .max
+            let count = buffer.withUnsafeMutableBytes {
+                shardflow_recv_with_credentials(current[position].descriptor, $0.baseAddress, UInt($0.count), &pid, &uid)
+            }
+            guard count >= 0 else { return false }
+            guard count > 0 else { return true }
+            guard uid == getuid() || uid == 0 else {
+                rejected(uid: uid, pid: pid, path: current[position].path)
+                return true
+            }
+            current[position].handler(Self.parse(String(decoding: buffer[..<count], as: UTF8.self)))
+            return true
+        }
+        // The wake pipe last: `stop()` and `flush(_:)` write to it.
         var fds = current.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
         fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
-        while true {
+        var stopping = false
+        while !stopping {
             for position in fds.indices { fds[position].revents = 0 }
             let ready = poll(&fds, nfds_t(fds.count), -1)
             guard ready > 0 else { continue }  // EINTR
-            if fds[fds.count - 1].revents != 0 { break }
-            for (position, fd) in fds.dropLast().enumerated() where fd.revents & Int16(POLLIN) != 0 {
-                var pid: Int32 = -1
-                var uid: UInt32 = .max
-                let count = buffer.withUnsafeMutableBytes {
-                    shardflow_recv_with_credentials(fd.fd, $0.baseAddress, UInt($0.count), &pid, &uid)
-                }
-                guard count > 0 else { continue }
-                guard uid == getuid() || uid == 0 else {
-                    rejected(uid: uid, pid: pid, path: current[position].path)
-                    continue
-                }
-                current[position].handler(Self.parse(String(decoding: buffer[..<count], as: UTF8.self)))
+            guard fds[fds.count - 1].revents != 0 else {
+                for position in current.indices where fds[position].revents & Int16(POLLIN) != 0 { _ = receive(at: position) }
+                continue
             }
+            var requests = [UInt8](repeating: 0, count: 64)
+            let count = read(wakeRead, &requests, requests.count)
+            stopping = requests[..<max(count, 0)].contains(Self.stopByte)
+            // A flush (or the stop) first takes everything waiting, then answers.
+            for position in current.indices { while receive(at: position) {} }
+            let completions = flushState.withLockedValue { state in
+                defer { state.completions.removeAll() }
+                return state.completions
+            }
+            for completion in completions { completion() }
         }
         for endpoint in current {
             close(endpoint.descriptor)
