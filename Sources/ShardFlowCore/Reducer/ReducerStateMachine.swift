@@ -385,40 +385,28 @@ public struct ReducerStateMachine: Sendable {
 
     private mutating func acknowledge(_ done: [PendingItem], status: AckStatus, into actions: inout [Action]) {
         guard !done.isEmpty else { return }
-        // Items of a batch mostly come from one mapper: group by runs of the same source, with
-        // one lookup per run rather than per item.
+        // Items of a batch mostly come from one mapper: each run of the same source is written
+        // in one pass (its tokens copied back to back), with one lookup per run.
         var bySource: [ConnectionID: (acks: AckBatch, credit: Credit)] = [:]
-        var run: (source: ConnectionID, acks: AckBatch, credit: Credit)?
         var dropped = 0
-        func closeRun() {
-            guard let finished = run else { return }
-            run = nil
-            if var existing = bySource.removeValue(forKey: finished.source) {
-                existing.acks.append(contentsOf: finished.acks)
-                existing.credit.count += finished.credit.count
-                existing.credit.bytes += finished.credit.bytes
-                bySource[finished.source] = existing
-            } else {
-                bySource[finished.source] = (finished.acks, finished.credit)
+        var runStart = done.startIndex
+        while runStart < done.endIndex {
+            let source = done[runStart].source
+            var runEnd = runStart + 1
+            while runEnd < done.endIndex, done[runEnd].source == source { runEnd += 1 }
+            defer { runStart = runEnd }
+            guard mappers[source] != nil else {
+                dropped += runEnd - runStart
+                continue
             }
+            var entry = bySource.removeValue(forKey: source) ?? (AckBatch(minimumCapacity: done.count), Credit(count: 0, bytes: 0))
+            // An item's wire bytes start with its token: the ack copies it. By position, so no
+            // item is copied (a copy costs reference counting).
+            let bytes = entry.acks.appendAcks(count: runEnd - runStart, status: status) { offset in done[runStart + offset].item.encoded }
+            entry.credit.count += UInt32(runEnd - runStart)
+            entry.credit.bytes += UInt64(bytes)
+            bySource[source] = entry
         }
-        // By position, so no item is copied (a copy costs reference counting).
-        for position in done.indices {
-            let source = done[position].source
-            if run?.source != source {
-                closeRun()
-                guard mappers[source] != nil else {
-                    dropped += 1
-                    continue
-                }
-                run = (source, AckBatch(minimumCapacity: done.count), Credit(count: 0, bytes: 0))
-            }
-            // An item's wire bytes start with its token: the ack copies it.
-            run!.acks.appendAck(ofItem: done[position].item.encoded, status: status)
-            run!.credit.count += 1
-            run!.credit.bytes += UInt64(done[position].item.encodedSize)
-        }
-        closeRun()
         for (source, returned) in bySource.sorted(by: { $0.key < $1.key }) {
             actions.append(.send(source, .acks(returned.acks)))
             mappers[source]!.credit.release(count: Int(returned.credit.count), bytes: Int(returned.credit.bytes))

@@ -99,6 +99,27 @@ public struct AckBatch: Hashable, Sendable, RandomAccessCollection, ExpressibleB
         }
     }
 
+    /// Appends the acknowledgements of `count` items, `item(i)` giving the wire bytes of the
+    /// i-th (each starts with its token), all with `status`, in one write; returns the items'
+    /// bytes in all (the credit they free).
+    public mutating func appendAcks(count: Int, status: AckStatus, item: (Int) -> ByteBuffer) -> Int {
+        var itemBytes = 0
+        bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: count * Ack.encodedSize) { output in
+            var offset = 0
+            for position in 0..<count {
+                let encoded = item(position)
+                itemBytes += encoded.readableBytes
+                encoded.withUnsafeReadableBytes { raw in
+                    (output.baseAddress! + offset).copyMemory(from: raw.baseAddress!, byteCount: Token.encodedSize)
+                }
+                output.storeBytes(of: status.rawValue, toByteOffset: offset + Token.encodedSize, as: UInt8.self)
+                offset += Ack.encodedSize
+            }
+            return offset
+        }
+        return itemBytes
+    }
+
     /// Appends the acknowledgements at `positions` of `other`, copying their bytes.
     public mutating func append(_ other: AckBatch, positions: Range<Int>) {
         guard !positions.isEmpty else { return }
