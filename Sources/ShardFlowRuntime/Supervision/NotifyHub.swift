@@ -152,12 +152,14 @@ final class NotifyHub: @unchecked Sendable {
             var requests = [UInt8](repeating: 0, count: 64)
             let count = read(wakeRead, &requests, requests.count)
             stopping = requests[..<max(count, 0)].contains(Self.stopByte)
-            // A flush (or the stop) first takes everything waiting, then answers.
-            for position in current.indices { while receive(at: position) {} }
+            // The flushes asked for so far (a later one wakes the loop again), then everything
+            // waiting on the sockets, then their answers: each answer follows a full pass that
+            // began after it was asked for.
             let completions = flushState.withLockedValue { state in
                 defer { state.completions.removeAll() }
                 return state.completions
             }
+            for position in current.indices { while receive(at: position) {} }
             for completion in completions { completion() }
         }
         for endpoint in current {
