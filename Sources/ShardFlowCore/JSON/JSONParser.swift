@@ -3,6 +3,8 @@
 /// the RFC writes them; no member named twice in one object; at most 64 levels of nesting.
 public enum JSONParser {
     public static let maximumDepth = 64
+    /// Largest power of ten of a number's first significant digit, either way (`9.9e+999999999`).
+    public static let maximumPower = 999_999_999
 
     /// Parses a whole document.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONError) -> JSONValue {
@@ -210,7 +212,13 @@ public enum JSONParser {
                 guard position > exponentStart else { throw JSONError("expected digits in the exponent", at: position) }
                 exponent += exponentNegative ? -value : value
             }
-            return JSONNumber(isNegative: negative, digits: digits, exponent: exponent)
+            let number = JSONNumber(isNegative: negative, digits: digits, exponent: exponent)
+            // The range is of the number, not of its exponent's text: its canonical text
+            // (`d.ddde±x`, x = this power) must parse again, so x has at most 9 digits too.
+            guard number.isZero || abs(number.digits.count + number.exponent - 1) <= JSONParser.maximumPower else {
+                throw JSONError("exponent out of range", at: start)
+            }
+            return number
         }
 
         mutating func literal(_ word: StaticString) throws(JSONError) {
