@@ -87,21 +87,9 @@ public struct AckBatch: Hashable, Sendable, RandomAccessCollection, ExpressibleB
         }
     }
 
-    /// Appends the acknowledgement of the item whose wire bytes `item` start with its token
-    /// (``ItemLayout``): the token is copied as it is.
-    public mutating func appendAck(ofItem item: ByteBuffer, status: AckStatus) {
-        bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: Ack.encodedSize) { output in
-            item.withUnsafeReadableBytes { raw in
-                output.baseAddress!.copyMemory(from: raw.baseAddress!, byteCount: Token.encodedSize)
-            }
-            output.storeBytes(of: status.rawValue, toByteOffset: Token.encodedSize, as: UInt8.self)
-            return Ack.encodedSize
-        }
-    }
-
     /// Appends the acknowledgements of `count` items, `item(i)` giving the wire bytes of the
-    /// i-th (each starts with its token), all with `status`, in one write; returns the items'
-    /// bytes in all (the credit they free).
+    /// i-th (each starts with its token, ``ItemLayout``, copied as it is), all with `status`,
+    /// in one write; returns the items' bytes in all (the credit they free).
     public mutating func appendAcks(count: Int, status: AckStatus, item: (Int) -> ByteBuffer) -> Int {
         var itemBytes = 0
         bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: count * Ack.encodedSize) { output in

@@ -27,6 +27,8 @@ final class NotifyHub: @unchecked Sendable {
     private let flushState = NIOLockedValueBox((running: false, completions: [@Sendable () -> Void]()))
     private static let stopByte: UInt8 = 1
     private static let flushByte: UInt8 = 2
+    /// Most messages a flush takes from one socket.
+    private static let passLimit = 1024
 
     /// Binds a datagram socket at `path`; `handler` gets each message's `KEY=VALUE` fields on
     /// the hub's thread. Every socket is bound before ``start()``.
@@ -159,7 +161,13 @@ final class NotifyHub: @unchecked Sendable {
                 defer { state.completions.removeAll() }
                 return state.completions
             }
-            for position in current.indices { while receive(at: position) {} }
+            for position in current.indices {
+                // A socket queues at most net.unix.max_dgram_qlen messages (10 by default), so
+                // this takes all that waited, while a peer that never stops sending cannot keep
+                // the pass going.
+                var taken = 0
+                while taken < Self.passLimit, receive(at: position) { taken += 1 }
+            }
             for completion in completions { completion() }
         }
         for endpoint in current {

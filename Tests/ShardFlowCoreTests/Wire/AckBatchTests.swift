@@ -44,8 +44,14 @@ struct AckBatchTests {
         let item = WireItem(token: token, subSequenceNumber: nil, arrivalTimestamp: nil, shardId: ByteBuffer(string: "s"),
                             sequenceNumber: ByteBuffer(string: "1"), partitionKey: nil, key: ByteBuffer(string: "k"),
                             data: ByteBuffer(string: "d"))
-        var fromItem = AckBatch()
-        fromItem.appendAck(ofItem: item.encoded, status: .deadLettered)
-        #expect(Array(fromItem) == [Ack(token: token, status: .deadLettered)])
+        let other = Token(router: 4, worker: 77, record: 10, item: 0, itemCount: 1)
+        let second = WireItem(token: other, subSequenceNumber: nil, arrivalTimestamp: nil, shardId: ByteBuffer(string: "s"),
+                              sequenceNumber: ByteBuffer(string: "2"), partitionKey: nil, key: ByteBuffer(string: "k"),
+                              data: ByteBuffer(string: "longer data"))
+        var fromItems = AckBatch([Self.acks[0]])
+        let freed = fromItems.appendAcks(count: 2, status: .deadLettered) { [item, second][$0].encoded }
+        #expect(Array(fromItems) == [Self.acks[0], Ack(token: token, status: .deadLettered), Ack(token: other, status: .deadLettered)],
+                "each item's token, copied as it is, after what was there")
+        #expect(freed == item.encodedSize + second.encodedSize, "the items' bytes: the credit they free")
     }
 }
