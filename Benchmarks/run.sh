@@ -86,6 +86,12 @@ spin = load("spin20-1-2")
 launch_to_exit = spin["items"] / spin["totalSeconds"]
 print(f"spin20: {launch_to_exit:,.0f} items/s from launch to exit = {launch_to_exit / 1000:.1f} % of the 2-core ideal (100,000/s); "
       f"{spin['items'] / spin['seconds']:,.0f} items/s while processing")
+# Where the two cores' time went: launch to exit on two cores is the items' work, the group's own
+# CPU (every process, the launcher included) and what the group left unused (start, stop, waits).
+spin_work = 20e-6 * spin["items"]
+print(f"spin20: 2 cores x {spin['totalSeconds']:.3f} s = {2 * spin['totalSeconds']:.2f} s of CPU: the items' work {spin_work:.2f} s, "
+      f"the group's own {spin['cpuSeconds'] - spin_work:.2f} s, unused {2 * spin['totalSeconds'] - spin['cpuSeconds']:.2f} s "
+      f"(launch to exit less processing: {spin['totalSeconds'] - spin['seconds']:.3f} s)")
 print()
 capacity = load("discard-100-1-2")
 print(f"latency (one shard, 2 reducers, discard, default settings; capacity {capacity['records'] / capacity['seconds']:,.0f} records/s):")
