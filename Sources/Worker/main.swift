@@ -79,7 +79,7 @@ struct WorkerCommand: ParsableCommand {
         configuration.machine.stream = stream
         configuration.machine.maxPending = maxPending
         configuration.machine.lowWater = lowWater ?? max(1, maxPending / 2)
-        configuration.machine.maxHeld = ProcessingDefaults.heldPerPending * maxPending
+        configuration.machine.maxHeld = ProcessingDefaults.maxHeld(maxPending: maxPending)
         configuration.machine.checkpointInterval = checkpointInterval.amount
         configuration.machine.shutdownDrainTimeout = shutdownTimeout.amount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

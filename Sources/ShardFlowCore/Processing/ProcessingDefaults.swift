@@ -19,6 +19,13 @@ public enum ProcessingDefaults {
     /// stays incomplete (an item failing without a retry limit) stops its shard after
     /// `heldPerPending × maxPending` records instead of letting the worker grow.
     public static let heldPerPending = 4
+
+    /// The records a worker may hold with `maxPending` (``heldPerPending`` times as many; no
+    /// more than `Int.max` for a `--max-pending` that large).
+    public static func maxHeld(maxPending: Int) -> Int {
+        let (product, overflow) = maxPending.multipliedReportingOverflow(by: heldPerPending)
+        return overflow ? .max : product
+    }
     /// Minimum time between a shard's checkpoints while records flow (`--checkpoint-interval`).
     public static let checkpointInterval: TimeAmount = .seconds(5)
     /// First delay before retrying a failed item (`--retry-delay`); doubles per attempt.

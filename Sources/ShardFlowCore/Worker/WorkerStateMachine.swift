@@ -37,7 +37,7 @@ public struct WorkerStateMachine: Sendable {
         /// which the status is held back too (released below half of it). Records complete
         /// behind an incomplete one stay (the checkpoint cannot pass it), so this bounds the
         /// worker's memory when one record stays incomplete while later ones complete.
-        public var maxHeld: Int = ProcessingDefaults.heldPerPending * ProcessingDefaults.maxPending
+        public var maxHeld: Int = ProcessingDefaults.maxHeld(maxPending: ProcessingDefaults.maxPending)
         /// Minimum time between checkpoints while records flow.
         public var checkpointInterval: TimeAmount = ProcessingDefaults.checkpointInterval
         /// Delays between retries of a retryable checkpoint error.

@@ -44,7 +44,7 @@ public struct MetricDefinition: Sendable, Hashable {
         "shardflow_shard_last_checkpoint_timestamp_seconds", .gauge, shardLabels, "When the shard last checkpointed (Unix time; 0 before its first).")
     public static let shardHeldBack = MetricDefinition(
         "shardflow_shard_held_back", .gauge, shardLabels,
-        "1 while the worker holds the daemon back: --max-pending records are incomplete, or 4 times as many are held behind an incomplete one.")
+        "1 while the worker holds the daemon back: --max-pending records are incomplete, or \(ProcessingDefaults.heldPerPending) times as many are held behind an incomplete one.")
     public static let itemLatency = MetricDefinition(
         "shardflow_item_latency_seconds", .histogram, shardLabels,
         "From the worker receiving a record to it receiving an item's acknowledgement (sampled: the items of one record in 8).")

@@ -292,6 +292,14 @@ struct WorkerStateMachineTests {
         #expect(t.ack([3]) == [.report(.backpressureReleased(incomplete: 1, held: 1)), Self.status(.processRecords), .scheduleTimer(nil)])
     }
 
+    @Test("the records a worker may hold are 4 times --max-pending, and no more than Int.max for one that large")
+    func maxHeldFromMaxPending() {
+        #expect(ProcessingDefaults.maxHeld(maxPending: 25) == 100)
+        #expect(WorkerStateMachine.Configuration().maxHeld == 4 * ProcessingDefaults.maxPending)
+        #expect(ProcessingDefaults.maxHeld(maxPending: Int.max / 2) == Int.max, "saturates instead of overflowing")
+        #expect(ProcessingDefaults.maxHeld(maxPending: Int.max) == Int.max)
+    }
+
     @Test("a record that stays incomplete while later ones complete holds the status once max-held records are held")
     func heldRecordsBound() {
         var t = Transcript { $0.maxPending = 5; $0.lowWater = 2; $0.maxHeld = 8 }
