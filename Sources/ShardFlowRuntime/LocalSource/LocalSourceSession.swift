@@ -148,6 +148,9 @@ final class LocalSourceSession: @unchecked Sendable {
     /// Whether `pid` is one of this session's live workers.
     func owns(pid: pid_t) -> Bool { livePids[pid] != nil }
 
+    /// The pids of this session's live workers.
+    var workerPids: [pid_t] { Array(livePids.keys) }
+
     private func pumpFinished(_ result: Result<SourcePump.Summary, Error>) {
         pumpDone = true
         switch result {

@@ -359,10 +359,14 @@ public final class Launcher: @unchecked Sendable {
     /// Reads /proc off the event loop (which plays the daemon for the workers).
     private func sampleMemory() {
         let named = processes.compactMap { process in process.child.map { (process.name, $0.pid) } } + [("launcher", getpid())]
+        // Only a reducer running an exec: processor (and what the launcher does not know, such
+        // as a KCL daemon) starts processes: the others' children are not looked up.
+        let startsNothing = processes.filter { $0.kind != .reducer || !configuration.processor.isExec }
+        let leaves = Set(startsNothing.compactMap { $0.child?.pid } + sessions.values.flatMap(\.workerPids))
         let memory = self.memory
         statusPool.submit { _ in
             var sampler = memory.withLockedValue { $0 }
-            sampler.sample(named: named, root: getpid())
+            sampler.sample(named: named, root: getpid(), leaves: leaves)
             memory.withLockedValue { $0 = sampler }
         }
     }

@@ -19,12 +19,14 @@ struct MemorySampler {
     static let refreshBytes = 1 << 20
     static let refreshSamples = 8
 
-    /// One sample: `named` processes by pid, and every descendant of `root` (and `root`).
-    mutating func sample(named: [(name: String, pid: pid_t)], root: pid_t) {
+    /// One sample: `named` processes by pid, and every descendant of `root` (and `root`);
+    /// `leaves` are processes known to start no process of their own (their children are not
+    /// looked up, see ``ProcessTable/descendants(of:leaves:)``).
+    mutating func sample(named: [(name: String, pid: pid_t)], root: pid_t, leaves: Set<pid_t> = []) {
         var sum = 0
         var byPid: [pid_t: Int] = [:]
         var seen: [pid_t: (resident: Int, proportional: Int, age: Int)] = [:]
-        for pid in [root] + ProcessTable.descendants(of: root) {
+        for pid in [root] + ProcessTable.descendants(of: root, leaves: leaves) {
             guard let resident = Self.residentBytes(of: pid) else { continue }
             let pss: Int
             if let previous = last[pid], abs(previous.resident - resident) < Self.refreshBytes, previous.age < Self.refreshSamples {

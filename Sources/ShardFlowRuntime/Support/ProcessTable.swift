@@ -11,16 +11,19 @@ enum ProcessTable {
         return parents().filter { $0.value == parent }.map(\.key).sorted()
     }
 
-    /// Every process below `ancestor`: its children, theirs, and so on.
-    static func descendants(of ancestor: pid_t) -> [pid_t] {
+    /// Every process below `ancestor`: its children, theirs, and so on. The children of
+    /// `leaves` (processes the caller knows start none) are not looked up.
+    static func descendants(of ancestor: pid_t, leaves: Set<pid_t> = []) -> [pid_t] {
         if childListsAvailable {
-            // The kernel's lists of children: a few reads per process of the tree, not one per
-            // process on the host.
+            // The kernel's lists of children: a read per thread of each process of the tree,
+            // not one per process on the host. Each thread looked up also costs the kernel
+            // when that thread exits (it drops what it cached for the lookup), so a leaf's
+            // threads are left alone.
             var found: [pid_t] = []
             var frontier = listedChildren(of: ancestor)
             while let pid = frontier.popLast() {
                 found.append(pid)
-                frontier += listedChildren(of: pid)
+                if !leaves.contains(pid) { frontier += listedChildren(of: pid) }
             }
             return found
         }

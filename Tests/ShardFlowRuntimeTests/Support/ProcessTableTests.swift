@@ -29,6 +29,9 @@ struct ProcessTableTests {
         #expect(!ProcessTable.children(of: getpid()).contains(grandchild), "a grandchild is not a child")
         #expect(ProcessTable.children(of: shell.processIdentifier) == [grandchild])
         #expect(!ProcessTable.descendants(of: shell.processIdentifier).contains(getpid()))
+        // A process named a leaf is found, but what is below it is not looked up.
+        let belowLeaf = ProcessTable.descendants(of: getpid(), leaves: [shell.processIdentifier])
+        #expect(belowLeaf.contains(shell.processIdentifier) && !belowLeaf.contains(grandchild))
     }
 
     @Test("the proportional set size of a live process is read; a gone one has none")
