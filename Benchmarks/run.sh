@@ -7,7 +7,7 @@
 # round-trip latency of a ring of processes that do no work. Figures, not pass/fail: compare
 # them with the README.
 #
-#   Benchmarks/run.sh            the full matrix (under a minute on 2 cores)
+#   Benchmarks/run.sh            the full matrix (about a minute on 2 cores)
 #   Benchmarks/run.sh --quick    fewer records per run
 set -euo pipefail
 cd "$(dirname "$0")/.."
