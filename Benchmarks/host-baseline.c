@@ -11,7 +11,7 @@
 //       p99.9 and maximum: the scheduling latency of a path that wakes HOPS processes in turn,
 //       with no work done on the way (an item's acknowledged path wakes about eight); and the
 //       CPU time one hop costs (a wake-up, a one-byte read and write, going back to sleep),
-//       which moves with the host's load more than pure computation does.
+//       which is what every hand-off between processes pays on this host.
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -33,7 +33,7 @@ enum ProcessTable {
         while !frontier.isEmpty {
             let next = table.filter { frontier.contains($0.value) }.map(\.key)
             found += next
-            frontier = Set(next)
+            frontier = Set(next).subtracting(leaves)
         }
         return found
     }
