@@ -64,6 +64,13 @@ final class DaemonSessionDriver: @unchecked Sendable {
 
     /// Starts the worker with `arguments` and sends `initialize`.
     func start(arguments: [String], environment: [String: String]) throws {
+        try spawn(arguments: arguments, environment: environment)
+        begin()
+    }
+
+    /// Starts the worker with `arguments` and attaches to its pipes; `initialize` waits for
+    /// ``begin()``, so the worker can start while the rest of the group does.
+    func spawn(arguments: [String], environment: [String: String]) throws {
         let child = try ChildProcess.spawn(arguments, environment: environment, stdin: .pipe, stdout: .pipe, stderr: .inherit, newProcessGroup: true)
         self.child = child
         let stdinOfChild = child.stdinDescriptor!
@@ -81,12 +88,28 @@ final class DaemonSessionDriver: @unchecked Sendable {
                 switch result {
                 case .success(let channel):
                     self.channel = channel
-                    self.phase = .running
-                    self.write(self.session.initialize())
+                    self.initializeIfReady()
                 case .failure(let error):
                     self.fail("cannot attach to the worker's pipes: \(error)")
                 }
             }
+    }
+
+    /// The exchange may start: `initialize` goes out once the worker's pipes are attached.
+    func begin() {
+        begun = true
+        initializeIfReady()
+    }
+
+    private var begun = false
+    private var initialized = false
+
+    private func initializeIfReady() {
+        guard begun, !initialized, channel != nil else { return }
+        initialized = true
+        // A stop requested meanwhile is kept: it goes out after `initialize` is answered.
+        if phase == .starting { phase = .running }
+        write(session.initialize())
     }
 
     /// A batch of this shard's records is ready.
@@ -132,7 +155,8 @@ final class DaemonSessionDriver: @unchecked Sendable {
             logger.warning("worker for \(shardId) \(termination) after its final status")
             callbacks.finished(self)
         } else {
-            callbacks.failed(self, "worker for \(shardId) \(termination) before its shard ended", termination.isSelfInflicted)
+            let when = begun ? "before its shard ended" : "before the source started"
+            callbacks.failed(self, "worker for \(shardId) \(termination) \(when)", termination.isSelfInflicted)
         }
     }
 

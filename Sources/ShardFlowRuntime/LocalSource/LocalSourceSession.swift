@@ -66,25 +66,36 @@ final class LocalSourceSession: @unchecked Sendable {
     /// Records read by the reader in this session.
     var recordsRead: Int { pump?.recordsRead ?? 0 }
 
+    /// Starts a worker per unfinished shard, opens the source, then sends each worker
+    /// `initialize` and starts reading.
     func start(checkpoints: [String: Checkpoint]) throws {
-        let resume: [Checkpoint?] = (0..<settings.shards).map { checkpoints[DaemonSessionDriver.shardId($0)] }
-        let source: RecordSource
-        switch settings.source {
-        case .file(let path): source = try FileRecordSource(path: path)
-        case .generate(let count, let size, let keys, _): source = GeneratedRecordSource(count: count, size: size, keys: keys)
-        case .kcl, .none: preconditionFailure("not a local source")
-        }
-        var pumpConfiguration = SourcePump.Configuration(shardCount: settings.shards, resumeAfter: resume)
-        pumpConfiguration.batchRecords = settings.batchRecords
-        if case .generate(_, _, _, let rate?) = settings.source { pumpConfiguration.rate = rate }
-        let pump = SourcePump(source: source, configuration: pumpConfiguration)
-        self.pump = pump
+        if !isPrepared { try prepare(checkpoints: checkpoints) }
+        try begin()
+    }
+
+    /// Whether ``prepare(checkpoints:)`` started the workers.
+    private(set) var isPrepared = false
+    /// Whether ``begin()`` ran: the exchange with the workers and the reading are under way.
+    private(set) var hasBegun = false
+    /// Whether a worker failed (before ``begin()``: such a session is dropped, not begun).
+    var hasFailed: Bool { failure != nil }
+    /// Where each shard resumes, from the checkpoints given to ``prepare(checkpoints:)``.
+    private var resume: [Checkpoint?] = []
+
+    /// Starts a worker per unfinished shard, which waits for `initialize`: the launcher does
+    /// this while the rest of the group starts, so a worker's own start-up (about 10 ms of CPU)
+    /// is not spent after the group is ready. The source is not opened, nothing is read and
+    /// nothing reported until ``begin()``. Throws when a worker cannot be started (those started
+    /// so far are killed).
+    func prepare(checkpoints: [String: Checkpoint]) throws {
+        precondition(!isPrepared, "prepared twice")
+        resume = (0..<settings.shards).map { checkpoints[DaemonSessionDriver.shardId($0)] }
         for shard in 0..<settings.shards where resume[shard] != .shardEnd {
             let driver = DaemonSessionDriver(
                 index: shard, checkpoint: resume[shard], eventLoop: eventLoop, logger: logger,
                 callbacks: .init(
                     persist: persist,
-                    batchConsumed: { [weak pump] shard in pump?.batchConsumed(shard: shard) },
+                    batchConsumed: { [unowned self] shard in self.pump?.batchConsumed(shard: shard) },
                     finished: { [unowned self] driver in self.driverFinished(driver) },
                     failed: { [unowned self] driver, reason, counts in self.driverFailed(driver, reason, counts: counts) }
                 ))
@@ -92,6 +103,35 @@ final class LocalSourceSession: @unchecked Sendable {
             drivers[shard] = driver
         }
         activeShards = drivers.count
+        for driver in drivers.values.sorted(by: { $0.index < $1.index }) {
+            do {
+                try driver.spawn(arguments: settings.workerArguments, environment: settings.workerEnvironment)
+                livePids[driver.child!.pid] = driver
+            } catch {
+                // Nothing was reported yet: the caller decides what the failure means.
+                kill()
+                throw ConfigurationError("cannot start the worker for \(driver.shardId): \(error)")
+            }
+        }
+        isPrepared = true
+    }
+
+    /// Opens the source, sends every prepared worker `initialize` and starts reading. Throws
+    /// when the source cannot be opened (the workers are killed; nothing was reported).
+    func begin() throws {
+        precondition(isPrepared && !hasBegun, "begin() needs a prepared session, once")
+        let source: RecordSource
+        do {
+            switch settings.source {
+            case .file(let path): source = try FileRecordSource(path: path)
+            case .generate(let count, let size, let keys, _): source = GeneratedRecordSource(count: count, size: size, keys: keys)
+            case .kcl, .none: preconditionFailure("not a local source")
+            }
+        } catch {
+            kill()
+            throw error
+        }
+        hasBegun = true
         guard !drivers.isEmpty else {
             logger.notice("every shard is already at SHARD_END in the stored checkpoints; nothing to do (use --reset to process the source again)")
             pumpDone = true
@@ -99,6 +139,11 @@ final class LocalSourceSession: @unchecked Sendable {
             finishIfDone()
             return
         }
+        var pumpConfiguration = SourcePump.Configuration(shardCount: settings.shards, resumeAfter: resume)
+        pumpConfiguration.batchRecords = settings.batchRecords
+        if case .generate(_, _, _, let rate?) = settings.source { pumpConfiguration.rate = rate }
+        let pump = SourcePump(source: source, configuration: pumpConfiguration)
+        self.pump = pump
         let location = source.location
         let logger = self.logger
         pump.deliver = { [eventLoop] shard, batch in
@@ -110,15 +155,7 @@ final class LocalSourceSession: @unchecked Sendable {
         pump.finished = { [eventLoop] result in
             eventLoop.execute { self.pumpFinished(result) }
         }
-        for driver in drivers.values.sorted(by: { $0.index < $1.index }) {
-            do {
-                try driver.start(arguments: settings.workerArguments, environment: settings.workerEnvironment)
-                livePids[driver.child!.pid] = driver
-            } catch {
-                driverFailed(driver, "cannot start the worker for \(driver.shardId): \(error)", counts: true)
-                return
-            }
-        }
+        for driver in drivers.values { driver.begin() }
         pump.start()
     }
 
@@ -176,6 +213,8 @@ final class LocalSourceSession: @unchecked Sendable {
         failureCounts = counts
         if killed {
             logger.debug("\(reason) (stopped by the launcher)")
+        } else if !hasBegun {
+            logger.warning("\(reason); its workers start afresh when the source does")
         } else {
             logger.error("\(reason); stopping every worker, as the MultiLangDaemon would")
         }
@@ -185,7 +224,7 @@ final class LocalSourceSession: @unchecked Sendable {
     }
 
     private func finishIfDone() {
-        guard !reported, livePids.isEmpty, pumpDone || failure != nil || stopRequested else { return }
+        guard hasBegun, !reported, livePids.isEmpty, pumpDone || failure != nil || stopRequested else { return }
         if failure == nil, !stopRequested, shardsEnded < drivers.count { return }
         reported = true
         if let failure {

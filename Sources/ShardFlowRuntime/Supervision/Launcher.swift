@@ -172,6 +172,24 @@ public final class Launcher: @unchecked Sendable {
         startControlSocket()
         startMetricsEndpoint()
         run(machine.start(now: .now()))
+        prepareLocalSessions()
+    }
+
+    /// Starts the local sources' workers while the group starts (they wait for `initialize`):
+    /// each saves its own start-up from the time after the group is ready. Best effort: a
+    /// session that cannot be prepared, or whose worker dies before the source starts, is
+    /// dropped, and the source starts the usual way, reporting what goes wrong.
+    private func prepareLocalSessions() {
+        for (id, stream) in configuration.sources.enumerated() where stream.isLocal && !finished && sessions[id] == nil {
+            let session = makeLocalSession(id)
+            do {
+                try session.prepare(checkpoints: stores[id]!.checkpoints)
+                sessions[id] = session
+            } catch {
+                session.kill()
+                logger.debug("could not start the workers of stream \(stream.stream) ahead of the source: \(error)")
+            }
+        }
     }
 
     private var controlDirectory: String { runtime.path + "/control" }
@@ -402,17 +420,28 @@ public final class Launcher: @unchecked Sendable {
                 "--log-level", configuration.childLogLevel] + streamArguments + configuration.commonArguments + configuration.workerArguments
     }
 
-    private func startLocalSession(_ id: SupervisorStateMachine.SourceID) {
+    private func makeLocalSession(_ id: SupervisorStateMachine.SourceID) -> LocalSourceSession {
         let stream = configuration.sources[id]
         let settings = LocalSourceSession.Settings(
             source: stream.specification, stream: stream.stream, shards: configuration.shards, batchRecords: configuration.batchRecords,
             workerArguments: workerCommand(for: stream),
             workerEnvironment: childEnvironment(notify: "\(runtime.path)/notify-workers.sock"),
             injectedCheckpointErrors: configuration.injectedCheckpointErrors)
-        let session = LocalSourceSession(
+        return LocalSourceSession(
             settings: settings, eventLoop: eventLoop, logger: logger,
             persist: { shardId, checkpoint in try self.stores[id]!.update(shardId, to: checkpoint) },
             onFinished: { outcome in self.sessionFinished(id, outcome) })
+    }
+
+    private func startLocalSession(_ id: SupervisorStateMachine.SourceID) {
+        let stream = configuration.sources[id]
+        let session: LocalSourceSession
+        if let prepared = sessions[id], prepared.isPrepared, !prepared.hasBegun, !prepared.hasFailed {
+            session = prepared
+        } else {
+            if let stale = sessions[id], !stale.hasBegun { stale.kill() }
+            session = makeLocalSession(id)
+        }
         sessions[id] = session
         do {
             try session.start(checkpoints: stores[id]!.checkpoints)
