@@ -171,8 +171,10 @@ public final class Launcher: @unchecked Sendable {
         }
         startControlSocket()
         startMetricsEndpoint()
-        run(machine.start(now: .now()))
+        // The workers first: each takes longer to start than a process of the group, which
+        // starts right after them.
         prepareLocalSessions()
+        run(machine.start(now: .now()))
     }
 
     /// Starts the local sources' workers while the group starts (they wait for `initialize`):
