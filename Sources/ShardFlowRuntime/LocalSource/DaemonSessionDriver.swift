@@ -46,6 +46,9 @@ final class DaemonSessionDriver: @unchecked Sendable {
     private(set) var recordsDelivered = 0
     private(set) var lastCheckpoint: Checkpoint?
     private(set) var ended = false
+    /// The launcher started the source: `initialize` may go out.
+    private var begun = false
+    private var initialized = false
 
     init(index: Int, checkpoint: Checkpoint?, eventLoop: EventLoop, logger: Logger, callbacks: Callbacks) {
         self.index = index
@@ -100,9 +103,6 @@ final class DaemonSessionDriver: @unchecked Sendable {
         begun = true
         initializeIfReady()
     }
-
-    private var begun = false
-    private var initialized = false
 
     private func initializeIfReady() {
         guard begun, !initialized, channel != nil else { return }
