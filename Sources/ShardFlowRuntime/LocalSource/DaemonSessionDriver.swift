@@ -65,12 +65,6 @@ final class DaemonSessionDriver: @unchecked Sendable {
         session.injectedCheckpointErrors = errors
     }
 
-    /// Starts the worker with `arguments` and sends `initialize`.
-    func start(arguments: [String], environment: [String: String]) throws {
-        try spawn(arguments: arguments, environment: environment)
-        begin()
-    }
-
     /// Starts the worker with `arguments` and attaches to its pipes; `initialize` waits for
     /// ``begin()``, so the worker can start while the rest of the group does.
     func spawn(arguments: [String], environment: [String: String]) throws {

@@ -74,7 +74,7 @@ final class LocalSourceSession: @unchecked Sendable {
     }
 
     /// Whether ``prepare(checkpoints:)`` started the workers.
-    private(set) var isPrepared = false
+    private var isPrepared = false
     /// Whether ``begin()`` ran: the exchange with the workers and the reading are under way.
     private(set) var hasBegun = false
     /// Whether a worker failed (before ``begin()``: such a session is dropped, not begun).

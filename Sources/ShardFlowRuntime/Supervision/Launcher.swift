@@ -438,7 +438,7 @@ public final class Launcher: @unchecked Sendable {
     private func startLocalSession(_ id: SupervisorStateMachine.SourceID) {
         let stream = configuration.sources[id]
         let session: LocalSourceSession
-        if let prepared = sessions[id], prepared.isPrepared, !prepared.hasBegun, !prepared.hasFailed {
+        if let prepared = sessions[id], !prepared.hasBegun, !prepared.hasFailed {
             session = prepared
         } else {
             if let stale = sessions[id], !stale.hasBegun { stale.kill() }
