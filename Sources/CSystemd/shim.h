@@ -4,6 +4,7 @@
 #include <systemd/sd-daemon.h>
 #include <sys/prctl.h>
 #include <signal.h>
+#include <errno.h>
 
 // prctl is variadic, which Swift cannot call: ask the kernel to send `signal` to this process
 // when its parent exits.
@@ -22,6 +23,13 @@ static inline int shardflow_set_child_subreaper(void) {
 extern int pipe2(int pipefd[2], int flags);
 static inline int shardflow_pipe_cloexec(int pipefd[2]) {
     return pipe2(pipefd, 02000000 /* O_CLOEXEC */);
+}
+// fallocate is declared only under _GNU_SOURCE: reserves `length` bytes of disk from `offset`
+// without changing the file's size (FALLOC_FL_KEEP_SIZE), so a write into them cannot run out
+// of space. 0, or the errno (EOPNOTSUPP where the file system cannot).
+extern int fallocate(int fd, int mode, long offset, long length);
+static inline int shardflow_reserve(int fd, long offset, long length) {
+    return fallocate(fd, 0x01 /* FALLOC_FL_KEEP_SIZE */, offset, length) == 0 ? 0 : errno;
 }
 // syscall is variadic too: a descriptor that becomes readable when process `pid` exits (Linux
 // 5.3+), so a process can wait for one it did not start without polling.

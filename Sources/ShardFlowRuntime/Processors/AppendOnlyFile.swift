@@ -1,3 +1,4 @@
+import CSystemd
 import NIOCore
 
 #if canImport(Glibc)
@@ -7,11 +8,14 @@ import Glibc
 /// A file that grows only by whole lines, durably: the sink of the `jsonl:` processor and of
 /// dead letters.
 ///
-/// Each append writes its lines at the end of what is committed and fsyncs; only then does the
-/// caller acknowledge them. When a write or an fsync fails (a full disk, an I/O error), the
-/// file is cut back to its last committed byte before the error is thrown, so the retry
-/// appends after a complete line — never after half of one — and nothing unacknowledged stays
-/// behind. A partial last line left by a crash is removed when the file is opened.
+/// Each append first reserves its bytes on disk (`fallocate`, keeping the file's size), so a
+/// full disk refuses the append before any of it is written and a reader of the file never sees
+/// half a line; then it writes its lines at the end of what is committed and fsyncs; only then
+/// does the caller acknowledge them. When a write or an fsync still fails (an I/O error, or a
+/// file system that cannot reserve), the file is cut back to its last committed byte before the
+/// error is thrown, so the retry appends after a complete line — never after half of one — and
+/// nothing unacknowledged stays behind. A partial last line left by a crash is removed when the
+/// file is opened.
 final class AppendOnlyFile {
     let path: String
     private let descriptor: CInt
@@ -50,6 +54,13 @@ final class AppendOnlyFile {
     func append(_ bytes: ByteBuffer) throws {
         var offset = 0
         let count = bytes.readableBytes
+        guard count > 0 else { return }
+        switch shardflow_reserve(descriptor, Int(committedSize), count) {
+        case 0, EOPNOTSUPP, ENOSYS, EINVAL:
+            break  // reserved, or this file system cannot: the write below finds out
+        case let code:
+            throw SinkError(path: path, call: "write", code: code)  // refused before a byte was written
+        }
         let failure: SinkError? = bytes.withUnsafeReadableBytes { raw in
             while offset < count {
                 let written = pwrite(descriptor, raw.baseAddress! + offset, count - offset, off_t(committedSize) + off_t(offset))
