@@ -22,8 +22,12 @@ clang -O2 -o "$work/host-baseline" Benchmarks/host-baseline.c
 
 run() { # name, then shardflow run arguments
   local name="$1"; shift
+  # The machine's CPU counters around the run: what the group left unused splits into idle
+  # cores and other processes of the host.
+  head -1 /proc/stat >"$work/$name.cpu"
   "$bin/shardflow" run --no-progress --state "$work/state-$name" --reset --stats-json "$work/$name.json" "$@" \
     >"$work/$name.out" 2>"$work/$name.err" || { echo "benchmark $name failed:" >&2; tail -20 "$work/$name.err" >&2; exit 1; }
+  head -1 /proc/stat >>"$work/$name.cpu"
 }
 
 for size in 100 1000; do
@@ -85,7 +89,8 @@ for name in names:
           f"{100 * s['cpuSeconds'] / s['totalSeconds']:>7.0f}{s['peakResidentBytesSum'] / 2**20:>9.0f}{s['peakProportionalBytesSum'] / 2**20:>9.0f}"
           + ("" if s["exitStatus"] == 0 else f"  exit {s['exitStatus']}!"))
 print()
-spins = sorted((load(f"spin20-1-2.{attempt}") for attempt in (1, 2, 3)), key=lambda s: s["items"] / s["totalSeconds"])
+spin_runs = sorted(((f"spin20-1-2.{attempt}", load(f"spin20-1-2.{attempt}")) for attempt in (1, 2, 3)), key=lambda run: run[1]["items"] / run[1]["totalSeconds"])
+spins = [s for _, s in spin_runs]
 spin = spins[1]
 print("spin20, three runs: " + " / ".join(f"{s['items'] / s['totalSeconds'] / 1000:.1f} %" for s in spins)
       + " of the 2-core ideal (100,000 items/s) from launch to exit; the median run:")
@@ -98,6 +103,19 @@ spin_work = 20e-6 * spin["items"]
 print(f"spin20: 2 cores x {spin['totalSeconds']:.3f} s = {2 * spin['totalSeconds']:.2f} s of CPU: the items' work {spin_work:.2f} s, "
       f"the group's own {spin['cpuSeconds'] - spin_work:.2f} s, unused {2 * spin['totalSeconds'] - spin['cpuSeconds']:.2f} s "
       f"(launch to exit less processing: {spin['totalSeconds'] - spin['seconds']:.3f} s)")
+# /proc/stat around each run (clock ticks, 1/100 s per core): the cores' idle time, and the CPU
+# the host's other processes and kernel threads took, which the group could not have had.
+hz = os.sysconf("SC_CLK_TCK")
+def host_share(name, s):
+    before, after = ([int(v) for v in line.split()[1:]] for line in open(os.path.join(work, name + ".cpu")))
+    delta = [b - a for a, b in zip(before, after)]
+    idle = (delta[3] + delta[4]) / hz
+    busy = (sum(delta[:8]) - delta[3] - delta[4]) / hz
+    return idle, busy - s["cpuSeconds"]
+shares = [host_share(name, s) for name, s in spin_runs]
+print("spin20, what the group left unused in the three runs (same order): idle cores " + " / ".join(f"{idle:.2f}" for idle, _ in shares)
+      + " s, the host's other processes " + " / ".join(f"{other:.2f}" for _, other in shares)
+      + " s (/proc/stat, to 0.01 s per core)")
 print()
 capacity = load("discard-100-1-2")
 print(f"latency (one shard, 2 reducers, discard, default settings; capacity {capacity['records'] / capacity['seconds']:,.0f} records/s):")
