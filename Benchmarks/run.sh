@@ -2,10 +2,11 @@
 # ShardFlow's end-to-end benchmark: runs the whole group (launcher with the generate source,
 # workers, router, mapper, reducers) on synthetic records and prints throughput, CPU use,
 # memory (peak RSS and PSS), latency at 10 % and 50 % of the measured capacity, and the CPU
-# each kind of process spends per record; then what the host itself allows, measured without
-# ShardFlow (Benchmarks/host-baseline.c): the share of two cores pure computation gets, and the
-# round-trip latency of a ring of processes that do no work. Figures, not pass/fail: compare
-# them with the README.
+# each kind of process spends per record (and, for spin:20, how the CPU the group left unused
+# splits into idle cores and other processes of the host); then what the host itself allows,
+# measured without ShardFlow (Benchmarks/host-baseline.c): the share of two cores pure
+# computation gets, and the round-trip latency of a ring of processes that do no work. Figures,
+# not pass/fail: compare them with the README.
 #
 #   Benchmarks/run.sh            the full matrix (about a minute on 2 cores)
 #   Benchmarks/run.sh --quick    fewer records per run
