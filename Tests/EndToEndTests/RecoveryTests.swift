@@ -90,6 +90,10 @@ extension EndToEnd {
         #expect(result.status == 1)
         #expect(result.stderr.contains("reducer-0 keeps exiting (3 times within 1m; last: exited with status 7)")
                 || result.stderr.contains("reducer-0 did not report READY=1"), "stderr: \(result.stderr.suffix(2000))")
+        // The source's worker started while the group did, and waited: it ends with the run.
+        let deadline = Date().addingTimeInterval(2)
+        while Self.pid(program: bin + "/shardflow-worker", argumentsContaining: []) != nil, Date() < deadline { usleep(20_000) }
+        #expect(Self.pid(program: bin + "/shardflow-worker", argumentsContaining: []) == nil, "the waiting worker outlived the run")
 
         let missing = try harness.launch(["--source", "file:input.jsonl", "--bin-dir", harness.path("nowhere"), "--state", "state2"])
         #expect(missing.status == 1)

@@ -25,8 +25,13 @@ final class AppendOnlyFile {
     let repairedBytes: Int64
 
     /// Opens (creating with `mode`) the file at `path`.
-    init(path: String, mode: mode_t = 0o640) throws {
+    /// Whether each append reserves its bytes first (false behaves as a file system that cannot
+    /// reserve; tests use it to reach the cut-back path).
+    private let reserves: Bool
+
+    init(path: String, mode: mode_t = 0o640, reserves: Bool = true) throws {
         self.path = path
+        self.reserves = reserves
         descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw SinkError(path: path, call: "open", code: errno) }
         let size = lseek(descriptor, 0, SEEK_END)
@@ -55,11 +60,11 @@ final class AppendOnlyFile {
         var offset = 0
         let count = bytes.readableBytes
         guard count > 0 else { return }
-        switch shardflow_reserve(descriptor, Int(committedSize), count) {
+        switch reserves ? shardflow_reserve(descriptor, Int(committedSize), count) : EOPNOTSUPP {
         case 0, EOPNOTSUPP, ENOSYS, EINVAL:
             break  // reserved, or this file system cannot: the write below finds out
         case let code:
-            throw SinkError(path: path, call: "write", code: code)  // refused before a byte was written
+            throw SinkError(path: path, call: "write", code: code, aftermath: .nothingWritten)
         }
         let failure: SinkError? = bytes.withUnsafeReadableBytes { raw in
             while offset < count {
@@ -75,7 +80,7 @@ final class AppendOnlyFile {
         }
         if var failure {
             // Undo the partial write: the retry must start after a complete line.
-            if ftruncate(descriptor, off_t(committedSize)) != 0 { failure.truncateFailed = errno }
+            failure.aftermath = ftruncate(descriptor, off_t(committedSize)) == 0 ? .cutBack : .cutBackFailed(errno)
             throw failure
         }
         committedSize += Int64(count)

@@ -36,8 +36,10 @@ struct AppendOnlyFileTests {
         #expect(info.st_mode & 0o007 == 0, "mode \(String(info.st_mode & 0o777, radix: 8))")
     }
 
-    @Test("a write that meets a full disk is undone: the file keeps only whole lines, and the retry succeeds once there is room")
-    func fullDisk() throws {
+    @Test(
+        "a full disk leaves only whole lines, refused by the reservation or undone after a partial write, and the retry succeeds once there is room",
+        arguments: [true, false])
+    func fullDisk(reserves: Bool) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let mount = directory.path + "/small"
@@ -47,7 +49,7 @@ struct AppendOnlyFileTests {
             return
         }
         defer { _ = Process.launch("/bin/umount", ["-l", mount]) }
-        let file = try AppendOnlyFile(path: mount + "/out.jsonl")
+        let file = try AppendOnlyFile(path: mount + "/out.jsonl", reserves: reserves)
         let line = String(repeating: "x", count: 999) + "\n"
         var written = 0
         var failure: Error?
@@ -60,7 +62,8 @@ struct AppendOnlyFileTests {
             }
         }
         let message = "\(failure!)"
-        #expect(message.contains("cannot write \(mount)/out.jsonl: No space left on device (errno 28: the disk is full); it was cut back to its last complete line"), "\(message)")
+        let aftermath = reserves ? "nothing of the batch was written" : "it was cut back to its last complete line"
+        #expect(message.contains("cannot write \(mount)/out.jsonl: No space left on device (errno 28: the disk is full); \(aftermath)"), "\(message)")
         let size = (try FileManager.default.attributesOfItem(atPath: mount + "/out.jsonl")[.size] as? Int) ?? -1
         #expect(size == written * 1000, "only the committed lines remain")
         #expect(Process.launch("/bin/mount", ["-o", "remount,size=1m", mount]) == 0)
