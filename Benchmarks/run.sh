@@ -112,7 +112,9 @@ def host_share(name, s):
     delta = [b - a for a, b in zip(before, after)]
     idle = (delta[3] + delta[4]) / hz
     busy = (sum(delta[:8]) - delta[3] - delta[4]) / hz
-    return idle, busy - s["cpuSeconds"]
+    # The group's own CPU is counted to the microsecond, the host's in ticks: a host with nothing
+    # else running can come out a hair below zero.
+    return idle, max(0.0, busy - s["cpuSeconds"])
 shares = [host_share(name, s) for name, s in spin_runs]
 print("spin20, what the group left unused in the three runs (same order): idle cores " + " / ".join(f"{idle:.2f}" for idle, _ in shares)
       + " s, the host's other processes " + " / ".join(f"{other:.2f}" for _, other in shares)
