@@ -12,9 +12,11 @@ let hotPathSettings: [SwiftSetting] = [
 /// Release executables link the Swift runtime statically: a process starts faster (no symbol
 /// binding against the runtime's shared libraries) and calls into the runtime (reference
 /// counting above all) directly rather than through the PLT — about 10 % more records per
-/// second. Each kind of process then has its own copy of the runtime's pages (about 4 MiB of
-/// PSS more per process). The three libraries after `-static-stdlib` are what the static
-/// FoundationEssentials (used by swift-metrics) needs besides the runtime on Swift 6.3.
+/// second. `shardflow run` starts its whole group from the `shardflow` executable (see
+/// `ShardFlowProgram`), so the group shares one copy of those pages; each separate executable
+/// (systemd units, the Java daemon) has its own. The three libraries after `-static-stdlib` are
+/// what the static FoundationEssentials (used by swift-metrics) needs besides the runtime on
+/// Swift 6.3.
 let executableSettings: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization"], .when(configuration: .release)),
 ]

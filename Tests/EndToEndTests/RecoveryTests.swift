@@ -115,3 +115,71 @@ extension EndToEnd {
         return nil
     }
 }
+
+extension EndToEnd {
+    /// The process's executable (`/proc/PID/exe`) and name (`/proc/PID/comm`).
+    static func image(of pid: pid_t) -> (executable: String, name: String) {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+        let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+        return (executable, name.trimmingCharacters(in: .newlines))
+    }
+
+    @Test("the group runs from the launcher's executable under each program's name; with --bin-dir, from each program's own")
+    func groupExecutable() throws {
+        let harness = try Harness("image")
+        defer { harness.remove() }
+        let launcher = URL(fileURLWithPath: Harness.binDirectory + "/shardflow").resolvingSymlinksInPath().path
+        for separate in [false, true] {
+            let running = try harness.start(
+                ["--source", "generate:100000000,rate=2000", "--shards", "1", "--reducers", "1", "--state", "state-\(separate)", "--processor", "discard"]
+                    + (separate ? ["--bin-dir", Harness.binDirectory] : []))
+            guard running.waitForOutput("] records ", timeout: 60) else {
+                let (stdout, stderr) = running.killGroup()
+                Issue.record("the run did not start: \(stdout.suffix(1000)) \(stderr.suffix(2000))")
+                return
+            }
+            for program in ["shardflow-worker", "shardflow-router", "shardflow-mapper", "shardflow-reducer"] {
+                let pid = Self.pid(program: program, argumentsContaining: [harness.runtimeDirectory])
+                try #require(pid != nil, "no \(program) running (separate executables: \(separate))")
+                let image = Self.image(of: pid!)
+                let own = URL(fileURLWithPath: Harness.binDirectory + "/" + program).resolvingSymlinksInPath().path
+                #expect(image.executable == (separate ? own : launcher), "\(program)'s executable")
+                #expect(image.name == String(program.prefix(15)), "\(program)'s process name")
+            }
+            _ = running.killGroup()
+        }
+    }
+}
+
+extension EndToEnd {
+    @Test("a process restarted after the launcher's file was removed runs the running version")
+    func restartAfterUpgradeInPlace() throws {
+        let harness = try Harness("upgrade")
+        defer { harness.remove() }
+        let bin = harness.path("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Harness.binDirectory + "/shardflow", toPath: bin + "/shardflow")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bin + "/shardflow")
+        process.arguments = harness.launchArguments(
+            ["--source", "generate:20000,rate=5000", "--shards", "1", "--reducers", "2", "--state", "state", "--processor", "discard",
+             "--log-level", "info"], progress: true)
+        process.currentDirectoryURL = URL(fileURLWithPath: harness.path("."))
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let collector = OutputCollector(output: output, errors: errors)
+        try process.run()
+        let running = Harness.Running(process: process, collector: collector)
+        try #require(running.waitForOutput("] records ", timeout: 60), "the run did not start")
+        try FileManager.default.removeItem(atPath: bin + "/shardflow")
+        let pid = Self.pid(program: "shardflow-reducer", argumentsContaining: ["--index 1", harness.runtimeDirectory])
+        try #require(pid != nil)
+        kill(pid!, SIGKILL)
+        #expect(running.waitForLog("reducer-1 killed by signal 9 (SIGKILL); restarting it", timeout: 30))
+        let result = running.wait()
+        #expect(result.status == 0, "stderr: \(result.stderr.suffix(3000))")
+        #expect((result.stdout + result.stderr).contains("every shard ended and every item was acknowledged"), "output: \(result.stdout.suffix(1000)) \(result.stderr.suffix(2000))")
+    }
+}

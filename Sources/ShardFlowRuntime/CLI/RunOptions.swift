@@ -77,6 +77,10 @@ public struct RunOptions: ParsableArguments, Sendable {
         var configuration = LaunchConfiguration(
             binDirectory: group.binDir ?? RunOptions.ownDirectory, stateDirectory: input.state,
             sources: input.source.first?.specification == SourceSpecification.none ? [] : input.source)
+        // Without --bin-dir this executable runs every process of the group: one copy of the
+        // code in memory for the whole group. Through /proc/self/exe, so a process restarted
+        // after the file was replaced (an upgrade in place) or removed still runs this version.
+        configuration.groupExecutable = group.binDir == nil && RunOptions.ownExecutable != nil ? "/proc/self/exe" : nil
         configuration.runtimeDirectory = group.runtimeDir
         configuration.shards = input.shards ?? RunSourceOptions.defaultShards
         configuration.routers = group.routers
@@ -114,12 +118,17 @@ public struct RunOptions: ParsableArguments, Sendable {
         return configuration
     }
 
-    /// The directory of the running executable.
-    static var ownDirectory: String {
+    /// The running executable's path (nil when `/proc/self/exe` cannot be read).
+    static var ownExecutable: String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return "." }
-        let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The directory of the running executable.
+    static var ownDirectory: String {
+        guard let path = ownExecutable else { return "." }
         return path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
     }
 }

@@ -65,10 +65,12 @@ final class DaemonSessionDriver: @unchecked Sendable {
         session.injectedCheckpointErrors = errors
     }
 
-    /// Starts the worker with `arguments` and attaches to its pipes; `initialize` waits for
-    /// ``begin()``, so the worker can start while the rest of the group does.
-    func spawn(arguments: [String], environment: [String: String]) throws {
-        let child = try ChildProcess.spawn(arguments, environment: environment, stdin: .pipe, stdout: .pipe, stderr: .inherit, newProcessGroup: true)
+    /// Starts the worker with `arguments` (from `executable` when given) and attaches to its
+    /// pipes; `initialize` waits for ``begin()``, so the worker can start while the rest of the
+    /// group does.
+    func spawn(arguments: [String], executable: String? = nil, environment: [String: String]) throws {
+        let child = try ChildProcess.spawn(
+            arguments, executable: executable, environment: environment, stdin: .pipe, stdout: .pipe, stderr: .inherit, newProcessGroup: true)
         self.child = child
         let stdinOfChild = child.stdinDescriptor!
         let stdoutOfChild = child.stdoutDescriptor!

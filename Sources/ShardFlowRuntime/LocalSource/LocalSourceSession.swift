@@ -25,6 +25,8 @@ final class LocalSourceSession: @unchecked Sendable {
         var shards: Int
         var batchRecords: Int
         var workerArguments: [String]
+        /// The file to start with `workerArguments` (nil: `workerArguments[0]`).
+        var workerExecutable: String?
         var workerEnvironment: [String: String]
         var injectedCheckpointErrors: [CheckpointError]
     }
@@ -105,7 +107,7 @@ final class LocalSourceSession: @unchecked Sendable {
         activeShards = drivers.count
         for driver in drivers.values.sorted(by: { $0.index < $1.index }) {
             do {
-                try driver.spawn(arguments: settings.workerArguments, environment: settings.workerEnvironment)
+                try driver.spawn(arguments: settings.workerArguments, executable: settings.workerExecutable, environment: settings.workerEnvironment)
                 livePids[driver.child!.pid] = driver
             } catch {
                 // Nothing was reported yet: the caller decides what the failure means.

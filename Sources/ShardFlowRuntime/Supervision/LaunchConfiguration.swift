@@ -4,6 +4,11 @@ import NIOCore
 public struct LaunchConfiguration: Sendable {
     /// Directory holding `shardflow-worker`, `shardflow-router`, … (default: the launcher's own).
     public var binDirectory: String
+    /// The executable that runs every process of the group and the local source's workers, each
+    /// started under its program's path in ``binDirectory`` as `argv[0]` (see
+    /// ``ShardFlowProgram``); nil: each program's own executable in ``binDirectory``. Either
+    /// way `ps` shows the same command lines.
+    public var groupExecutable: String?
     /// Socket directory; nil = a fresh private directory, removed at exit.
     public var runtimeDirectory: String?
     /// Where checkpoints are kept: `<stream>/checkpoints.json` for each local source.

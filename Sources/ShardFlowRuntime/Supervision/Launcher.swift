@@ -314,7 +314,8 @@ public final class Launcher: @unchecked Sendable {
         restartCounts.withLockedValue { $0[process.name] = process.restarts }
         do {
             process.child = try ChildProcess.spawn(
-                process.arguments, environment: childEnvironment(notify: process.notifyPath), newProcessGroup: true)
+                process.arguments, executable: configuration.groupExecutable, environment: childEnvironment(notify: process.notifyPath),
+                newProcessGroup: true)
             logger.debug("started \(process.name) (pid \(process.child!.pid))")
         } catch {
             // After the rest of this batch of actions: they were decided with this one.
@@ -427,6 +428,7 @@ public final class Launcher: @unchecked Sendable {
         let settings = LocalSourceSession.Settings(
             source: stream.specification, stream: stream.stream, shards: configuration.shards, batchRecords: configuration.batchRecords,
             workerArguments: workerCommand(for: stream),
+            workerExecutable: configuration.workerCommandOverride == nil ? configuration.groupExecutable : nil,
             workerEnvironment: childEnvironment(notify: "\(runtime.path)/notify-workers.sock"),
             injectedCheckpointErrors: configuration.injectedCheckpointErrors)
         return LocalSourceSession(

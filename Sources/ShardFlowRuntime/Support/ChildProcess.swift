@@ -38,9 +38,11 @@ public final class ChildProcess: @unchecked Sendable {
         self.stdoutDescriptor = stdout
     }
 
-    /// Starts `arguments[0]` (searched in `PATH`) with `arguments`.
+    /// Starts `arguments[0]` (searched in `PATH`) with `arguments`; with `executable`, starts
+    /// that file instead, `arguments[0]` still its `argv[0]`.
     public static func spawn(
         _ arguments: [String],
+        executable: String? = nil,
         environment: [String: String]? = nil,
         stdin: Stream = .inherit,
         stdout: Stream = .inherit,
@@ -111,11 +113,12 @@ public final class ChildProcess: @unchecked Sendable {
         defer { for pointer in envp { free(pointer) } }
 
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        let result = posix_spawnp(&pid, executable ?? arguments[0], &actions, &attributes, argv, envp)
         guard result == 0 else {
             if let parentStdin { close(parentStdin) }
             if let parentStdout { close(parentStdout) }
-            throw ConfigurationError("cannot start \(arguments[0]): \(String(cString: strerror(result)))")
+            let program = executable.map { "\($0) (as \(arguments[0]))" } ?? arguments[0]
+            throw ConfigurationError("cannot start \(program): \(String(cString: strerror(result)))")
         }
         return ChildProcess(pid: pid, arguments: arguments, stdin: parentStdin, stdout: parentStdout)
     }

@@ -59,7 +59,7 @@ struct Harness {
     }
 
     /// Starts `shardflow run` in its own process group and returns at once; with progress
-    /// lines every 100 ms, which ``Running/waitForItems(_:timeout:)`` reads.
+    /// lines every 100 ms, which ``Running/waitForOutput(_:timeout:)`` can wait for.
     func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.binDirectory + "/shardflow")

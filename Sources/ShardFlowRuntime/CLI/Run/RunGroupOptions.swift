@@ -14,7 +14,9 @@ public struct RunGroupOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Socket directory (default: a fresh private one, removed at exit).", valueName: "dir"))
     public var runtimeDir: String?
 
-    @Option(help: ArgumentHelp("Directory of the ShardFlow executables (default: this one's).", valueName: "dir"))
+    @Option(help: ArgumentHelp(
+        "Run the group from the shardflow-worker, -router, -mapper and -reducer executables in this directory (default: this executable runs every process of the group).",
+        valueName: "dir"))
     public var binDir: String?
 
     public init() {}
