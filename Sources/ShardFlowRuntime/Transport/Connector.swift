@@ -93,7 +93,7 @@ final class Connector: @unchecked Sendable {
         }
         let transport = self.transport
         ClientBootstrap(group: eventLoop)
-            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
+            .channelOption(.recvAllocator, value: TransportConfiguration.readAllocator)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ListenerTrustHandler(

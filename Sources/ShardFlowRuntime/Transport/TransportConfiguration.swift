@@ -1,3 +1,5 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +16,14 @@ public struct TransportConfiguration: Sendable, Hashable {
     public var handshakeTimeout: TimeAmount = .seconds(10)
 
     public init() {}
+
+    /// How much a frame connection reads at once: 1 KiB to 64 KiB, adapting to what arrives.
+    /// Frames are handed on as slices of the read, so a read buffer lives as long as any frame
+    /// in it is queued; with reads of up to 1 MiB, a router kept about 4 MiB more heap for good
+    /// after a 2-second stall, with 64 KiB about 1 MiB.
+    static var readAllocator: AdaptiveRecvByteBufferAllocator {
+        AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 64 * 1024)
+    }
 
     /// Whether a listener accepts a peer running as `uid`: this process's own user, or one
     /// allowed with `--allow-uid`.

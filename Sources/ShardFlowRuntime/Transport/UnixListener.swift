@@ -22,7 +22,7 @@ enum UnixListener {
         let refusals = RateLimitedLog(logger: logger)
         let bootstrap = ServerBootstrap(group: eventLoop)
             .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
+            .childChannelOption(.recvAllocator, value: TransportConfiguration.readAllocator)
             .childChannelInitializer { channel in
                 PeerCredentials.of(channel).flatMapThrowing { credentials in
                     let peer = "pid \(credentials.pid)"
