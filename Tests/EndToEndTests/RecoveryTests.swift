@@ -159,19 +159,9 @@ extension EndToEnd {
         let bin = harness.path("bin")
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Harness.binDirectory + "/shardflow", toPath: bin + "/shardflow")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bin + "/shardflow")
-        process.arguments = harness.launchArguments(
+        let running = try harness.start(
             ["--source", "generate:20000,rate=5000", "--shards", "1", "--reducers", "2", "--state", "state", "--processor", "discard",
-             "--log-level", "info"], progress: true)
-        process.currentDirectoryURL = URL(fileURLWithPath: harness.path("."))
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let collector = OutputCollector(output: output, errors: errors)
-        try process.run()
-        let running = Harness.Running(process: process, collector: collector)
+             "--log-level", "info"], launcher: bin + "/shardflow")
         try #require(running.waitForOutput("] records ", timeout: 60), "the run did not start")
         try FileManager.default.removeItem(atPath: bin + "/shardflow")
         let pid = Self.pid(program: "shardflow-reducer", argumentsContaining: ["--index 1", harness.runtimeDirectory])

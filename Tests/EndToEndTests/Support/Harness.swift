@@ -59,10 +59,11 @@ struct Harness {
     }
 
     /// Starts `shardflow run` in its own process group and returns at once; with progress
-    /// lines every 100 ms, which ``Running/waitForOutput(_:timeout:)`` can wait for.
-    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+    /// lines every 100 ms, which ``Running/waitForOutput(_:timeout:)`` can wait for; from
+    /// `launcher` when given (a copy of the built `shardflow`, say).
+    func start(_ arguments: [String], environment: [String: String] = [:], launcher: String? = nil) throws -> Running {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Harness.binDirectory + "/shardflow")
+        process.executableURL = URL(fileURLWithPath: launcher ?? Harness.binDirectory + "/shardflow")
         process.arguments = launchArguments(arguments, progress: true)
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
